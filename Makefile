@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SHARED ?= $(or $(KB_SHARED_DATA),../shared/data)
+DEMO_DB ?= db/kb.db
+KB := $(BIN)/kb --db $(DEMO_DB)
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first: a bare `torch` would pull a CUDA build of several GB.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(KB) init
+	$(KB) import starter
+	@if [ -d "$(SHARED)/news/seed" ]; then $(KB) add $(SHARED)/news/seed/*.md; \
+	  else echo "no shared data at $(SHARED): skipping the seed article"; fi
+	@if [ -d "$(SHARED)/vcdb/json" ]; then $(KB) import vcdb $(SHARED)/vcdb/json; \
+	  else echo "no shared data at $(SHARED): skipping the VCDB import"; fi
+	$(KB) stats
+
+test: install
+	$(BIN)/pytest -q
+
+bench: install
+	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) *.egg-info

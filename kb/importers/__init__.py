@@ -1,0 +1,1 @@
+"""Importers: turn local files and datasets into records for `kb.store`."""

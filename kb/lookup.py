@@ -1,0 +1,113 @@
+"""Read-side questions about the knowledge base: counts, and one record in full."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from .db import KBError
+
+
+def stats(db: sqlite_utils.Database) -> dict[str, Any]:
+    """Counts of documents, incidents, chunks, cases, and documents by source/kind/language."""
+
+    def count(sql: str) -> int:
+        return db.execute(sql).fetchone()[0]
+
+    def grouped(column: str) -> dict[str, int]:
+        rows = db.execute(
+            f"SELECT coalesce({column}, 'unknown'), count(*) FROM documents GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+        return {k: v for k, v in rows}
+
+    return {
+        "documents": count("SELECT count(*) FROM documents"),
+        "incidents": count("SELECT count(*) FROM incidents"),
+        "chunks": count("SELECT count(*) FROM chunks"),
+        "embedded_chunks": count("SELECT count(*) FROM chunks WHERE embedding IS NOT NULL"),
+        "cases": count("SELECT count(*) FROM cases"),
+        "by_source": grouped("source"),
+        "by_kind": grouped("kind"),
+        "by_language": grouped("language"),
+    }
+
+
+def _rows(db: sqlite_utils.Database, sql: str, params=()) -> list[dict[str, Any]]:
+    cur = db.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def resolve(db: sqlite_utils.Database, ident: str) -> tuple[str, int]:
+    """Turn a user's ID into ('document'|'incident', row id).
+
+    Accepts `d123`/`i45`, a bare number (document first), an incident key
+    such as `vcdb:<id>` or `starter:<slug>`, or a source's external id
+    (a VCDB incident_id, a URL), compared case-insensitively.
+    """
+    ident = ident.strip()
+    if ident[:1] in ("d", "i") and ident[1:].isdigit():
+        table = "documents" if ident[0] == "d" else "incidents"
+        if db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [int(ident[1:])]).fetchone():
+            return ("document" if ident[0] == "d" else "incident"), int(ident[1:])
+    if ident.isdigit():
+        for kind, table in (("document", "documents"), ("incident", "incidents")):
+            if db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [int(ident)]).fetchone():
+                return kind, int(ident)
+    row = db.execute("SELECT id FROM incidents WHERE key = ? COLLATE NOCASE", [ident]).fetchone()
+    if row:
+        return "incident", row[0]
+    row = db.execute(
+        "SELECT id FROM documents WHERE external_id = ? COLLATE NOCASE OR url = ? ORDER BY id LIMIT 1",
+        [ident, ident],
+    ).fetchone()
+    if row:
+        return "document", row[0]
+    raise KBError(f"nothing found for {ident!r}: give a document or incident id, an incident key, or an external id")
+
+
+def document(db: sqlite_utils.Database, doc_id: int) -> dict[str, Any]:
+    """A document with the incidents it is linked to and its cases."""
+    doc = _rows(db, "SELECT * FROM documents WHERE id = ?", [doc_id])[0]
+    doc["meta"] = json.loads(doc["meta"]) if doc["meta"] else {}
+    doc["incidents"] = _rows(
+        db,
+        "SELECT i.id, i.key, i.title, i.organisation, i.incident_type, d.confidence, d.method "
+        "FROM incident_documents d JOIN incidents i ON i.id = d.incident_id "
+        "WHERE d.document_id = ? ORDER BY d.confidence DESC",
+        [doc_id],
+    )
+    doc["cases"] = _rows(db, "SELECT * FROM cases WHERE document_id = ?", [doc_id])
+    doc["type"] = "document"
+    return doc
+
+
+def incident(db: sqlite_utils.Database, incident_id: int) -> dict[str, Any]:
+    """An incident with its documents, court cases and extracted facts."""
+    inc = _rows(db, "SELECT * FROM incidents WHERE id = ?", [incident_id])[0]
+    inc["manual_fields"] = json.loads(inc["manual_fields"] or "[]")
+    inc["documents"] = _rows(
+        db,
+        "SELECT d.id, d.source, d.external_id, d.kind, d.url, d.title, d.published, d.language, "
+        "l.confidence, l.method FROM incident_documents l JOIN documents d ON d.id = l.document_id "
+        "WHERE l.incident_id = ? ORDER BY d.published, d.id",
+        [incident_id],
+    )
+    inc["cases"] = _rows(db, "SELECT * FROM cases WHERE incident_id = ? ORDER BY filed, id", [incident_id])
+    inc["facts"] = _rows(
+        db,
+        "SELECT e.kind, e.name, de.surface, de.value, de.document_id, de.span_start, de.span_end "
+        "FROM document_entities de JOIN entities e ON e.id = de.entity_id "
+        "JOIN incident_documents l ON l.document_id = de.document_id "
+        "WHERE l.incident_id = ? ORDER BY e.kind, e.name, de.document_id",
+        [incident_id],
+    )
+    inc["type"] = "incident"
+    return inc
+
+
+def show(db: sqlite_utils.Database, ident: str) -> dict[str, Any]:
+    kind, row_id = resolve(db, ident)
+    return document(db, row_id) if kind == "document" else incident(db, row_id)

@@ -1,0 +1,96 @@
+"""The records that scrapers and importers hand to the store.
+
+Scrapers and importers never touch the database: they return these, and
+`kb.store` writes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DOCUMENT_KINDS = ("news", "court", "press_release", "dataset", "curated", "user")
+INSIDER_ROLES = ("employee", "intern", "contractor", "former_employee", "unknown")
+INCIDENT_TYPES = ("sabotage", "ip_theft", "data_theft", "fraud", "espionage", "unintentional", "misuse")
+
+
+@dataclass
+class CaseRecord:
+    """A court matter: criminal or civil case with its court and number."""
+
+    court: str | None = None
+    case_number: str | None = None
+    case_type: str | None = None  # civil | criminal
+    case_name: str | None = None
+    parties: str | None = None
+    filed: str | None = None
+    terminated: str | None = None
+    status: str | None = None
+    claims: str | None = None
+    damages_amount: float | None = None
+    damages_currency: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class IncidentRecord:
+    """What happened, in the IIDES-style vocabulary of `INCIDENT_TYPES` and `INSIDER_ROLES`."""
+
+    key: str
+    title: str | None = None
+    title_zh: str | None = None
+    summary: str | None = None
+    summary_zh: str | None = None
+    organisation: str | None = None
+    sector: str | None = None
+    country: str | None = None
+    insider_name: str | None = None
+    insider_role: str | None = None
+    employment_type: str | None = None
+    incident_type: str | None = None
+    incident_subtype: str | None = None
+    action: str | None = None
+    motive: str | None = None
+    date_start: str | None = None
+    date_end: str | None = None
+    date_reported: str | None = None
+    year: int | None = None
+    impact_amount: float | None = None
+    impact_currency: str | None = None
+    impact_records: int | None = None
+    impact_description: str | None = None
+    outcome: str | None = None
+    curated: bool = False
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DocumentRecord:
+    """One item as published, with its provenance.
+
+    `incident` and `cases` are what the source itself says the document is
+    about (a VCDB record, a curated entry, a docket); other documents are
+    linked to incidents later by `kb.incidents`.
+    """
+
+    source: str
+    external_id: str
+    kind: str
+    title: str | None
+    text: str
+    url: str | None = None
+    canonical_url: str | None = None
+    published: str | None = None
+    language: str | None = None
+    author: str | None = None
+    curated: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+    fetched_at: str | None = None
+    http_etag: str | None = None
+    http_last_modified: str | None = None
+    raw_sha256: str | None = None
+    raw_path: str | None = None
+    incident: IncidentRecord | None = None
+    cases: list[CaseRecord] = field(default_factory=list)

@@ -1,0 +1,175 @@
+"""Write records into the knowledge base, idempotently.
+
+A document is unique by (source, external_id). Saving the same record twice
+changes nothing; saving a changed record updates it in place and reports
+"updated". Incidents are unique by key; fields a person edited by hand
+(`incidents.manual_fields`) are never overwritten by a machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime, timezone
+from typing import Iterable, Iterator
+
+import sqlite_utils
+
+from .records import CaseRecord, DocumentRecord, IncidentRecord
+
+NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+
+_DOC_FIELDS = (
+    "source", "external_id", "kind", "url", "canonical_url", "title", "author",
+    "published", "language", "text", "curated", "fetched_at", "http_etag",
+    "http_last_modified", "raw_sha256", "raw_path",
+)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One write transaction: all of it lands, or none of it."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def content_hash(rec: DocumentRecord) -> str:
+    """Hash of everything that the record says (not when it was fetched)."""
+    payload = {k: v for k, v in asdict(rec).items() if k not in ("fetched_at",)}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def save_document(db: sqlite_utils.Database, rec: DocumentRecord) -> tuple[str, int]:
+    """Insert or update one document (and its incident and cases); return (status, id).
+
+    Call inside `transaction(db)`.
+    """
+    digest = content_hash(rec)
+    row = db.execute(
+        "SELECT id, content_sha256 FROM documents WHERE source = ? AND external_id = ?",
+        [rec.source, rec.external_id],
+    ).fetchone()
+    if row and row[1] == digest:
+        return UNCHANGED, row[0]
+    values = {f: getattr(rec, f) for f in _DOC_FIELDS}
+    values["curated"] = int(bool(rec.curated))
+    values["meta"] = json.dumps(rec.meta, ensure_ascii=False, sort_keys=True) if rec.meta else None
+    values["content_sha256"] = digest
+    values["updated_at"] = now_iso()
+    if row:
+        doc_id, status = row[0], UPDATED
+        sets = ", ".join(f"{k} = :{k}" for k in values)
+        db.execute(f"UPDATE documents SET {sets} WHERE id = :id", {**values, "id": doc_id})
+    else:
+        values["created_at"] = values["updated_at"]
+        cols = ", ".join(values)
+        marks = ", ".join(f":{k}" for k in values)
+        doc_id = db.execute(f"INSERT INTO documents ({cols}) VALUES ({marks})", values).lastrowid
+        status = NEW
+    incident_id = None
+    if rec.incident is not None:
+        incident_id = save_incident(db, rec.incident)
+        link(db, incident_id, doc_id, confidence=1.0, method="source")
+    for case in rec.cases:
+        save_case(db, case, document_id=doc_id, incident_id=incident_id)
+    return status, doc_id
+
+
+def save_incident(db: sqlite_utils.Database, inc: IncidentRecord) -> int:
+    """Insert or update an incident by key, keeping manually edited fields."""
+    values = inc.row()
+    values["curated"] = int(bool(values["curated"]))
+    row = db.execute("SELECT id, manual_fields FROM incidents WHERE key = ?", [inc.key]).fetchone()
+    stamp = now_iso()
+    if row is None:
+        values.update(created_at=stamp, updated_at=stamp)
+        cols = ", ".join(values)
+        marks = ", ".join(f":{k}" for k in values)
+        return db.execute(f"INSERT INTO incidents ({cols}) VALUES ({marks})", values).lastrowid
+    manual = set(json.loads(row[1] or "[]"))
+    values = {k: v for k, v in values.items() if k not in manual and k != "key"}
+    current = db.execute(
+        f"SELECT {', '.join(values)} FROM incidents WHERE id = ?", [row[0]]
+    ).fetchone()
+    if tuple(current) != tuple(values.values()):
+        values["updated_at"] = stamp
+        sets = ", ".join(f"{k} = :{k}" for k in values)
+        db.execute(f"UPDATE incidents SET {sets} WHERE id = :id", {**values, "id": row[0]})
+    return row[0]
+
+
+def link(db: sqlite_utils.Database, incident_id: int, document_id: int,
+         confidence: float, method: str) -> None:
+    """Link a document to an incident (keeping the stronger of two links)."""
+    db.execute(
+        "INSERT INTO incident_documents (incident_id, document_id, confidence, method) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT(incident_id, document_id) DO UPDATE SET "
+        "confidence = max(confidence, excluded.confidence), "
+        "method = CASE WHEN excluded.confidence > confidence THEN excluded.method ELSE method END",
+        [incident_id, document_id, confidence, method],
+    )
+
+
+def save_case(db: sqlite_utils.Database, case: CaseRecord,
+              document_id: int | None = None, incident_id: int | None = None) -> int:
+    """Insert or update a court case, found by (court, case number) or by its document."""
+    values = asdict(case)
+    if case.case_number:
+        row = db.execute(
+            "SELECT id FROM cases WHERE court IS ? AND case_number = ?",
+            [case.court, case.case_number],
+        ).fetchone()
+    else:
+        row = db.execute(
+            "SELECT id FROM cases WHERE case_number IS NULL AND court IS ? AND "
+            "(document_id IS ? OR (incident_id IS ? AND incident_id IS NOT NULL))",
+            [case.court, document_id, incident_id],
+        ).fetchone()
+    stamp = now_iso()
+    if row is None:
+        values.update(document_id=document_id, incident_id=incident_id,
+                      created_at=stamp, updated_at=stamp)
+        cols = ", ".join(values)
+        marks = ", ".join(f":{k}" for k in values)
+        return db.execute(f"INSERT INTO cases ({cols}) VALUES ({marks})", values).lastrowid
+    sets = ", ".join(f"{k} = :{k}" for k in values)
+    db.execute(
+        f"UPDATE cases SET {sets}, updated_at = :updated_at, "
+        "document_id = coalesce(document_id, :document_id), "
+        "incident_id = coalesce(incident_id, :incident_id) WHERE id = :id",
+        {**values, "updated_at": stamp, "document_id": document_id,
+         "incident_id": incident_id, "id": row[0]},
+    )
+    return row[0]
+
+
+def save_many(db: sqlite_utils.Database, records: Iterable[DocumentRecord],
+              batch: int = 500) -> dict[str, int]:
+    """Save records in batched transactions; return counts by status."""
+    counts = {NEW: 0, UPDATED: 0, UNCHANGED: 0}
+    pending: list[DocumentRecord] = []
+
+    def flush() -> None:
+        with transaction(db):
+            for rec in pending:
+                counts[save_document(db, rec)[0]] += 1
+        pending.clear()
+
+    for rec in records:
+        pending.append(rec)
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    return counts
