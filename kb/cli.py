@@ -141,6 +141,121 @@ def show(ctx: click.Context, ident: str, as_json: bool) -> None:
     click.echo(format_record(record))
 
 
+@main.command()
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="auto picks CUDA (half precision) when a GPU is present.")
+@click.option("--model", "model_name", default=None,
+              help="sentence-transformers name or local path (default: the one recorded, else all-MiniLM-L6-v2).")
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True)
+@click.option("--rebuild", is_flag=True, help="Drop all vectors and re-embed everything (needed to change model).")
+@click.pass_context
+def embed(ctx: click.Context, device: str, model_name: str | None, batch_size: int, rebuild: bool) -> None:
+    """Chunk new or changed documents and embed every chunk without a vector."""
+    from . import embed as embedding, index as vindex
+
+    db = get_db(ctx)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Embedding chunks", file=sys.stderr)
+        bar.update(done - bar.pos)
+
+    report = embedding.embed(db, model_name, device, batch_size, rebuild=rebuild, progress=progress)
+    if bar is not None:
+        bar.render_finish()
+    added, removed = vindex.sync(db, config.index_path(ctx.obj["db_path"]))
+    if not report.chunks_embedded and not report.documents_chunked:
+        click.echo(f"Nothing new to embed ({report.model}); index +{added} -{removed}.")
+        return
+    click.echo(f"Embedded {report.chunks_embedded} chunks from {report.documents_chunked} documents "
+               f"with {report.model} on {report.device} in {report.seconds:.1f}s "
+               f"({report.rate:.1f} chunks/s); index +{added} -{removed}.")
+
+
+@main.command("index")
+@click.option("--rebuild", is_flag=True, help="Rebuild the index file from the vectors in the database.")
+@click.option("--type", "kind", type=click.Choice(["flat", "ivf", "hnsw"]), default=None,
+              help="flat: exact (default); ivf or hnsw: approximate, for large corpora. Implies --rebuild.")
+@click.pass_context
+def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
+    """Check, or rebuild, the FAISS index beside the database."""
+    from . import index as vindex
+
+    db = get_db(ctx, create=False)
+    path = config.index_path(ctx.obj["db_path"])
+    if rebuild or kind:
+        size = vindex.rebuild(db, path, kind)
+        click.echo(f"Rebuilt {vindex.index_type(db)} index at {path}: {size} vectors.")
+        return
+    index = vindex.load(path)
+    click.echo(f"{vindex.index_type(db)} index at {path}: {index.ntotal} vectors of dimension {index.d}.")
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="Number of results.")
+@click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default="hybrid", show_default=True)
+@click.option("--kind", default=None, help="Only documents of this kind (news, court, press_release, dataset, curated, user).")
+@click.option("--source", default=None, help="Only documents from this source (e.g. vcdb, doj).")
+@click.option("--language", default=None, help="Only documents in this language (e.g. en, zh).")
+@click.option("--since", default=None, help="Published on or after this date (YYYY[-MM[-DD]]).")
+@click.option("--until", default=None, help="Published on or before this date (YYYY[-MM[-DD]]).")
+@click.option("--queries", "queries_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="Run one query per line of this file (with --json: one JSON object per line).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def search(ctx: click.Context, query: str | None, k: int, mode: str, kind, source, language,
+           since, until, queries_file, as_json: bool) -> None:
+    """Search documents by what happened, in your own words."""
+    from .search import Filters, get_searcher
+
+    if bool(query) == bool(queries_file):
+        raise KBError("give a QUERY or --queries FILE (not both)")
+    get_db(ctx, create=False)
+    searcher = get_searcher(ctx.obj["db_path"])
+    filters = Filters(kind=kind, source=source, language=language, since=since, until=until)
+    if queries_file:
+        for line in queries_file:
+            if not line.strip():
+                continue
+            try:
+                hits, error = searcher.search(line, k=k, mode=mode, filters=filters), None
+            except KBError as exc:
+                hits, error = [], str(exc)
+            if as_json:
+                out = {"query": line.strip(), "hits": hits}
+                if error:
+                    out["error"] = error
+                click.echo(json.dumps(out, ensure_ascii=False))
+            else:
+                click.echo(f"## {line.strip()}")
+                click.echo(error or format_hits(hits))
+        return
+    hits = searcher.search(query, k=k, mode=mode, filters=filters)
+    if as_json:
+        echo_json(hits)
+    else:
+        click.echo(format_hits(hits))
+
+
+def format_hits(hits: list[dict]) -> str:
+    """A readable table of search results."""
+    if not hits:
+        return "No results."
+    lines = []
+    for hit in hits:
+        where = f"{hit['source']}:{hit['external_id']}"
+        lines.append(f"{hit['rank']:>3}. {hit['title'] or '(untitled)'}")
+        lines.append(f"     {hit['published'] or '----'}  {hit['kind']}  {where[:60]}  "
+                     f"d{hit['document_id']}" + (f"  i{hit['incident_id']}" if hit["incident_id"] else "")
+                     + f"  score {hit['score']:.4f}")
+        if hit["snippet"]:
+            lines.append("     " + " ".join(hit["snippet"].split())[:200])
+    return "\n".join(lines)
+
+
 def format_record(record: dict) -> str:
     """A readable text view of a document or an incident."""
     lines = []

@@ -196,8 +196,44 @@ CREATE TRIGGER documents_au AFTER UPDATE OF title, text ON documents BEGIN
 END;
 """
 
+_M2_SEARCH = """
+-- Chunk ids are never reused, so the vector index can drop stale ids safely.
+DROP TABLE chunks;
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    embedding BLOB,
+    UNIQUE (document_id, seq)
+);
+CREATE INDEX chunks_hash ON chunks(text_hash);
+CREATE INDEX chunks_pending ON chunks(id) WHERE embedding IS NULL;
+-- The content hash a document had when it was last chunked.
+ALTER TABLE documents ADD COLUMN chunked_sha256 TEXT;
+-- Word index (stemmed English and other alphabetic text) beside the trigram one.
+CREATE VIRTUAL TABLE documents_words USING fts5(
+    title, text, content=documents, content_rowid=id,
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+INSERT INTO documents_words(rowid, title, text) SELECT id, title, text FROM documents;
+CREATE TRIGGER documents_words_ai AFTER INSERT ON documents BEGIN
+    INSERT INTO documents_words(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+CREATE TRIGGER documents_words_ad AFTER DELETE ON documents BEGIN
+    INSERT INTO documents_words(documents_words, rowid, title, text)
+    VALUES ('delete', old.id, old.title, old.text);
+END;
+CREATE TRIGGER documents_words_au AFTER UPDATE OF title, text ON documents BEGIN
+    INSERT INTO documents_words(documents_words, rowid, title, text)
+    VALUES ('delete', old.id, old.title, old.text);
+    INSERT INTO documents_words(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+"""
+
 # Each migration is one SQL script, applied in its own transaction.
-MIGRATIONS = [_M1_CORE]
+MIGRATIONS = [_M1_CORE, _M2_SEARCH]
 
 
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:

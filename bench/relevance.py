@@ -1,0 +1,27 @@
+"""Relevance of keyword, semantic and hybrid search on the labelled VCDB queries.
+
+Usage: .venv/bin/python bench/relevance.py [DB]   (DB: an embedded VCDB database, default db/kb.db)
+"""
+
+import sys
+from pathlib import Path
+
+from kb.relevance import evaluate, read_labelled
+from kb.search import Searcher
+
+QUERIES = Path(__file__).resolve().parent.parent / "tests" / "data" / "vcdb_queries.tsv"
+
+
+def main() -> None:
+    db = sys.argv[1] if len(sys.argv) > 1 else "db/kb.db"
+    pairs = read_labelled(QUERIES)
+    searcher = Searcher(db)
+    print(f"{len(pairs)} labelled queries over {db}")
+    print(f"{'mode':<10}{'recall@10':>10}{'MRR@10':>10}")
+    for mode in ("keyword", "semantic", "hybrid"):
+        result = evaluate(searcher, pairs, mode)
+        print(f"{mode:<10}{result['recall']:>10.3f}{result['mrr']:>10.3f}")
+
+
+if __name__ == "__main__":
+    main()
