@@ -26,7 +26,9 @@ demo: install
 	  else echo "no shared data at $(SHARED): skipping the seed article"; fi
 	@if [ -d "$(SHARED)/vcdb/json" ]; then $(KB) import vcdb $(SHARED)/vcdb/json; \
 	  else echo "no shared data at $(SHARED): skipping the VCDB import"; fi
+	$(KB) embed
 	$(KB) stats
+	$(KB) search "intern tampered with the code of a model training job" -k 5
 
 test: install
 	$(BIN)/pytest -q

@@ -34,9 +34,8 @@ def db(db_path):
     return open_db(db_path)
 
 
-@pytest.fixture
-def kb(db_path):
-    """Run the real `kb` CLI on a temporary database; returns the click result."""
+def cli(db_path: Path):
+    """The real `kb` CLI bound to one database: `run(*args)` returns click's result."""
     runner = CliRunner()
 
     def run(*args: str, ok: bool = True):
@@ -47,3 +46,46 @@ def kb(db_path):
 
     run.json = lambda *args: json.loads(run(*args, "--json").stdout)
     return run
+
+
+@pytest.fixture
+def kb(db_path):
+    """The real `kb` CLI on a fresh temporary database."""
+    return cli(db_path)
+
+
+@pytest.fixture(scope="session")
+def model():
+    """The real default embedding model, loaded once for the whole run."""
+    from kb.embed import load_model
+
+    return load_model(config.DEFAULT_MODEL, "cpu")
+
+
+@pytest.fixture(scope="session")
+def starter_db(tmp_path_factory, model, shared) -> Path:
+    """A database with the starter set and the seed article, embedded and indexed (built once)."""
+    from kb import embed, index
+    from kb.importers import files, starter
+    from kb.store import save_many
+
+    path = tmp_path_factory.mktemp("starter") / "kb.db"
+    db = open_db(path)
+    save_many(db, [*starter.iter_records(), *(files.read_file(p) for p in (shared / "news" / "seed").glob("*.md"))])
+    embed.embed(db, model=model)
+    index.sync(db, config.index_path(path))
+    return path
+
+
+@pytest.fixture
+def starter_copy(starter_db, tmp_path) -> Path:
+    """A private copy of the embedded starter database, for tests that change it."""
+    import shutil
+
+    from kb.db import open_db as _open
+
+    _open(starter_db).execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    target = tmp_path / "kb.db"
+    shutil.copy(starter_db, target)
+    shutil.copy(config.index_path(starter_db), config.index_path(target))
+    return target
