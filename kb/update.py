@@ -1,0 +1,100 @@
+"""`kb update`: the unattended job cron runs — scrape what is due, link, embed, index.
+
+Every step commits as it goes, so a run killed at any moment leaves a
+consistent database, and the next run picks up where it stopped: documents
+already stored are unchanged, chunks without vectors are embedded, and the
+index is brought level with the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from . import config, embed, incidents, index, runs, scrape, sources_config
+from .db import open_db
+from .store import NEW, UPDATED
+
+# Exit codes, documented in the README and `kb update --help`.
+EXIT_OK = 0
+EXIT_SOURCE_FAILED = 3  # at least one source failed; the others still ran
+EXIT_CANNOT_START = 4  # bad configuration, unreadable database, broken index...
+EXIT_LOCKED = 75  # another kb update holds the lock (EX_TEMPFAIL: try again later)
+
+log = logging.getLogger("kb")
+
+
+@dataclass
+class UpdateReport:
+    results: list[scrape.SourceResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # enabled but not yet due
+    linked: int = 0
+    embedded: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        failed = any(r.status in (runs.FAILED, runs.PARTIAL) for r in self.results)
+        return EXIT_SOURCE_FAILED if failed else EXIT_OK
+
+
+def due_sources(db, db_path: Path, now: datetime | None = None) -> tuple[list[str], list[str]]:
+    """(enabled sources due now, enabled sources not yet due) by each one's interval_hours.
+
+    A source is due when it has never run cleanly or its last clean run
+    started at least interval_hours ago.
+    """
+    now = now or datetime.now(timezone.utc)
+    conf = sources_config.load(db_path)
+    due, waiting = [], []
+    for name, cls in scrape.registry().items():
+        settings = conf.settings_for(cls)
+        if not settings["enabled"]:
+            continue
+        last = runs.last_success(db, name)
+        interval = timedelta(hours=float(settings["interval_hours"]))
+        if last is None or datetime.fromisoformat(last) + interval <= now:
+            due.append(name)
+        else:
+            waiting.append(name)
+    return due, waiting
+
+
+def update(db_path: Path, names: list[str] | None = None) -> UpdateReport:
+    """Scrape the named sources (default: those due), link new documents, embed, index.
+
+    Call with the update lock held (`kb.lock.exclusive`).
+    """
+    db = open_db(db_path)
+    report = UpdateReport()
+    if names:
+        todo = list(names)
+    else:
+        todo, report.skipped = due_sources(db, db_path)
+    for name in report.skipped:
+        log.info("%s: not due yet", name)
+    for name in todo:
+        log.info("%s: scraping", name)
+        result = scrape.scrape(db, db_path, [name], command="update")[0]
+        report.results.append(result)
+        log.info("%s: %s, %s", name, result.status, summary(result.counts))
+        for url, reason in result.errors[:20]:
+            log.warning("%s: failed %s: %s", name, url or "-", reason)
+    changed = [doc_id for r in report.results for status, doc_id in r.documents if status in (NEW, UPDATED)]
+    if changed:
+        log.info("linking %d new or updated documents to incidents", len(changed))
+        report.linked = len(changed)
+        incidents.link_documents(db, changed)
+    docs, chunks = embed.pending(db)
+    if docs or chunks:
+        log.info("embedding: %d documents to chunk, %d chunks without vectors", docs, chunks)
+        report.embedded = embed.embed(db).chunks_embedded
+    log.info("writing index")
+    added, removed = index.sync(db, config.index_path(db_path))
+    log.info("done: %d embedded, index +%d -%d", report.embedded, added, removed)
+    return report
+
+
+def summary(counts: dict[str, int]) -> str:
+    return ", ".join(f"{counts.get(k, 0)} {k}" for k in runs.COUNTS)
