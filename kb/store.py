@@ -44,9 +44,12 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     db.execute("COMMIT")
 
 
+_PROVENANCE = ("fetched_at", "http_etag", "http_last_modified", "raw_sha256", "raw_path")
+
+
 def content_hash(rec: DocumentRecord) -> str:
-    """Hash of everything that the record says (not when it was fetched)."""
-    payload = {k: v for k, v in asdict(rec).items() if k not in ("fetched_at",)}
+    """Hash of everything that the record says (not when or from which snapshot it was fetched)."""
+    payload = {k: v for k, v in asdict(rec).items() if k not in _PROVENANCE}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 

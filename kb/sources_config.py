@@ -1,0 +1,77 @@
+"""Sources and fetch settings from `sources.toml` beside the database (db/sources.toml).
+
+Everything has a default: a scraper class declares its settings and their
+defaults, `kb.fetch.FetchSettings` declares the fetcher's, and the file only
+overrides them. A missing file means all defaults. Layout:
+
+    [fetch]                     # FetchSettings fields, e.g. min_delay = 1.0
+    [fetch.host_delays]         # seconds between requests, per host
+    [sources.NAME]              # enabled, interval_hours, and the scraper's own keys
+
+Settings named `path` are read relative to the folder of the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+from .db import KBError
+from .fetch import FetchSettings
+
+FILE_NAME = "sources.toml"
+
+
+@dataclass
+class SourcesConfig:
+    """The file's contents (empty when there is none), and where it was read from."""
+
+    path: Path
+    fetch: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def fetch_settings(self) -> FetchSettings:
+        known = {f.name for f in fields(FetchSettings)}
+        unknown = sorted(set(self.fetch) - known)
+        if unknown:
+            raise KBError(f"{self.path}: unknown [fetch] setting(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(sorted(known))})")
+        return FetchSettings(**self.fetch)
+
+    def settings_for(self, scraper_cls) -> dict[str, Any]:
+        """A scraper's settings: its defaults, overridden by the file's [sources.NAME]."""
+        defaults = {**scraper_cls.common_defaults, **scraper_cls.defaults}
+        given = dict(self.sources.get(scraper_cls.name, {}))
+        unknown = sorted(set(given) - set(defaults))
+        if unknown:
+            raise KBError(f"{self.path}: unknown setting(s) {', '.join(unknown)} for source "
+                          f"{scraper_cls.name} (known: {', '.join(sorted(defaults))})")
+        if given.get("path"):
+            given["path"] = str((self.path.parent / Path(given["path"]).expanduser()).resolve())
+        return {**defaults, **given}
+
+
+def config_file(db_path: str | Path) -> Path:
+    """Where the sources file of the database at `db_path` lives."""
+    return Path(db_path).parent / FILE_NAME
+
+
+def load(db_path: str | Path) -> SourcesConfig:
+    """Read the sources file beside the database; all defaults if there is none."""
+    path = config_file(db_path)
+    if not path.is_file():
+        return SourcesConfig(path=path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise KBError(f"{path}: not valid TOML: {exc}") from None
+    sources = data.get("sources", {})
+    if not isinstance(sources, dict) or not all(isinstance(v, dict) for v in sources.values()):
+        raise KBError(f"{path}: [sources.NAME] sections expected")
+    return SourcesConfig(path=path, fetch=data.get("fetch", {}), sources=sources)

@@ -1,0 +1,50 @@
+"""Any article URL: title, author, published date, language, main text, canonical URL (kb.extract).
+
+`article_record` is also what the rss scraper uses for the articles its feeds
+point to. Settings: `urls`, a list of article URLs to keep up to date.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from kb.extract import extract_article
+from kb.fetch import Response
+from kb.records import DocumentRecord
+
+from .base import ItemError, Output, Request, Scraper
+
+
+def article_record(response: Response, source: str, meta: dict | None = None) -> DocumentRecord | ItemError:
+    """One fetched article page as a news document, keyed by the URL that was asked for."""
+    art = extract_article(response.content, url=response.url, content_type=response.content_type)
+    if not art.text.strip():
+        return ItemError(response.requested_url, "no article text found on the page")
+    return DocumentRecord(
+        source=source,
+        external_id=response.requested_url,
+        kind="news",
+        title=art.title,
+        text=art.text,
+        url=response.url,
+        canonical_url=art.canonical_url,
+        published=art.published,
+        language=art.language,
+        author=art.author,
+        meta={k: v for k, v in {"site_name": art.site_name, **(meta or {})}.items() if v},
+        **response.provenance(),
+    )
+
+
+class ArticleScraper(Scraper):
+    name = "article"
+    kind = "news"
+    description = "Article pages by URL (the `urls` setting, `kb add URL`)"
+    defaults = {"urls": []}
+
+    def start(self) -> Iterable[Output]:
+        for url in self.settings["urls"]:
+            yield Request(url, item=True)
+
+    def parse(self, response: Response, request: Request) -> Iterable[Output]:
+        yield article_record(response, self.name)

@@ -1,0 +1,67 @@
+"""WeChat official-account articles (mp.weixin.qq.com): title, account, publish time, body.
+
+Keyed by the article's own identity (__biz, mid, idx) rather than the URL,
+whose tracking parameters change from share to share. Settings: `urls`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+from urllib.parse import parse_qs, urlsplit
+
+from kb.extract import extract_wechat
+from kb.fetch import Response
+from kb.records import DocumentRecord
+
+from .base import ItemError, Output, Request, Scraper
+
+HOST = "mp.weixin.qq.com"
+
+
+def is_wechat_url(url: str) -> bool:
+    return urlsplit(url).hostname == HOST
+
+
+def wechat_id(url: str) -> str:
+    """'wechat:<biz>:<mid>:<idx>' for a long-form article URL, else the URL without its fragment."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    keys = [query.get(k, [""])[0] for k in ("__biz", "mid", "idx")]
+    if all(keys):
+        return "wechat:" + ":".join(keys)
+    return parts._replace(fragment="").geturl()
+
+
+def wechat_record(response: Response, source: str, meta: dict | None = None) -> DocumentRecord | ItemError:
+    """One fetched WeChat article page as a news document."""
+    art = extract_wechat(response.content, response.url)
+    if not art.text.strip():
+        return ItemError(response.requested_url, "no article text (deleted, or a verification page?)")
+    return DocumentRecord(
+        source=source,
+        external_id=wechat_id(response.requested_url),
+        kind="news",
+        title=art.title,
+        text=art.text,
+        url=response.url,
+        canonical_url=art.canonical_url,
+        published=art.published,
+        language=art.language,
+        author=art.author,
+        meta={k: v for k, v in {"account": art.author, **(meta or {})}.items() if v},
+        **response.provenance(),
+    )
+
+
+class WechatScraper(Scraper):
+    name = "wechat"
+    kind = "news"
+    description = "WeChat official-account articles by URL (the `urls` setting)"
+    defaults = {"urls": []}
+
+    def start(self) -> Iterable[Output]:
+        for url in self.settings["urls"]:
+            yield Request(url, item=True)
+
+    def parse(self, response: Response, request: Request) -> Iterable[Output]:
+        yield wechat_record(response, self.name)
