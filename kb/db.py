@@ -232,8 +232,17 @@ CREATE TRIGGER documents_words_au AFTER UPDATE OF title, text ON documents BEGIN
 END;
 """
 
+_M3_INCIDENTS = """
+-- What an extracted fact is about (claim, costs, incident, dismissal, case...).
+ALTER TABLE document_entities ADD COLUMN label TEXT;
+-- An incident merged by hand into another keeps its row (and key) and points there.
+ALTER TABLE incidents ADD COLUMN merged_into INTEGER REFERENCES incidents(id) ON DELETE SET NULL;
+CREATE INDEX incident_documents_method ON incident_documents(method);
+CREATE INDEX entity_aliases_entity ON entity_aliases(entity_id);
+"""
+
 # Each migration is one SQL script, applied in its own transaction.
-MIGRATIONS = [_M1_CORE, _M2_SEARCH]
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS]
 
 
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:

@@ -8,6 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from .db import KBError
+from .entities import document_text
 
 
 def stats(db: sqlite_utils.Database) -> dict[str, Any]:
@@ -80,6 +81,7 @@ def document(db: sqlite_utils.Database, doc_id: int) -> dict[str, Any]:
         [doc_id],
     )
     doc["cases"] = _rows(db, "SELECT * FROM cases WHERE document_id = ?", [doc_id])
+    doc["facts"] = facts(db, "WHERE de.document_id = ?", [doc_id])
     doc["type"] = "document"
     return doc
 
@@ -96,16 +98,35 @@ def incident(db: sqlite_utils.Database, incident_id: int) -> dict[str, Any]:
         [incident_id],
     )
     inc["cases"] = _rows(db, "SELECT * FROM cases WHERE incident_id = ? ORDER BY filed, id", [incident_id])
-    inc["facts"] = _rows(
-        db,
-        "SELECT e.kind, e.name, de.surface, de.value, de.document_id, de.span_start, de.span_end "
-        "FROM document_entities de JOIN entities e ON e.id = de.entity_id "
-        "JOIN incident_documents l ON l.document_id = de.document_id "
-        "WHERE l.incident_id = ? ORDER BY e.kind, e.name, de.document_id",
-        [incident_id],
-    )
+    inc["facts"] = facts(db, "JOIN incident_documents l ON l.document_id = de.document_id "
+                             "WHERE l.incident_id = ?", [incident_id])
     inc["type"] = "incident"
     return inc
+
+
+def facts(db: sqlite_utils.Database, where: str, params) -> list[dict[str, Any]]:
+    """Extracted entities grouped by (kind, name, label), each mention with its provenance:
+    document, character span in title + blank line + text, the words found and their context."""
+    rows = _rows(
+        db,
+        "SELECT e.kind, e.name, de.value, de.label, de.surface, de.document_id, de.span_start, de.span_end, "
+        "d.source, d.url, d.title, d.text FROM document_entities de JOIN entities e ON e.id = de.entity_id "
+        f"JOIN documents d ON d.id = de.document_id {where} ORDER BY e.kind, e.name, de.document_id, de.span_start",
+        params,
+    )
+    grouped: dict[tuple, dict[str, Any]] = {}
+    for r in rows:
+        key = (r["kind"], r["name"], r["label"])
+        fact = grouped.setdefault(key, {"kind": r["kind"], "name": r["name"], "value": r["value"],
+                                        "label": r["label"], "mentions": []})
+        full = document_text(r["title"], r["text"])
+        start, end = r["span_start"] or 0, r["span_end"] or 0
+        fact["mentions"].append({
+            "document_id": r["document_id"], "source": r["source"], "url": r["url"],
+            "span_start": start, "span_end": end, "surface": r["surface"],
+            "context": " ".join(full[max(0, start - 40):end + 40].split()),
+        })
+    return list(grouped.values())
 
 
 def show(db: sqlite_utils.Database, ident: str) -> dict[str, Any]:
