@@ -29,6 +29,8 @@ demo: install
 	$(KB) embed
 	$(KB) stats
 	$(KB) search "intern tampered with the code of a model training job" -k 5
+	@echo "Browse the KB: open http://127.0.0.1:8001/-/kb-search (Ctrl-C stops the server)"
+	$(KB) serve --port 8001
 
 test: install
 	$(BIN)/pytest -q

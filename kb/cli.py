@@ -67,6 +67,27 @@ def _report(name: str, counts: dict[str, int], errors: list[tuple[str, str]] = (
         click.echo(f"  skipped {where}: {reason}", err=True)
 
 
+def _changed_since(db, since: str) -> list[int]:
+    from .incidents import changed_since
+
+    return changed_since(db, since)
+
+
+def _link(db, doc_ids: list[int], verbose: bool = False) -> None:
+    """Extract entities of stored documents and link them to incidents."""
+    from .incidents import link_documents
+
+    counts = link_documents(db, doc_ids)
+    if counts["linked"] or counts["created"]:
+        click.echo(f"incidents: {counts['linked']} documents joined an incident, {counts['created']} new incidents")
+    if verbose:
+        for doc_id in doc_ids:
+            for inc_id, title, method, conf in db.execute(
+                    "SELECT i.id, i.title, l.method, l.confidence FROM incident_documents l "
+                    "JOIN incidents i ON i.id = l.incident_id WHERE l.document_id = ?", [doc_id]):
+                click.echo(f"  d{doc_id} -> i{inc_id} {title} ({method}, {conf:.2f})")
+
+
 @import_.command("vcdb")
 @click.argument("path", type=click.Path(exists=True, file_okay=False))
 @click.pass_context
@@ -76,8 +97,10 @@ def import_vcdb(ctx: click.Context, path: str) -> None:
 
     db = get_db(ctx)
     result = vcdb.read_folder(path)
+    since = store.now_iso()
     counts = store.save_many(db, result.records)
     _report("vcdb", counts, result.errors)
+    _link(db, _changed_since(db, since))
 
 
 @import_.command("starter")
@@ -87,7 +110,9 @@ def import_starter(ctx: click.Context) -> None:
     from .importers import starter
 
     db = get_db(ctx)
+    since = store.now_iso()
     _report("starter", store.save_many(db, starter.iter_records()))
+    _link(db, _changed_since(db, since))
 
 
 @main.command()
@@ -99,8 +124,12 @@ def add(ctx: click.Context, items: tuple[str, ...]) -> None:
 
     db = get_db(ctx)
     failed = 0
+    added = []
     for item in items:
         try:
+            if item.startswith(("http://", "https://")):
+                added += _add_url(db, ctx.obj["db_path"], item)
+                continue
             rec = files.read_file(item)
         except KBError as exc:
             click.echo(f"Error: {exc}", err=True)
@@ -109,6 +138,8 @@ def add(ctx: click.Context, items: tuple[str, ...]) -> None:
         with store.transaction(db):
             status, doc_id = store.save_document(db, rec)
         click.echo(f"{status}: d{doc_id} {rec.title}")
+        added.append(doc_id)
+    _link(db, added, verbose=True)
     if failed:
         sys.exit(1)
 
@@ -240,6 +271,78 @@ def search(ctx: click.Context, query: str | None, k: int, mode: str, kind, sourc
         click.echo(format_hits(hits))
 
 
+@main.command(epilog="Exit codes: 0 everything ran; 3 a source failed (the others still ran); "
+                     "4 could not start; 75 another kb update is running.")
+@click.argument("sources", nargs=-1)
+@click.pass_context
+def update(ctx: click.Context, sources: tuple[str, ...]) -> None:
+    """Scrape the sources that are due (or those named), link, embed and index: the cron job."""
+    from . import logs
+    from .lock import Locked, exclusive
+    from .update import EXIT_CANNOT_START, EXIT_LOCKED, summary, update as run_update
+
+    db_path = ctx.obj["db_path"]
+    try:
+        log = logs.setup(db_path)
+    except OSError as exc:
+        click.echo(f"Error: cannot write the log beside {db_path}: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_START)
+    try:
+        with exclusive(db_path):
+            report = run_update(db_path, list(sources))
+    except Locked as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    except (KBError, sqlite3.DatabaseError, OSError) as exc:
+        log.error("update could not run: %s", exc)
+        sys.exit(EXIT_CANNOT_START)
+    for result in report.results:
+        click.echo(f"{result.source}: {result.status}, {summary(result.counts)}")
+    for name in report.skipped:
+        click.echo(f"{name}: not due")
+    click.echo(f"linked {report.linked} documents, embedded {report.embedded} chunks")
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.option("--schedule", default=None, help="cron schedule (default: 17 */6 * * *).")
+@click.pass_context
+def cron(ctx: click.Context, schedule: str | None) -> None:
+    """Print a crontab line and a systemd service + timer for `kb update`."""
+    from .schedule import DEFAULT_CRON, crontab_line, systemd_units
+
+    db_path = ctx.obj["db_path"]
+    click.echo("# crontab -e, then add:")
+    click.echo(crontab_line(db_path, schedule or DEFAULT_CRON))
+    for name, text in systemd_units(db_path).items():
+        click.echo(f"\n# ~/.config/systemd/user/{name} (or /etc/systemd/system/{name})")
+        click.echo(text.rstrip())
+    click.echo("\n# then: systemctl --user daemon-reload && systemctl --user enable --now kb-update.timer")
+
+
+@main.command("runs")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def runs_cmd(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """Recent scraper and update runs, with counts, duration and errors."""
+    from . import runs
+
+    history = runs.history(get_db(ctx, create=False), limit)
+    if as_json:
+        echo_json(history)
+        return
+    if not history:
+        click.echo("No runs yet.")
+    for run in history:
+        took = f"{run['duration_s']:.1f}s" if run["duration_s"] is not None else "-"
+        click.echo(f"#{run['id']:<5} {run['started']}  {run['source']:<14} {run['status']:<11} {took:>8}  "
+                   f"seen {run['seen']} new {run['new']} updated {run['updated']} "
+                   f"unchanged {run['unchanged']} failed {run['failed']}")
+        for error in run["errors"][:5]:
+            click.echo(f"        ! {error['url'] or '-'}: {error['reason']}")
+
+
 def format_hits(hits: list[dict]) -> str:
     """A readable table of search results."""
     if not hits:
@@ -254,6 +357,334 @@ def format_hits(hits: list[dict]) -> str:
         if hit["snippet"]:
             lines.append("     " + " ".join(hit["snippet"].split())[:200])
     return "\n".join(lines)
+
+
+ERRORS_SHOWN = 20
+MAX_PAGE_BYTES = 50 * 1024 * 1024
+
+
+def _add_url(db, db_path: Path, url: str) -> list[int]:
+    """Fetch one article URL through kb.fetch and store it; print what happened."""
+    from . import scrape as scraping
+
+    result = scraping.add_url(db, db_path, url)
+    if not result.documents:
+        click.echo(f"unchanged: {url} (not modified since the last fetch)")
+    for status, doc_id in result.documents:
+        click.echo(f"{status}: d{doc_id} {lookup.show(db, f'd{doc_id}')['title']}")
+    return [doc_id for _, doc_id in result.documents]
+
+
+@main.command("scrape")
+@click.argument("sources", nargs=-1)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only items published on or after this date (default: a week before each "
+                   "source's last clean run).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N items per source.")
+@click.pass_context
+def scrape_cmd(ctx: click.Context, sources: tuple[str, ...], since, limit: int | None) -> None:
+    """Fetch new items from SOURCES (default: every enabled source in sources.toml).
+
+    Exits non-zero when any item failed; failures are also kept in the
+    run_errors table and retried by the next run.
+    """
+    from . import scrape as scraping
+
+    db = get_db(ctx)
+    results = scraping.scrape(db, ctx.obj["db_path"], sources, since=since.date() if since else None,
+                              limit=limit)
+    for result in results:
+        c = result.counts
+        click.echo(f"{result.source}: {result.status}: {c['seen']} seen, {c['new']} new, "
+                   f"{c['updated']} updated, {c['unchanged']} unchanged, {c['failed']} failed")
+        for where, reason in result.errors[:ERRORS_SHOWN]:
+            click.echo(f"  failed {where or '-'}: {reason}", err=True)
+        if len(result.errors) > ERRORS_SHOWN:
+            click.echo(f"  ... and {len(result.errors) - ERRORS_SHOWN} more (run_errors, run {result.run_id})",
+                       err=True)
+    _link(db, [doc_id for r in results for status, doc_id in r.documents if status != store.UNCHANGED])
+    if any(r.errors for r in results):
+        sys.exit(1)
+
+
+@main.command("sources")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def sources_cmd(ctx: click.Context, as_json: bool) -> None:
+    """The sources: kind, enabled, interval, last run and its status, documents stored."""
+    from . import scrape as scraping
+
+    rows = scraping.overview(get_db(ctx), ctx.obj["db_path"])
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(f"{'source':<14} {'kind':<14} {'enabled':<8} {'every':>6}  {'last run':<26} "
+               f"{'status':<12} {'documents':>9}")
+    for row in rows:
+        click.echo(f"{row['name']:<14} {row['kind']:<14} {'yes' if row['enabled'] else 'no':<8} "
+                   f"{row['interval_hours']:>5}h  {row['last_run'] or 'never':<26} "
+                   f"{row['last_status'] or '-':<12} {row['documents']:>9}")
+
+
+@main.command("extract")
+@click.argument("items", nargs=-1, required=True)
+@click.option("--url", default=None, help="The address the page(s) came from (for files).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, with a `file` key.")
+@click.pass_context
+def extract_cmd(ctx: click.Context, items: tuple[str, ...], url: str | None, as_json: bool) -> None:
+    """Print what the article extractor gets from pages (files, .html.gz, or URLs)."""
+    from . import scrape as scraping
+    from .extract import extract_article
+    from .fetch import HTML_TYPES, FetchError
+
+    failed = 0
+    with scraping.make_fetcher(ctx.obj["db_path"], keep_raw=False) as fetcher:
+        for item in items:
+            try:
+                if item.startswith(("http://", "https://")):
+                    response = fetcher.get(item, accept=HTML_TYPES)
+                    data, page_url, content_type = response.content, response.url, response.content_type
+                else:
+                    data, page_url, content_type = _read_page(item), url, None
+            except (FetchError, KBError) as exc:
+                click.echo(f"Error: {exc}", err=True)
+                failed += 1
+                continue
+            article = extract_article(data, url=page_url, content_type=content_type).to_dict()
+            if as_json:
+                click.echo(json.dumps({"file": item, **article}, ensure_ascii=False))
+                continue
+            click.echo(f"== {item}")
+            for key in ("title", "published", "language", "author"):
+                click.echo(f"{key}: {article[key] or ''}")
+            click.echo(f"\n{article['text']}\n")
+    if failed:
+        sys.exit(1)
+
+
+def _read_page(path: str) -> bytes:
+    """A saved page's bytes (.gz read directly), at most MAX_PAGE_BYTES."""
+    import gzip
+
+    try:
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            data = fh.read(MAX_PAGE_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        raise KBError(f"cannot read {path}: {exc}") from None
+    if len(data) > MAX_PAGE_BYTES:
+        raise KBError(f"{path} is larger than {MAX_PAGE_BYTES // 2**20} MB")
+    return data
+
+
+@import_.command("jsonl")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def import_jsonl(ctx: click.Context, path: str) -> None:
+    """Import what `kb export --format jsonl` wrote (incidents, documents, links, cases)."""
+    from . import entities, incidents
+    from .importers import jsonl
+
+    db = get_db(ctx)
+    counts, doc_ids = jsonl.load(db, jsonl.read(path))
+    _report("jsonl", counts)
+    aliases = entities.load_aliases(db)
+    with store.transaction(db):
+        incidents.extract_documents(db, doc_ids, aliases)
+
+
+def _incident_id(db, ident: str) -> int:
+    kind, row_id = lookup.resolve(db, ident)
+    if kind != "incident":
+        raise KBError(f"{ident!r} is a document; give an incident (i12, a key such as starter:...)")
+    return row_id
+
+
+def _document_ids(db, idents: tuple[str, ...]) -> list[int]:
+    ids = []
+    for ident in idents:
+        kind, row_id = lookup.resolve(db, ident if ident[:1] in "di" or not ident.isdigit() else f"d{ident}")
+        if kind != "document":
+            raise KBError(f"{ident!r} is an incident; give documents (d12 ...)")
+        ids.append(row_id)
+    return ids
+
+
+@main.group(cls=KBGroup)
+def incident() -> None:
+    """Link documents to incidents, and correct the links by hand."""
+
+
+@incident.command("relink")
+@click.pass_context
+def incident_relink(ctx: click.Context) -> None:
+    """Re-extract entities and redo every automatic link (manual and source links stay)."""
+    from . import incidents
+
+    result = incidents.relink(get_db(ctx, create=False))
+    click.echo(f"relinked {result['documents']} documents in {result['seconds']}s: "
+               f"{result['linked']} joined an incident, {result['created']} new incidents")
+
+
+@incident.command("merge")
+@click.argument("target")
+@click.argument("others", nargs=-1, required=True)
+@click.pass_context
+def incident_merge(ctx: click.Context, target: str, others: tuple[str, ...]) -> None:
+    """Merge OTHERS into TARGET (their documents and cases move; the decision survives relink)."""
+    from . import incidents
+
+    db = get_db(ctx, create=False)
+    target_id = _incident_id(db, target)
+    other_ids = [_incident_id(db, o) for o in others]
+    incidents.merge(db, target_id, other_ids)
+    click.echo(f"merged {', '.join(f'i{o}' for o in other_ids)} into i{target_id}")
+
+
+@incident.command("split")
+@click.argument("ident")
+@click.argument("documents", nargs=-1, required=True)
+@click.pass_context
+def incident_split(ctx: click.Context, ident: str, documents: tuple[str, ...]) -> None:
+    """Move DOCUMENTS out of incident IDENT into a new incident."""
+    from . import incidents
+
+    db = get_db(ctx, create=False)
+    new_id = incidents.split(db, _incident_id(db, ident), _document_ids(db, documents))
+    click.echo(f"new incident i{new_id} with {', '.join(documents)}")
+
+
+@incident.command("link")
+@click.argument("ident")
+@click.argument("documents", nargs=-1, required=True)
+@click.pass_context
+def incident_link(ctx: click.Context, ident: str, documents: tuple[str, ...]) -> None:
+    """Put DOCUMENTS into incident IDENT by hand (they leave machine-made incidents)."""
+    from . import incidents
+
+    db = get_db(ctx, create=False)
+    inc_id = _incident_id(db, ident)
+    incidents.manual_link(db, inc_id, _document_ids(db, documents))
+    click.echo(f"linked {', '.join(documents)} to i{inc_id}")
+
+
+@incident.command("edit")
+@click.argument("ident")
+@click.argument("changes", nargs=-1, required=True)
+@click.pass_context
+def incident_edit(ctx: click.Context, ident: str, changes: tuple[str, ...]) -> None:
+    """Set fields, e.g. `kb incident edit i3 organisation=ByteDance insider_role=intern` (empty value clears)."""
+    from . import incidents
+
+    parsed = {}
+    for change in changes:
+        key, sep, value = change.partition("=")
+        if not sep:
+            raise KBError(f"{change!r}: write field=value")
+        parsed[key.strip()] = value.strip()
+    db = get_db(ctx, create=False)
+    inc_id = _incident_id(db, ident)
+    incidents.edit(db, inc_id, parsed)
+    click.echo(f"i{inc_id}: set {', '.join(parsed)} (kept on relink and re-import)")
+
+
+@main.command()
+@click.argument("ident")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def similar(ctx: click.Context, ident: str, limit: int, as_json: bool) -> None:
+    """Incidents like IDENT (an incident, or a document's incident)."""
+    from . import incidents
+
+    db = get_db(ctx, create=False)
+    kind, row_id = lookup.resolve(db, ident)
+    if kind == "document":
+        linked = lookup.document(db, row_id)["incidents"]
+        if not linked:
+            raise KBError(f"document d{row_id} is not linked to an incident yet")
+        row_id = linked[0]["id"]
+    results = incidents.similar(db, row_id, limit)
+    if as_json:
+        echo_json(results)
+        return
+    if not results:
+        click.echo("No similar incidents.")
+    for r in results:
+        shared = ", ".join(f"{k}: {'/'.join(v)}" for k, v in r["shared"].items())
+        click.echo(f"i{r['id']:<6} {r['score']:.2f}  {r['year'] or '----'}  {(r['incident_type'] or '-'):<13} "
+                   f"{(r['organisation'] or '-')[:28]:<28}  {(r['title'] or '')[:60]}")
+        if shared:
+            click.echo(f"{'':9}shared {shared[:110]}")
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["iides", "jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.Path(), default=None,
+              help="File to write (a folder for csv); default: standard output (csv: ./export).")
+@click.pass_context
+def export_cmd(ctx: click.Context, fmt: str, output: str | None) -> None:
+    """Export incidents and documents: IIDES-style JSON, JSON lines, or CSV files."""
+    from . import export
+
+    db = get_db(ctx, create=False)
+    if fmt == "csv":
+        for path in export.write_csv(db, Path(output or "export")):
+            click.echo(f"wrote {path}", err=True)
+        return
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        if fmt == "jsonl":
+            count = export.write_jsonl(db, out)
+        else:
+            bundles = export.iides_bundles(db)
+            out.write(json.dumps(bundles, ensure_ascii=False, indent=2, default=str) + "\n")
+            count = len(bundles)
+    finally:
+        if output:
+            out.close()
+    if output:
+        click.echo(f"wrote {count} {'records' if fmt == 'jsonl' else 'bundles'} to {output}", err=True)
+
+
+@main.command("alias")
+@click.argument("canonical")
+@click.argument("aliases", nargs=-1, required=True)
+@click.option("--kind", type=click.Choice(["organisation", "court"]), default="organisation", show_default=True)
+@click.pass_context
+def alias_cmd(ctx: click.Context, canonical: str, aliases: tuple[str, ...], kind: str) -> None:
+    """Teach entity extraction another name, e.g. `kb alias ByteDance 字节 抖音集团` (then `kb incident relink`)."""
+    from . import entities
+
+    db = get_db(ctx)
+    entities.seed_aliases(db)
+    with store.transaction(db):
+        for alias in aliases:
+            entities.add_alias(db, kind, canonical, alias)
+    click.echo(f"{kind} {canonical}: {', '.join(aliases)}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
+@click.option("--public", is_flag=True,
+              help="For sharing: no file download or whole-table CSV streaming (the web never writes).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, public: bool) -> None:
+    """Browse, facet and search the KB in Datasette (with db/datasette.yaml)."""
+    import asyncio
+
+    import uvicorn
+
+    from .datasette_plugin import make_datasette
+
+    get_db(ctx, create=False)
+    datasette = make_datasette(ctx.obj["db_path"], public=public)
+    click.echo("Loading the search model and index...", err=True)
+    asyncio.run(datasette.invoke_startup())
+    click.echo(f"Serving {ctx.obj['db_path']}{' (public, read-only)' if public else ''}: "
+               f"open http://{host}:{port}/-/kb-search (Ctrl-C to stop)")
+    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning")
 
 
 def format_record(record: dict) -> str:

@@ -1,0 +1,348 @@
+"""Datasette plugin: the KB search page, the kb_search() SQL function, linked records on row pages.
+
+Only hooks found in both Datasette 0.65 and the 1.0 alphas are used. Every
+search goes through `kb.search.get_searcher` (the CLI's code path). The model
+and index load in the `startup` hook, before the first request, so no query
+waits for them inside Datasette's SQL time limit; the Searcher re-reads the
+index file when it changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from pathlib import Path
+from urllib.parse import quote_plus
+
+import yaml
+from datasette import Response, hookimpl
+from jinja2 import ChoiceLoader, FileSystemLoader
+from markupsafe import Markup, escape
+
+from . import config
+from .db import KBError
+from .search import MODES, Filters, get_searcher
+
+TEMPLATES = Path(__file__).parent / "templates"
+CONFIG_FILE = config.PROJECT_ROOT / "db" / "datasette.yaml"
+CONFIG_DB_KEY = "kb"  # the database's key in datasette.yaml, renamed to the served file's name
+MAX_K = 100
+FILTERS = ("kind", "source", "language", "since", "until")
+EXAMPLES = ("intern sabotaged model training", "logic bomb planted by a contractor",
+            "former employee deleted cloud servers", "trade secrets taken to a competitor", "删库")
+log = logging.getLogger(__name__)
+
+
+# --- building the Datasette app (used by `kb serve`, tests and the benchmark) ---
+
+def load_config(db_name: str) -> dict:
+    """db/datasette.yaml with its `kb` database renamed to `db_name`."""
+    conf = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8")) if CONFIG_FILE.exists() else {}
+    databases = conf.setdefault("databases", {})
+    if CONFIG_DB_KEY in databases:
+        databases[db_name] = databases.pop(CONFIG_DB_KEY)
+    conf.setdefault("plugins", {})["kb"] = {"database": db_name}
+    return conf
+
+
+def make_datasette(db_path: str | Path, public: bool = False):
+    """A Datasette serving the KB at `db_path` with db/datasette.yaml and this plugin.
+
+    The file is opened mutable (not immutable) so the site sees `kb update`
+    writes; every Datasette connection to it is query-only (see
+    `prepare_connection`). `public` also turns off file downloads and
+    streaming of whole tables as CSV.
+    """
+    from datasette import __version__
+    from datasette.app import Datasette
+
+    conf = load_config(Path(db_path).stem)
+    settings = {"allow_download": False, "allow_csv_stream": False} if public else {}
+    if int(__version__.split(".")[0]) >= 1:
+        return Datasette([str(db_path)], config=conf, metadata=_metadata_part(conf), settings=settings)
+    return Datasette([str(db_path)], metadata=conf, settings=settings)
+
+
+def _metadata_part(conf: dict) -> dict:
+    """The descriptive keys that Datasette 1.0 reads from metadata rather than config."""
+    keep = ("title", "description", "description_html", "license", "source", "columns")
+    meta = {k: v for k, v in conf.items() if k in keep}
+    meta["databases"] = {
+        name: {"description": db.get("description"),
+               "tables": {t: {k: v for k, v in tc.items() if k in keep}
+                          for t, tc in db.get("tables", {}).items()}}
+        for name, db in conf.get("databases", {}).items()
+    }
+    return meta
+
+
+# --- finding the KB database ---
+
+def _plugin_config(datasette) -> dict:
+    return datasette.plugin_config("kb") or {}
+
+
+def _is_kb_connection(conn) -> bool:
+    names = {r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('documents', 'settings')")}
+    return names == {"documents", "settings"}
+
+
+async def kb_database(datasette):
+    """The Datasette database holding the KB: the configured one, else the first with the KB tables."""
+    wanted = _plugin_config(datasette).get("database")
+    for name, db in datasette.databases.items():
+        if not db.path or (wanted and name != wanted):
+            continue
+        if await db.execute_fn(_is_kb_connection):
+            return db
+    return None
+
+
+# --- hooks ---
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    """Make kb/templates visible to Datasette (ours first, Datasette's as fallback)."""
+    env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), env.loader])
+
+
+@hookimpl
+def startup(datasette):
+    """Load the model and index before the first request."""
+
+    async def warm_up():
+        db = await kb_database(datasette)
+        if db is None:
+            log.warning("kb: no database with a documents table is being served")
+            return
+        try:
+            await asyncio.to_thread(_warm_up, get_searcher(db.path))
+        except KBError as exc:
+            log.warning("kb: search not ready: %s", exc)
+
+    return warm_up
+
+
+def _warm_up(searcher) -> None:
+    """Load model and index, then run one query so the first real one is not slower."""
+    searcher.warm_up()
+    searcher.search("insider incident", k=1)
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    """Make connections to the KB query-only and give them kb_search(query[, k[, mode]])."""
+    wanted = _plugin_config(datasette).get("database")
+    db = datasette.databases.get(database)
+    if db is None or not db.path or (wanted and database != wanted) or not _is_kb_connection(conn):
+        return
+    conn.execute("PRAGMA query_only = 1")  # the web never writes the KB; `kb` commands do
+    searcher = get_searcher(db.path)
+
+    def kb_search(query, k=10, mode="hybrid"):
+        hits = searcher.search(query, k=int(k), mode=mode)
+        return json.dumps([hit["document_id"] for hit in hits])
+
+    conn.create_function("kb_search", -1, kb_search)
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/kb-search(?P<format>\.json)?$", search_view)]
+
+
+@hookimpl
+def menu_links(datasette):
+    return [{"href": datasette.urls.path("/-/kb-search"), "label": "Search incidents"}]
+
+
+@hookimpl
+def extra_template_vars(view_name, table, database, request, datasette):
+    """Linked incidents, documents, cases and sources for document and incident row pages."""
+    if view_name != "row" or table not in ("documents", "incidents") or request is None:
+        return {}
+
+    async def links():
+        db = await kb_database(datasette)
+        pk = request.url_vars.get("pks", "")
+        if db is None or db.name != database or not pk.isdigit():
+            return {}
+        if table == "documents":
+            return {"kb_links": await document_links(datasette, db, int(pk))}
+        return {"kb_links": await incident_links(datasette, db, int(pk))}
+
+    return links
+
+
+# --- the search page ---
+
+async def search_view(datasette, request):
+    """/-/kb-search (HTML) and /-/kb-search.json."""
+    as_json = bool(request.url_vars.get("format"))
+    db = await kb_database(datasette)
+    if db is None:
+        return _error("No knowledge base database is being served.", 404, as_json)
+    if not await may_view(datasette, request.actor, db.name):
+        return _error("Permission denied.", 403, as_json)
+    form = read_form(request.args)
+    hits, error, started = [], None, time.perf_counter()
+    if form["q"]:
+        try:
+            hits = await run_search(db, form)
+        except KBError as exc:
+            error = str(exc)
+    took_ms = round((time.perf_counter() - started) * 1000, 1)
+    for hit in hits:
+        hit["document_path"] = datasette.urls.row(db.name, "documents", hit["document_id"])
+        hit["incident_path"] = (datasette.urls.row(db.name, "incidents", hit["incident_id"])
+                                if hit["incident_id"] else None)
+    if as_json:
+        body = {"query": form["q"], "mode": form["mode"], "k": form["k"],
+                "filters": {f: form[f] for f in FILTERS if form[f]}, "took_ms": took_ms, "hits": hits}
+        if error:
+            body["error"] = error
+        return Response.json(body, status=400 if error else 200)
+    top = max([h["score"] for h in hits] + [0])
+    for hit in hits:
+        hit["snippet_html"] = highlight(hit["snippet"] or "", form["q"])
+        hit["score_pct"] = round(100 * max(hit["score"], 0) / top) if top > 0 else 0
+    context = {"form": form, "hits": hits, "error": error, "modes": MODES, "database": db.name,
+               "took_ms": took_ms, "incidents": await incident_cards(db, hits),
+               "choices": await filter_choices(db), "examples": EXAMPLES, "counts": await counts(db)}
+    return Response.html(await datasette.render_template("kb_search.html", context, request=request))
+
+
+async def may_view(datasette, actor, database: str) -> bool:
+    """The view-database permission, asked the Datasette 1.0 way or the 0.65 way."""
+    if hasattr(datasette, "allowed"):
+        from datasette.resources import DatabaseResource
+
+        return await datasette.allowed(action="view-database", resource=DatabaseResource(database), actor=actor)
+    return await datasette.permission_allowed(actor, "view-database", database, default=True)
+
+
+def read_form(args) -> dict:
+    """The search parameters from a query string, with defaults."""
+    form = {"q": (args.get("q") or "").strip(), "mode": args.get("mode") or "hybrid"}
+    try:
+        form["k"] = min(max(int(args.get("k") or 20), 1), MAX_K)
+    except ValueError:
+        form["k"] = 20
+    for name in FILTERS:
+        form[name] = (args.get(name) or "").strip() or None
+    return form
+
+
+async def run_search(db, form: dict) -> list[dict]:
+    """kb.search in a worker thread, outside any SQL time limit."""
+    filters = Filters(**{f: form[f] for f in FILTERS})
+    searcher = get_searcher(db.path)
+    return await asyncio.to_thread(searcher.search, form["q"], form["k"], form["mode"], filters)
+
+
+def _error(message: str, status: int, as_json: bool) -> Response:
+    if as_json:
+        return Response.json({"error": message}, status=status)
+    return Response.text(message, status=status)
+
+
+async def incident_cards(db, hits: list[dict]) -> dict[int, dict]:
+    """Title, type and organisation of the incidents the hits belong to."""
+    ids = sorted({h["incident_id"] for h in hits if h["incident_id"]})
+    if not ids:
+        return {}
+    rows = await db.execute(
+        f"SELECT id, title, incident_type, organisation, year FROM incidents "
+        f"WHERE id IN ({','.join('?' * len(ids))})", ids)
+    return {r["id"]: dict(r) for r in rows}
+
+
+async def counts(db) -> dict[str, int]:
+    """How many documents, incidents and cases the KB holds."""
+    row = (await db.execute(
+        "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM incidents), "
+        "(SELECT count(*) FROM cases)")).first()
+    return {"documents": row[0], "incidents": row[1], "cases": row[2]}
+
+
+async def filter_choices(db) -> dict[str, list[str]]:
+    """Values offered in the kind, source and language drop-downs."""
+    choices = {}
+    for column in ("kind", "source", "language"):
+        rows = await db.execute(
+            f"SELECT {column} FROM documents WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC")
+        choices[column] = [r[0] for r in rows]
+    return choices
+
+
+def highlight(text: str, query: str) -> Markup:
+    """`text` escaped, with the query's words (3+ letters) wrapped in <mark>."""
+    words = sorted({w for w in re.findall(r"[^\W_]{3,}", query)}, key=len, reverse=True)
+    if not words:
+        return escape(text)
+    pattern = re.compile("(" + "|".join(re.escape(w) for w in words) + r")\w*", re.IGNORECASE)
+    out, last = Markup(), 0
+    for match in pattern.finditer(text):
+        out += escape(text[last:match.start()]) + Markup("<mark>{}</mark>").format(match.group(0))
+        last = match.end()
+    return out + escape(text[last:])
+
+
+# --- linked records on row pages ---
+
+async def document_links(datasette, db, doc_id: int) -> dict:
+    """The incidents and cases a document belongs to, and its original."""
+    doc = (await db.execute("SELECT source, url FROM documents WHERE id = ?", [doc_id])).first()
+    if doc is None:
+        return {}
+    incidents = await db.execute(
+        "SELECT i.id, i.title, i.incident_type, i.organisation, l.confidence, l.method "
+        "FROM incident_documents l JOIN incidents i ON i.id = l.incident_id "
+        "WHERE l.document_id = ? ORDER BY l.confidence DESC, i.id", [doc_id])
+    cases = await db.execute(
+        "SELECT DISTINCT c.id, c.court, c.case_number, c.case_type, c.status FROM cases c "
+        "WHERE c.document_id = ? OR c.incident_id IN "
+        "(SELECT incident_id FROM incident_documents WHERE document_id = ?) ORDER BY c.filed, c.id",
+        [doc_id, doc_id])
+    return {
+        "incidents": [dict(r, path=datasette.urls.row(db.name, "incidents", r["id"])) for r in incidents],
+        "cases": [dict(r, path=datasette.urls.row(db.name, "cases", r["id"])) for r in cases],
+        "documents": [],
+        "sources": [_source(datasette, db, doc["source"], doc["url"])],
+    }
+
+
+async def incident_links(datasette, db, incident_id: int) -> dict:
+    """The documents and cases of an incident, and the originals it was reported in."""
+    docs = await db.execute(
+        "SELECT d.id, d.title, d.source, d.kind, d.language, d.published, d.url, l.confidence, l.method "
+        "FROM incident_documents l JOIN documents d ON d.id = l.document_id "
+        "WHERE l.incident_id = ? ORDER BY d.published, d.id", [incident_id])
+    cases = await db.execute(
+        "SELECT id, court, case_number, case_type, status FROM cases WHERE incident_id = ? "
+        "ORDER BY filed, id", [incident_id])
+    return {
+        "incidents": [],
+        "documents": [dict(r, path=datasette.urls.row(db.name, "documents", r["id"])) for r in docs],
+        "cases": [dict(r, path=datasette.urls.row(db.name, "cases", r["id"])) for r in cases],
+        "sources": _unique([_source(datasette, db, r["source"], r["url"]) for r in docs]),
+    }
+
+
+def _unique(items: list[dict]) -> list[dict]:
+    return list({json.dumps(item, sort_keys=True): item for item in items}.values())
+
+
+def _source(datasette, db, source: str, url: str | None) -> dict:
+    """A source name linked to its documents, and the original's URL when it is http(s)."""
+    return {"name": source, "url": safe_url(url),
+            "path": datasette.urls.table(db.name, "documents") + "?source=" + quote_plus(source)}
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is http(s), else None (no javascript: links from scraped data)."""
+    return url if url and re.match(r"https?://", url, re.IGNORECASE) else None
