@@ -15,14 +15,18 @@ from kb.records import DocumentRecord
 from .base import ItemError, Output, Request, Scraper
 
 
-def article_record(response: Response, source: str, meta: dict | None = None) -> DocumentRecord | ItemError:
-    """One fetched article page as a news document, keyed by the URL that was asked for."""
+def article_record(response: Response, source: str, meta: dict | None = None,
+                   external_id: str | None = None) -> DocumentRecord | ItemError:
+    """One fetched article page (WeChat pages too) as a news document.
+
+    Keyed by `external_id`, else by the URL that was asked for.
+    """
     art = extract_article(response.content, url=response.url, content_type=response.content_type)
     if not art.text.strip():
-        return ItemError(response.requested_url, "no article text found on the page")
+        return ItemError(response.requested_url, "no article text found on the page (deleted, or a verification page?)")
     return DocumentRecord(
         source=source,
-        external_id=response.requested_url,
+        external_id=external_id or response.requested_url,
         kind="news",
         title=art.title,
         text=art.text,

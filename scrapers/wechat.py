@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Iterable
 from urllib.parse import parse_qs, urlsplit
 
-from kb.extract import extract_wechat
 from kb.fetch import Response
 from kb.records import DocumentRecord
 
+from .article import article_record
 from .base import ItemError, Output, Request, Scraper
 
 HOST = "mp.weixin.qq.com"
@@ -33,24 +33,8 @@ def wechat_id(url: str) -> str:
 
 
 def wechat_record(response: Response, source: str, meta: dict | None = None) -> DocumentRecord | ItemError:
-    """One fetched WeChat article page as a news document."""
-    art = extract_wechat(response.content, response.url)
-    if not art.text.strip():
-        return ItemError(response.requested_url, "no article text (deleted, or a verification page?)")
-    return DocumentRecord(
-        source=source,
-        external_id=wechat_id(response.requested_url),
-        kind="news",
-        title=art.title,
-        text=art.text,
-        url=response.url,
-        canonical_url=art.canonical_url,
-        published=art.published,
-        language=art.language,
-        author=art.author,
-        meta={k: v for k, v in {"account": art.author, **(meta or {})}.items() if v},
-        **response.provenance(),
-    )
+    """One fetched WeChat article page as a news document (author: the account)."""
+    return article_record(response, source, meta, external_id=wechat_id(response.requested_url))
 
 
 class WechatScraper(Scraper):

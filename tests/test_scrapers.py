@@ -95,7 +95,7 @@ def test_article_scraper_on_real_news_pages(shared):
 
 def test_article_without_text_is_an_item_error():
     [out] = parse(ArticleScraper(), b"<html><body><script>x()</script></body></html>", "https://a.example/", "parse")
-    assert isinstance(out, ItemError) and out.reason == "no article text found on the page"
+    assert isinstance(out, ItemError) and out.reason.startswith("no article text found on the page")
 
 
 # --- wechat: fixture (no real WeChat page saved) ------------------------------------
