@@ -37,6 +37,7 @@ CREATE TABLE documents (
     http_last_modified TEXT,
     raw_sha256 TEXT,
     raw_path TEXT,
+    chunked_sha256 TEXT,  -- content_sha256 when the document was last chunked
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     UNIQUE (source, external_id)
@@ -131,8 +132,9 @@ CREATE TABLE document_entities (
 CREATE INDEX document_entities_document ON document_entities(document_id);
 CREATE INDEX document_entities_entity ON document_entities(entity_id);
 
+-- Chunk ids are never reused, so the vector index can drop stale ids safely.
 CREATE TABLE chunks (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     seq INTEGER NOT NULL,
     text TEXT NOT NULL,
@@ -141,6 +143,7 @@ CREATE TABLE chunks (
     UNIQUE (document_id, seq)
 );
 CREATE INDEX chunks_hash ON chunks(text_hash);
+CREATE INDEX chunks_pending ON chunks(id) WHERE embedding IS NULL;
 
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
@@ -197,21 +200,6 @@ END;
 """
 
 _M2_SEARCH = """
--- Chunk ids are never reused, so the vector index can drop stale ids safely.
-DROP TABLE chunks;
-CREATE TABLE chunks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    text_hash TEXT NOT NULL,
-    embedding BLOB,
-    UNIQUE (document_id, seq)
-);
-CREATE INDEX chunks_hash ON chunks(text_hash);
-CREATE INDEX chunks_pending ON chunks(id) WHERE embedding IS NULL;
--- The content hash a document had when it was last chunked.
-ALTER TABLE documents ADD COLUMN chunked_sha256 TEXT;
 -- Word index (stemmed English and other alphabetic text) beside the trigram one.
 CREATE VIRTUAL TABLE documents_words USING fts5(
     title, text, content=documents, content_rowid=id,
