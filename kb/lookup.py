@@ -25,7 +25,7 @@ def stats(db: sqlite_utils.Database) -> dict[str, Any]:
 
     return {
         "documents": count("SELECT count(*) FROM documents"),
-        "incidents": count("SELECT count(*) FROM incidents"),
+        "incidents": count("SELECT count(*) FROM incidents WHERE merged_into IS NULL"),
         "chunks": count("SELECT count(*) FROM chunks"),
         "embedded_chunks": count("SELECT count(*) FROM chunks WHERE embedding IS NOT NULL"),
         "cases": count("SELECT count(*) FROM cases"),
