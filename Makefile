@@ -36,6 +36,7 @@ test: install
 	$(BIN)/pytest -q
 
 bench: install  # run `make demo` first: several benchmarks read its database
+	$(BIN)/python bench/import_speed.py
 	$(BIN)/python bench/relevance.py $(DEMO_DB)
 	$(BIN)/python bench/embed_speed.py
 	$(BIN)/python bench/query_latency.py $(DEMO_DB)
