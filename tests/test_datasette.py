@@ -244,13 +244,17 @@ def hammer(base: str, stop: threading.Event, results: list) -> None:
 
 
 def test_served_site_answers_while_the_kb_is_written(starter_copy, shared, tmp_path):
-    """`kb add`, `kb embed` (which rewrites the index) and a VCDB import run while clients read."""
+    """`kb add`, then the cron job `kb update` (scrape, link, embed, rewrite the index) run while clients read."""
     article = tmp_path / "new-incident.md"
     article.write_text("# Quartermaster clerk rerouted warehouse forklifts to a private depot\n\n"
                        "A quartermaster clerk quietly rerouted forklifts to a private depot for two years.\n",
                        encoding="utf-8")
-    writer = (f"{KB} --db {starter_copy} add {article} && {KB} --db {starter_copy} embed && "
-              f"{KB} --db {starter_copy} import vcdb {shared / 'vcdb' / 'json'}")
+    vcdb = tmp_path / "vcdb"
+    vcdb.mkdir()
+    for file in sorted((shared / "vcdb" / "json").glob("*.json"))[:300]:
+        (vcdb / file.name).write_bytes(file.read_bytes())
+    (starter_copy.parent / "sources.toml").write_text(f'[sources.vcdb]\nenabled = true\npath = "{vcdb}"\n')
+    writer = f"{KB} --db {starter_copy} add {article} && {KB} --db {starter_copy} update vcdb"
     with kb_serve(starter_copy) as base:
         stop, results = threading.Event(), []
         clients = [threading.Thread(target=hammer, args=(base, stop, results)) for _ in range(3)]
@@ -267,7 +271,7 @@ def test_served_site_answers_while_the_kb_is_written(starter_copy, shared, tmp_p
         failures = [(status, path, body[:200]) for status, path, body in results
                     if status != 200 or "database is locked" in body]
         assert not failures, failures[:5]
-        hits = httpx.get(base + "/-/kb-search.json?q=forklifts+stolen+by+a+clerk&mode=semantic&k=3",
+        hits = httpx.get(base + "/-/kb-search.json?q=clerk+rerouted+warehouse+forklifts+to+a+private+depot&mode=semantic&k=3",
                          timeout=60).json()["hits"]
         assert hits[0]["title"].startswith("Quartermaster clerk")  # new index read without a restart
         vcdb = httpx.get(base + "/-/kb-search.json?q=vcdb&mode=keyword&source=vcdb&k=1", timeout=60)
