@@ -25,6 +25,16 @@ def shared() -> Path:
 
 
 @pytest.fixture
+def site():
+    """A real HTTP server on 127.0.0.1 (tests/webserver.py) that can misbehave on purpose."""
+    from tests.webserver import Site
+
+    server = Site()
+    yield server
+    server.close()
+
+
+@pytest.fixture
 def db_path(tmp_path) -> Path:
     return tmp_path / "kb.db"
 

@@ -1,6 +1,5 @@
 """`kb add` of user documents, `kb import starter`, `kb stats` and `kb show` on real files."""
 
-import json
 import subprocess
 import sys
 

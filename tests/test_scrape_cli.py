@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.test_scrapers import INPUTS, doj_api_pages
-from tests.webserver import drop, failing, huge, redirect, serve, site, stall, truncated  # noqa: F401
+from tests.webserver import drop, failing, huge, redirect, serve, stall, truncated
 
 FAST_FETCH = {"min_delay": 0, "retries": 1, "backoff": 0.05, "max_retry_wait": 2, "connect_timeout": 1,
               "read_timeout": 0.5, "total_timeout": 5, "max_bytes": 1_000_000, "allow": ["127.0.0.1"]}

@@ -8,7 +8,6 @@ API address that fails every request.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import sqlite3
@@ -21,17 +20,10 @@ import pytest
 
 from kb import config, index
 from kb.db import open_db
-from tests.webserver import Site, failing, serve, stall
+from tests.webserver import failing, serve, stall
 
 PAGES = ["californiaglobe.com.amazon.html", "japantimes.co.jp.surgical.html", "guardian.co.tt-massy.html"]
 EXIT_SOURCE_FAILED, EXIT_LOCKED = 3, 75
-
-
-@pytest.fixture
-def site():
-    server = Site()
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@
     site.route("/slow", stall(2.0))                   # any handler(request) -> None
     site.url("/a.html"); site.requests                # every request seen: (path, headers)
 
-Use the `site` fixture (import it into the test module).
+Tests get one through the `site` fixture in conftest.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 
 
 class _Server(ThreadingHTTPServer):
@@ -160,10 +159,3 @@ def redirect(location: str, status: int = 302):
         req.send_header("Content-Length", "0")
         req.end_headers()
     return handler
-
-
-@pytest.fixture
-def site():
-    server = Site()
-    yield server
-    server.close()
