@@ -24,6 +24,15 @@ def shared() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def vcdb_dir(shared) -> Path:
+    """The real VCDB folder of VERIS JSON files; skip where absent."""
+    path = shared / "vcdb" / "json"
+    if not path.is_dir():
+        pytest.skip(f"VCDB data not found at {path}")
+    return path
+
+
 @pytest.fixture
 def site():
     """A real HTTP server on 127.0.0.1 (tests/webserver.py) that can misbehave on purpose."""

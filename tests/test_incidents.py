@@ -21,14 +21,6 @@ def seed(shared):
     return str(files[0])
 
 
-@pytest.fixture
-def vcdb_dir(shared):
-    path = shared / "vcdb" / "json"
-    if not path.is_dir():
-        pytest.skip(f"VCDB data not found at {path}")
-    return path
-
-
 def incident_of(kb, doc: str) -> dict:
     (link,) = kb.json("show", doc)["incidents"]
     return link

@@ -5,14 +5,6 @@ import json
 import pytest
 
 
-@pytest.fixture
-def vcdb_dir(shared):
-    path = shared / "vcdb" / "json"
-    if not path.is_dir():
-        pytest.skip(f"VCDB data not found at {path}")
-    return path
-
-
 def test_imports_every_incident_once_and_is_idempotent(kb, vcdb_dir):
     first = kb("import", "vcdb", str(vcdb_dir))
     assert "3951 new" in first.output
