@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 
 
 def test_imports_every_incident_once_and_is_idempotent(kb, vcdb_dir):
