@@ -3,7 +3,6 @@
 import json
 
 
-
 def test_imports_every_incident_once_and_is_idempotent(kb, vcdb_dir):
     first = kb("import", "vcdb", str(vcdb_dir))
     assert "3951 new" in first.output
