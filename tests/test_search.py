@@ -91,16 +91,19 @@ def vcdb_db(tmp_path_factory, model, shared) -> Path:
     return path
 
 
-def test_hybrid_beats_keyword_and_semantic_on_labelled_vcdb_queries(vcdb_db, model):
-    pairs = read_labelled(Path(__file__).parent / "data" / "vcdb_queries.tsv")
+@pytest.mark.parametrize("queries, floor", [("vcdb_queries.tsv", (0.9, 0.75)),
+                                            ("vcdb_queries_validation.tsv", (0.85, 0.7))])
+def test_hybrid_beats_keyword_and_semantic_on_labelled_vcdb_queries(vcdb_db, model, queries, floor):
+    """Paraphrased and named queries; the validation file was written blind to the engine."""
+    pairs = read_labelled(Path(__file__).parent / "data" / queries)
     searcher = Searcher(vcdb_db, model=model)
     scores = {mode: evaluate(searcher, pairs, mode) for mode in ("keyword", "semantic", "hybrid")}
-    print(scores)
+    print(queries, scores)
     hybrid = scores["hybrid"]
     for other in ("keyword", "semantic"):
         assert hybrid["recall"] >= scores[other]["recall"]
         assert hybrid["mrr"] >= scores[other]["mrr"]
-    assert hybrid["recall"] >= 0.9 and hybrid["mrr"] >= 0.75
+    assert hybrid["recall"] >= floor[0] and hybrid["mrr"] >= floor[1]
 
 
 def test_reembedding_the_vcdb_corpus_with_nothing_new_is_instant(vcdb_db):
