@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 from kb.fetch import Response
 from kb.records import DocumentRecord
 
-from .article import article_record
-from .base import ItemError, Output, Request, Scraper
+from .article import ArticleScraper, article_record
+from .base import ItemError, Output, Request
 
 HOST = "mp.weixin.qq.com"
 
@@ -37,15 +37,11 @@ def wechat_record(response: Response, source: str, meta: dict | None = None) -> 
     return article_record(response, source, meta, external_id=wechat_id(response.requested_url))
 
 
-class WechatScraper(Scraper):
-    name = "wechat"
-    kind = "news"
-    description = "WeChat official-account articles by URL (the `urls` setting)"
-    defaults = {"urls": []}
+class WechatScraper(ArticleScraper):
+    """Like the article scraper, but keyed by the article's own identity."""
 
-    def start(self) -> Iterable[Output]:
-        for url in self.settings["urls"]:
-            yield Request(url, item=True)
+    name = "wechat"
+    description = "WeChat official-account articles by URL (the `urls` setting)"
 
     def parse(self, response: Response, request: Request) -> Iterable[Output]:
         yield wechat_record(response, self.name)
