@@ -71,9 +71,14 @@ class Searcher:
         self._index = None
         self._index_stamp = None
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def connect(self):
-        return open_db(self.db_path, create=False)
+        """This thread's connection, opened (and the schema checked) once per thread."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = open_db(self.db_path, create=False)
+        return db
 
     def model(self, db):
         with self._lock:
