@@ -41,7 +41,7 @@ def main() -> None:
     total = parse + store + link
     print(f"{'whole import':<28} {n:>6} docs {total:7.2f}s {n / total:9.0f} docs/s "
           f"({total / baseline:.1f}x the time of json.load alone)")
-    assert counts["new"] == n and again["unchanged"] == n
+    assert counts.counts["new"] == n and again.counts["unchanged"] == n
 
 
 if __name__ == "__main__":

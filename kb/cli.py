@@ -67,12 +67,6 @@ def _report(name: str, counts: dict[str, int], errors: list[tuple[str, str]] = (
         click.echo(f"  skipped {where}: {reason}", err=True)
 
 
-def _changed_since(db, since: str) -> list[int]:
-    from .incidents import changed_since
-
-    return changed_since(db, since)
-
-
 def _link(db, doc_ids: list[int], verbose: bool = False) -> None:
     """Extract entities of stored documents and link them to incidents."""
     from .incidents import link_documents
@@ -97,10 +91,9 @@ def import_vcdb(ctx: click.Context, path: str) -> None:
 
     db = get_db(ctx)
     result = vcdb.read_folder(path)
-    since = store.now_iso()
-    counts = store.save_many(db, result.records)
-    _report("vcdb", counts, result.errors)
-    _link(db, _changed_since(db, since))
+    saved = store.save_many(db, result.records)
+    _report("vcdb", saved.counts, result.errors)
+    _link(db, saved.changed)
 
 
 @import_.command("starter")
@@ -110,9 +103,9 @@ def import_starter(ctx: click.Context) -> None:
     from .importers import starter
 
     db = get_db(ctx)
-    since = store.now_iso()
-    _report("starter", store.save_many(db, starter.iter_records()))
-    _link(db, _changed_since(db, since))
+    saved = store.save_many(db, starter.iter_records())
+    _report("starter", saved.counts)
+    _link(db, saved.changed)
 
 
 @main.command()

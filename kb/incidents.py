@@ -103,11 +103,6 @@ def link_documents(db: sqlite_utils.Database, doc_ids: Iterable[int], create: bo
     return counts
 
 
-def changed_since(db: sqlite_utils.Database, stamp: str) -> list[int]:
-    """Ids of documents inserted or updated at or after `stamp` (from `store.now_iso()`)."""
-    return [r[0] for r in db.execute("SELECT id FROM documents WHERE updated_at >= ?", [stamp])]
-
-
 def relink(db: sqlite_utils.Database) -> dict[str, int | float]:
     """Redo every machine decision (entities, auto links); keep source and manual ones."""
     started = time.perf_counter()

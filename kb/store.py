@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
@@ -157,16 +157,27 @@ def save_case(db: sqlite_utils.Database, case: CaseRecord,
     return row[0]
 
 
+@dataclass
+class SaveResult:
+    """Counts by status, and the ids of documents that are new or changed (to link and embed)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {NEW: 0, UPDATED: 0, UNCHANGED: 0})
+    changed: list[int] = field(default_factory=list)
+
+
 def save_many(db: sqlite_utils.Database, records: Iterable[DocumentRecord],
-              batch: int = 500) -> dict[str, int]:
-    """Save records in batched transactions; return counts by status."""
-    counts = {NEW: 0, UPDATED: 0, UNCHANGED: 0}
+              batch: int = 500) -> SaveResult:
+    """Save records in batched transactions."""
+    result = SaveResult()
     pending: list[DocumentRecord] = []
 
     def flush() -> None:
         with transaction(db):
             for rec in pending:
-                counts[save_document(db, rec)[0]] += 1
+                status, doc_id = save_document(db, rec)
+                result.counts[status] += 1
+                if status != UNCHANGED:
+                    result.changed.append(doc_id)
         pending.clear()
 
     for rec in records:
@@ -175,4 +186,4 @@ def save_many(db: sqlite_utils.Database, records: Iterable[DocumentRecord],
             flush()
     if pending:
         flush()
-    return counts
+    return result
