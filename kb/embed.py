@@ -21,7 +21,7 @@ import sqlite_utils
 
 from . import config
 from .db import KBError, get_setting, set_setting
-from .store import transaction
+from .store import batches, transaction
 
 WRITE_EVERY = 512  # chunks per write transaction: an interrupted run keeps what it finished
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s+|(?<=[。！？；])|\n+")
@@ -154,9 +154,9 @@ def sync_chunks(db: sqlite_utils.Database, tokenizer, max_tokens: int) -> int:
         "SELECT id, title, text, content_sha256 FROM documents "
         "WHERE chunked_sha256 IS NOT content_sha256"
     ).fetchall()
-    for start in range(0, len(stale), WRITE_EVERY):
+    for part in batches(stale, WRITE_EVERY):
         with transaction(db):
-            for doc_id, title, text, digest in stale[start:start + WRITE_EVERY]:
+            for doc_id, title, text, digest in part:
                 _replace_chunks(db, doc_id, chunk_document(tokenizer, title, text, max_tokens))
                 db.execute("UPDATE documents SET chunked_sha256 = ? WHERE id = ?", [digest, doc_id])
     return len(stale)
@@ -251,8 +251,7 @@ def embed_pending(db: sqlite_utils.Database, model, batch_size: int,
     rows = db.execute("SELECT id, text FROM chunks WHERE embedding IS NULL").fetchall()
     rows.sort(key=lambda r: len(r[1]), reverse=True)
     done = 0
-    for start in range(0, len(rows), WRITE_EVERY):
-        part = rows[start:start + WRITE_EVERY]
+    for part in batches(rows, WRITE_EVERY):
         vectors, batch_size = _encode_with_backoff(model, [t for _, t in part], batch_size)
         with transaction(db):
             db.conn.executemany(

@@ -18,17 +18,16 @@ import json
 import re
 import time
 from collections import Counter, defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import sqlite_utils
 
 from . import entities as ent
 from .db import KBError
 from .records import CaseRecord, IncidentRecord
-from .store import link, now_iso, save_case, save_incident, transaction
+from .store import batches, link, now_iso, save_case, save_incident, transaction
 
 THRESHOLD = 0.6  # a document joins an incident at this score or above
 MAX_CANDIDATES = 200
@@ -82,8 +81,8 @@ def link_documents(db: sqlite_utils.Database, doc_ids: Iterable[int], create: bo
     """
     doc_ids = sorted(set(doc_ids))
     aliases = ent.load_aliases(db)
-    for chunk in _chunks(doc_ids, 500):  # short write transactions: readers and writers wait less
-        with _tx(db):
+    for chunk in batches(doc_ids, 500):  # short write transactions: readers and writers wait less
+        with transaction(db):
             extract_documents(db, chunk, aliases)
             _apply_manual_decisions(db, chunk)
     pending = [d for d in doc_ids if not _linked(db, d)]
@@ -92,7 +91,7 @@ def link_documents(db: sqlite_utils.Database, doc_ids: Iterable[int], create: bo
         return counts
     matcher = Matcher(db, aliases)
     for doc_id in pending:
-        with _tx(db):
+        with transaction(db):
             match = matcher.best(doc_id)
             if match and match.score >= THRESHOLD:
                 attach(db, doc_id, match.incident_id, match.score, aliases)
@@ -106,7 +105,7 @@ def link_documents(db: sqlite_utils.Database, doc_ids: Iterable[int], create: bo
 def relink(db: sqlite_utils.Database) -> dict[str, int | float]:
     """Redo every machine decision (entities, auto links); keep source and manual ones."""
     started = time.perf_counter()
-    with _tx(db):
+    with transaction(db):
         db.execute("DELETE FROM incident_documents WHERE method = 'auto'")
         _drop_empty_auto_incidents(db)
     ids = [r[0] for r in db.execute("SELECT id FROM documents ORDER BY id")]
@@ -117,7 +116,7 @@ def relink(db: sqlite_utils.Database) -> dict[str, int | float]:
 def extract_documents(db: sqlite_utils.Database, doc_ids: list[int], aliases: ent.Aliases) -> None:
     """Extract and store the entities of each document."""
     cache: dict = {}
-    for chunk in _chunks(doc_ids):
+    for chunk in batches(doc_ids, _BATCH):
         rows = db.execute(
             f"SELECT id, title, text, published FROM documents WHERE id IN ({_marks(chunk)})", chunk).fetchall()
         for doc_id, title, text, published in rows:
@@ -540,7 +539,7 @@ def _first_paragraph(text: str, limit: int = 500) -> str | None:
 
 def merge(db: sqlite_utils.Database, target: int, others: list[int]) -> None:
     """Move the documents and cases of `others` into `target`; the others point to it."""
-    with _tx(db):
+    with transaction(db):
         _require(db, [target, *others])
         for other in others:
             if other == target:
@@ -558,7 +557,7 @@ def merge(db: sqlite_utils.Database, target: int, others: list[int]) -> None:
 
 def split(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int]) -> int:
     """Move documents out of an incident into a new one; returns the new incident's id."""
-    with _tx(db):
+    with transaction(db):
         _require(db, [incident_id])
         members = set(_incident_docs(db, incident_id))
         missing = [d for d in doc_ids if d not in members]
@@ -578,7 +577,7 @@ def split(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int]) -> in
 
 def manual_link(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int]) -> None:
     """Put documents into an incident by hand (they leave their machine-made incidents)."""
-    with _tx(db):
+    with transaction(db):
         _require(db, [incident_id])
         for doc_id in doc_ids:
             link(db, incident_id, doc_id, confidence=1.0, method="manual")
@@ -597,7 +596,7 @@ def edit(db: sqlite_utils.Database, incident_id: int, changes: dict[str, str]) -
             values[key] = _NUMERIC[key](raw) if key in _NUMERIC and raw != "" else (raw or None)
         except ValueError:
             raise KBError(f"{key} must be a number, not {raw!r}") from None
-    with _tx(db):
+    with transaction(db):
         _require(db, [incident_id])
         current = db.execute("SELECT manual_fields FROM incidents WHERE id = ?", [incident_id]).fetchone()[0]
         manual = sorted(set(json.loads(current or "[]")) | set(values))
@@ -608,7 +607,7 @@ def edit(db: sqlite_utils.Database, incident_id: int, changes: dict[str, str]) -
 
 def _apply_manual_decisions(db: sqlite_utils.Database, doc_ids: list[int]) -> None:
     """Follow merges, and let a manual link replace a document's machine and source links."""
-    for chunk in _chunks(doc_ids):
+    for chunk in batches(doc_ids, _BATCH):
         marks = _marks(chunk)
         for doc_id, inc_id, conf, method in db.execute(
                 "SELECT l.document_id, l.incident_id, l.confidence, l.method FROM incident_documents l "
@@ -722,7 +721,7 @@ def _document_vectors(db: sqlite_utils.Database) -> dict:
 
 def _facts(db: sqlite_utils.Database, doc_ids: list[int]) -> dict[int, list[Fact]]:
     out: dict[int, list[Fact]] = defaultdict(list)
-    for chunk in _chunks(list(doc_ids)):
+    for chunk in batches(list(doc_ids), _BATCH):
         for doc_id, kind, name, value, label in db.execute(
                 "SELECT de.document_id, e.kind, e.name, de.value, de.label FROM document_entities de "
                 f"JOIN entities e ON e.id = de.entity_id WHERE de.document_id IN ({_marks(chunk)}) "
@@ -755,21 +754,6 @@ def _require(db: sqlite_utils.Database, inc_ids: list[int]) -> None:
             raise KBError(f"no incident i{inc_id}")
         if row[0] is not None:
             raise KBError(f"incident i{inc_id} was merged into i{row[0]}")
-
-
-@contextmanager
-def _tx(db: sqlite_utils.Database) -> Iterator[None]:
-    """A write transaction, or the caller's when one is already open."""
-    if db.conn.in_transaction:
-        yield
-        return
-    with transaction(db):
-        yield
-
-
-def _chunks(ids: list[int], size: int = _BATCH) -> Iterator[list[int]]:
-    for i in range(0, len(ids), size):
-        yield ids[i:i + size]
 
 
 def _marks(items) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 import sqlite_utils
 
 from .db import KBError, get_setting, set_setting
+from .store import batches
 
 INDEX_TYPES = ("flat", "ivf", "hnsw")
 
@@ -76,18 +77,13 @@ def _vectors(db: sqlite_utils.Database, ids=None) -> tuple[np.ndarray, np.ndarra
     dim = int(get_setting(db, "embedding_dim") or 0)
     sql = "SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL"
     rows = db.execute(sql).fetchall() if ids is None else [
-        r for part in _batches(list(ids), 900) for r in db.execute(
+        r for part in batches(list(ids), 900) for r in db.execute(
             sql + f" AND id IN ({','.join('?' * len(part))})", part)]
     if not rows:
         return np.empty(0, dtype=np.int64), np.empty((0, dim), dtype=np.float32)
     chunk_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
     return chunk_ids, vectors
-
-
-def _batches(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def index_type(db: sqlite_utils.Database) -> str:

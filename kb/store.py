@@ -34,7 +34,10 @@ def now_iso() -> str:
 
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """One write transaction: all of it lands, or none of it."""
+    """One write transaction: all of it lands, or none of it. Inside an open one, joins it."""
+    if db.conn.in_transaction:
+        yield
+        return
     db.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -42,6 +45,12 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def batches(items: list, size: int) -> Iterator[list]:
+    """`items` in consecutive slices of at most `size`."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 _PROVENANCE = ("fetched_at", "http_etag", "http_last_modified", "raw_sha256", "raw_path")
