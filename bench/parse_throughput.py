@@ -27,7 +27,7 @@ from bs4 import BeautifulSoup
 from kb.config import shared_data
 from kb.fetch import Response
 from scrapers.article import ArticleScraper
-from scrapers.base import Request
+from kb.scraper import Request
 from scrapers.courtlistener import CourtListenerScraper
 from scrapers.doj import DojScraper
 

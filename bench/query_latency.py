@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import config, index
+from kb import config, vector_index as index
 from kb.db import open_db
 from kb.embed import encode_query
 from kb.search import Searcher

@@ -6,7 +6,7 @@ Usage: .venv/bin/python bench/relevance.py [DB]   (DB: an embedded VCDB database
 import sys
 from pathlib import Path
 
-from kb.relevance import evaluate, read_labelled
+from kb.search_eval import evaluate, read_labelled
 from kb.search import Searcher
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"

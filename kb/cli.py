@@ -175,7 +175,7 @@ def show(ctx: click.Context, ident: str, as_json: bool) -> None:
 @click.pass_context
 def embed(ctx: click.Context, device: str, model_name: str | None, batch_size: int, rebuild: bool) -> None:
     """Chunk new or changed documents and embed every chunk without a vector."""
-    from . import embed as embedding, index as vindex
+    from . import embed as embedding, vector_index
 
     db = get_db(ctx)
     bar = None
@@ -189,7 +189,7 @@ def embed(ctx: click.Context, device: str, model_name: str | None, batch_size: i
     report = embedding.embed(db, model_name, device, batch_size, rebuild=rebuild, progress=progress)
     if bar is not None:
         bar.render_finish()
-    added, removed = vindex.sync(db, config.index_path(ctx.obj["db_path"]))
+    added, removed = vector_index.sync(db, config.index_path(ctx.obj["db_path"]))
     if not report.chunks_embedded and not report.documents_chunked:
         click.echo(f"Nothing new to embed ({report.model}); index +{added} -{removed}.")
         return
@@ -205,16 +205,16 @@ def embed(ctx: click.Context, device: str, model_name: str | None, batch_size: i
 @click.pass_context
 def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
     """Check, or rebuild, the FAISS index beside the database."""
-    from . import index as vindex
+    from . import vector_index
 
     db = get_db(ctx, create=False)
     path = config.index_path(ctx.obj["db_path"])
     if rebuild or kind:
-        size = vindex.rebuild(db, path, kind)
-        click.echo(f"Rebuilt {vindex.index_type(db)} index at {path}: {size} vectors.")
+        size = vector_index.rebuild(db, path, kind)
+        click.echo(f"Rebuilt {vector_index.index_type(db)} index at {path}: {size} vectors.")
         return
-    index = vindex.load(path)
-    click.echo(f"{vindex.index_type(db)} index at {path}: {index.ntotal} vectors of dimension {index.d}.")
+    index = vector_index.load(path)
+    click.echo(f"{vector_index.index_type(db)} index at {path}: {index.ntotal} vectors of dimension {index.d}.")
 
 
 @main.command()
@@ -427,7 +427,7 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
 def extract_cmd(ctx: click.Context, items: tuple[str, ...], url: str | None, as_json: bool) -> None:
     """Print what the article extractor gets from pages (files, .html.gz, or URLs)."""
     from . import scrape as scraping
-    from .extract import extract_article
+    from .article_text import extract_article
     from .fetch import HTML_TYPES, FetchError
 
     failed = 0

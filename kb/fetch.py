@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from protego import Protego
 
-from .extract import decode_html
+from .article_text import decode_html
 from .store import now_iso
 
 PROJECT_URL = "https://github.com/insider-incident-kb"

@@ -26,7 +26,7 @@ from . import config, fetch, runs, sources_config, store
 from .db import KBError
 from .fetch import Fetcher, FetchError
 from .records import DocumentRecord
-from scrapers.base import ItemError, Request
+from .scraper import ItemError, Request
 from scrapers.wechat import is_wechat_url
 
 ENTRY_POINT_GROUP = "kb.scrapers"

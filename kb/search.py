@@ -19,7 +19,7 @@ from typing import Any
 
 
 from . import config
-from . import index as vindex
+from . import vector_index as vindex
 from .db import KBError, get_setting, open_db
 
 MODES = ("hybrid", "semantic", "keyword")

@@ -1,4 +1,4 @@
-"""Scrapers: one small declarative module per source (see scrapers/base.py).
+"""Scrapers: one small declarative module per source (the SDK is kb/scraper.py).
 
 A scraper never touches the database or the network: `kb.scrape` fetches the
 requests it asks for through `kb.fetch`, hands it the responses, and stores

@@ -1,4 +1,4 @@
-"""Any article URL: title, author, published date, language, main text, canonical URL (kb.extract).
+"""Any article URL: title, author, published date, language, main text, canonical URL (kb.article_text).
 
 `article_record` is also what the rss scraper uses for the articles its feeds
 point to. Settings: `urls`, a list of article URLs to keep up to date.
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from kb.extract import extract_article
+from kb.article_text import extract_article
 from kb.fetch import Response
 from kb.records import DocumentRecord
 
-from .base import ItemError, Output, Request, Scraper
+from kb.scraper import ItemError, Output, Request, Scraper
 
 
 def article_record(response: Response, source: str, meta: dict | None = None,

@@ -16,10 +16,10 @@ import feedparser
 
 from kb.fetch import FEED_TYPES, Response
 from kb.records import DocumentRecord
+from kb.insider_filter import matched_terms
+from kb.scraper import Output, Request, Scraper, strip_tags
 
 from .article import article_record
-from .base import Output, Request, Scraper, strip_tags
-from .relevance import matched_terms
 from .wechat import is_wechat_url, wechat_record
 
 DEFAULT_FEEDS = [

@@ -16,7 +16,7 @@ from kb.fetch import FEED_TYPES, XML_TYPES, Response
 from kb.importers.files import normalise_date
 from kb.records import CaseRecord, DocumentRecord
 
-from .base import Output, Request, Scraper, parse_xml
+from kb.scraper import Output, Request, Scraper, parse_xml
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 TNA = "{https://caselaw.nationalarchives.gov.uk}"

@@ -13,7 +13,7 @@ from typing import Iterable
 from kb import config
 from kb.importers import vcdb
 
-from .base import ItemError, Output, Scraper
+from kb.scraper import ItemError, Output, Scraper
 
 
 class VcdbScraper(Scraper):

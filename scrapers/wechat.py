@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from kb.fetch import Response
 from kb.records import DocumentRecord
+from kb.scraper import ItemError, Output, Request
 
 from .article import ArticleScraper, article_record
-from .base import ItemError, Output, Request
 
 HOST = "mp.weixin.qq.com"
 

@@ -84,7 +84,7 @@ def model():
 @pytest.fixture(scope="session")
 def starter_db(tmp_path_factory, model, shared) -> Path:
     """A database with the starter set and the seed article, embedded and indexed (built once)."""
-    from kb import embed, index
+    from kb import embed, vector_index
     from kb.importers import files, starter
     from kb.store import save_many
 
@@ -92,7 +92,7 @@ def starter_db(tmp_path_factory, model, shared) -> Path:
     db = open_db(path)
     save_many(db, [*starter.iter_records(), *(files.read_file(p) for p in (shared / "news" / "seed").glob("*.md"))])
     embed.embed(db, model=model)
-    index.sync(db, config.index_path(path))
+    vector_index.sync(db, config.index_path(path))
     return path
 
 

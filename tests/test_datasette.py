@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from kb import config, embed, index
+from kb import config, embed, vector_index as index
 from kb.datasette_plugin import load_config, make_datasette
 from kb.db import open_db
 from kb.records import DocumentRecord

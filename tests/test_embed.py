@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kb import config, embed, index
+from kb import config, embed, vector_index as index
 from kb.db import KBError, get_setting, open_db
 from kb.records import DocumentRecord
 from kb.store import save_many

@@ -1,4 +1,4 @@
-"""Article extraction (kb.extract) and language detection (kb.lang).
+"""Article extraction (kb.article_text) and language detection (kb.lang).
 
 Real pages come from the shared data folder (news/pages: trafilatura's and
 readability's test pages with their expectations); tests on them skip where
@@ -15,7 +15,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from kb import config
-from kb.extract import Article, decode_html, extract_article, extract_wechat
+from kb.article_text import Article, decode_html, extract_article, extract_wechat
 from kb.lang import detect_language
 
 PAGES = config.shared_data() / "news" / "pages"

@@ -25,10 +25,10 @@ from kb.fetch import Response
 from kb.records import DocumentRecord
 from kb.scrape import registry
 from scrapers.article import ArticleScraper
-from scrapers.base import ItemError, Request, html_to_text
+from kb.scraper import ItemError, Request, html_to_text
 from scrapers.courtlistener import CourtListenerScraper
 from scrapers.doj import DojScraper
-from scrapers.relevance import is_relevant, matched_terms
+from kb.insider_filter import is_relevant, matched_terms
 from scrapers.rss import RssScraper
 from scrapers.uk_caselaw import UkCaselawScraper
 from scrapers.vcdb import VcdbScraper

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from kb import config, embed, index
+from kb import config, embed, vector_index as index
 from kb.db import open_db
 from kb.importers import vcdb
-from kb.relevance import evaluate, read_labelled
+from kb.search_eval import evaluate, read_labelled
 from kb.search import Searcher
 from kb.store import save_many
 from tests.conftest import cli

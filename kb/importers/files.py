@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from ..db import KBError
-from ..extract import extract_article
+from ..article_text import extract_article
 from ..lang import detect_language
 from ..records import DocumentRecord
 from ..store import now_iso

@@ -18,8 +18,8 @@ from typing import Any, Iterable, Union
 from bs4 import BeautifulSoup
 from lxml import etree
 
-from kb.fetch import HTML_TYPES, Response
-from kb.records import DocumentRecord
+from .fetch import HTML_TYPES, Response
+from .records import DocumentRecord
 
 
 @dataclass
