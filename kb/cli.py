@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from . import config, lookup, store
-from .db import KBError, open_db
+from . import config, ingest, lookup
+from .db import open_db
+from .errors import KBError
 
 
 class KBGroup(click.Group):
@@ -67,19 +68,14 @@ def _report(name: str, counts: dict[str, int], errors: list[tuple[str, str]] = (
         click.echo(f"  skipped {where}: {reason}", err=True)
 
 
-def _link(db, doc_ids: list[int], verbose: bool = False) -> None:
-    """Extract entities of stored documents and link them to incidents."""
-    from .incidents import link_documents
-
-    counts = link_documents(db, doc_ids)
-    if counts["linked"] or counts["created"]:
+def _report_links(db, steps: dict, doc_ids: list[int] = ()) -> None:
+    """What linking did; with `doc_ids`, the incident each of them is in."""
+    counts = steps.get("link") or {}
+    if counts.get("linked") or counts.get("created"):
         click.echo(f"incidents: {counts['linked']} documents joined an incident, {counts['created']} new incidents")
-    if verbose:
-        for doc_id in doc_ids:
-            for inc_id, title, method, conf in db.execute(
-                    "SELECT i.id, i.title, l.method, l.confidence FROM incident_documents l "
-                    "JOIN incidents i ON i.id = l.incident_id WHERE l.document_id = ?", [doc_id]):
-                click.echo(f"  d{doc_id} -> i{inc_id} {title} ({method}, {conf:.2f})")
+    for doc_id in doc_ids:
+        for inc in lookup.document(db, doc_id)["incidents"]:
+            click.echo(f"  d{doc_id} -> i{inc['id']} {inc['title']} ({inc['method']}, {inc['confidence']:.2f})")
 
 
 @import_.command("vcdb")
@@ -91,9 +87,9 @@ def import_vcdb(ctx: click.Context, path: str) -> None:
 
     db = get_db(ctx)
     result = vcdb.read_folder(path)
-    saved = store.save_many(db, result.records)
-    _report("vcdb", saved.counts, result.errors)
-    _link(db, saved.changed)
+    done = ingest.ingest(db, result.records)
+    _report("vcdb", done.counts, result.errors)
+    _report_links(db, done.steps)
 
 
 @import_.command("starter")
@@ -103,9 +99,9 @@ def import_starter(ctx: click.Context) -> None:
     from .importers import starter
 
     db = get_db(ctx)
-    saved = store.save_many(db, starter.iter_records())
-    _report("starter", saved.counts)
-    _link(db, saved.changed)
+    done = ingest.ingest(db, starter.iter_records())
+    _report("starter", done.counts)
+    _report_links(db, done.steps)
 
 
 @main.command()
@@ -117,22 +113,25 @@ def add(ctx: click.Context, items: tuple[str, ...]) -> None:
 
     db = get_db(ctx)
     failed = 0
-    added = []
+    added, records, steps = [], [], {}
     for item in items:
         try:
             if item.startswith(("http://", "https://")):
-                added += _add_url(db, ctx.obj["db_path"], item)
+                result = _add_url(db, ctx.obj["db_path"], item)
+                added += [doc_id for _, doc_id in result.documents]
+                steps = result.steps
                 continue
-            rec = files.read_file(item)
+            records.append(files.read_file(item))
         except KBError as exc:
             click.echo(f"Error: {exc}", err=True)
             failed += 1
-            continue
-        with store.transaction(db):
-            status, doc_id = store.save_document(db, rec)
-        click.echo(f"{status}: d{doc_id} {rec.title}")
-        added.append(doc_id)
-    _link(db, added, verbose=True)
+    if records:
+        done = ingest.ingest(db, records)
+        for rec, (status, doc_id) in zip(records, done.documents):
+            click.echo(f"{status}: d{doc_id} {rec.title}")
+        added += [doc_id for _, doc_id in done.documents]
+        steps = done.steps
+    _report_links(db, steps, added)
     if failed:
         sys.exit(1)
 
@@ -356,8 +355,8 @@ ERRORS_SHOWN = 20
 MAX_PAGE_BYTES = 50 * 1024 * 1024
 
 
-def _add_url(db, db_path: Path, url: str) -> list[int]:
-    """Fetch one article URL through kb.fetch and store it; print what happened."""
+def _add_url(db, db_path: Path, url: str):
+    """Fetch one URL with the scraper that claims it, store and process it; print what happened."""
     from . import scrape as scraping
 
     result = scraping.add_url(db, db_path, url)
@@ -365,7 +364,7 @@ def _add_url(db, db_path: Path, url: str) -> list[int]:
         click.echo(f"unchanged: {url} (not modified since the last fetch)")
     for status, doc_id in result.documents:
         click.echo(f"{status}: d{doc_id} {lookup.show(db, f'd{doc_id}')['title']}")
-    return [doc_id for _, doc_id in result.documents]
+    return result
 
 
 @main.command("scrape")
@@ -395,7 +394,8 @@ def scrape_cmd(ctx: click.Context, sources: tuple[str, ...], since, limit: int |
         if len(result.errors) > ERRORS_SHOWN:
             click.echo(f"  ... and {len(result.errors) - ERRORS_SHOWN} more (run_errors, run {result.run_id})",
                        err=True)
-    _link(db, [doc_id for r in results for status, doc_id in r.documents if status != store.UNCHANGED])
+    for result in results:
+        _report_links(db, result.steps)
     if any(r.errors for r in results):
         sys.exit(1)
 
@@ -475,15 +475,12 @@ def _read_page(path: str) -> bytes:
 @click.pass_context
 def import_jsonl(ctx: click.Context, path: str) -> None:
     """Import what `kb export --format jsonl` wrote (incidents, documents, links, cases)."""
-    from . import entities, incidents
     from .importers import jsonl
 
     db = get_db(ctx)
-    counts, doc_ids = jsonl.load(db, jsonl.read(path))
-    _report("jsonl", counts)
-    aliases = entities.load_aliases(db)
-    with store.transaction(db):
-        incidents.extract_documents(db, doc_ids, aliases)
+    done = ingest.ingest_export(db, jsonl.read(path))
+    _report("jsonl", done.counts)
+    _report_links(db, done.steps)
 
 
 def _incident_id(db, ident: str) -> int:
@@ -649,9 +646,11 @@ def alias_cmd(ctx: click.Context, canonical: str, aliases: tuple[str, ...], kind
     """Teach entity extraction another name, e.g. `kb alias ByteDance 字节 抖音集团` (then `kb incident relink`)."""
     from . import entities
 
+    from .store import transaction
+
     db = get_db(ctx)
     entities.seed_aliases(db)
-    with store.transaction(db):
+    with transaction(db):
         for alias in aliases:
             entities.add_alias(db, kind, canonical, alias)
     click.echo(f"{kind} {canonical}: {', '.join(aliases)}")

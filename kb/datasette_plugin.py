@@ -23,7 +23,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup, escape
 
 from . import config
-from .db import KBError
+from .errors import KBError
 from .search import MODES, Filters, get_searcher
 
 TEMPLATES = Path(__file__).parent / "templates"

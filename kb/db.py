@@ -11,9 +11,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-
-class KBError(Exception):
-    """An expected problem with a clear message for the user (no traceback)."""
+from .errors import KBError  # noqa: F401  (also importable from here, as before)
 
 
 _M1_CORE = """
@@ -229,8 +227,19 @@ CREATE INDEX incident_documents_method ON incident_documents(method);
 CREATE INDEX entity_aliases_entity ON entity_aliases(entity_id);
 """
 
+_M4_PROCESSING = """
+-- content_sha256 when the document was last processed (entities, facts, links): see kb.ingest.
+ALTER TABLE documents ADD COLUMN processed_sha256 TEXT;
+UPDATE documents SET processed_sha256 = content_sha256
+WHERE EXISTS (SELECT 1 FROM incident_documents l WHERE l.document_id = documents.id)
+  AND EXISTS (SELECT 1 FROM document_entities e WHERE e.document_id = documents.id);
+CREATE INDEX documents_unprocessed ON documents(id) WHERE processed_sha256 IS NOT content_sha256;
+-- The process that runs a run, so the next one can tell a dead run from a live one.
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+"""
+
 # Each migration is one SQL script, applied in its own transaction.
-MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS]
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING]
 
 
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:

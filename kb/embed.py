@@ -20,7 +20,8 @@ import numpy as np
 import sqlite_utils
 
 from . import config
-from .db import KBError, get_setting, set_setting
+from .db import get_setting, set_setting
+from .errors import KBError
 from .store import batches, transaction
 
 WRITE_EVERY = 512  # chunks per write transaction: an interrupted run keeps what it finished

@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlite_utils
 
-from .db import KBError
 from .entities import document_text
+from .errors import KBError
 
 
 def stats(db: sqlite_utils.Database) -> dict[str, Any]:

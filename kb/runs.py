@@ -10,6 +10,7 @@ with the errors recorded so far.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .store import now_iso
@@ -20,11 +21,34 @@ RUNNING, INTERRUPTED, LIMITED = "running", "interrupted", "limited"  # limited: 
 
 
 def start_run(db, source: str, command: str | None = None) -> int:
-    """Open a run of `source`; returns its id."""
-    return db.execute(
-        "INSERT INTO runs (source, command, started, status) VALUES (?, ?, ?, ?)",
-        [source, command, now_iso(), RUNNING],
-    ).lastrowid
+    """Open a run of `source`; returns its id. Runs left 'running' by dead processes end 'interrupted'."""
+    mark_interrupted(db)
+    return db["runs"].insert({"source": source, "command": command, "started": now_iso(),
+                              "status": RUNNING, "pid": os.getpid()}).last_pk
+
+
+def mark_interrupted(db) -> int:
+    """Mark 'interrupted' every run still 'running' whose process is gone; returns how many."""
+    dead = [row["id"] for row in db.query("SELECT id, pid FROM runs WHERE status = ?", [RUNNING])
+            if not _alive(row["pid"])]
+    for run_id in dead:
+        db["runs"].update(run_id, {"status": INTERRUPTED, "message": "the process running it ended"})
+    return len(dead)
+
+
+def _alive(pid: int | None) -> bool:
+    """True when a process with this id runs on this machine (runs without a pid are old: dead)."""
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def record_error(db, run_id: int, url: str | None, reason: str) -> None:
@@ -55,11 +79,7 @@ def finish_run(db, run_id: int, counts: dict[str, int], status: str | None = Non
 
 def last_runs(db) -> dict[str, dict[str, Any]]:
     """The latest run of each source, as a dict per source."""
-    cur = db.execute(
-        "SELECT * FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY source)"
-    )
-    names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, row)) for row in cur.fetchall()]
+    rows = db.query("SELECT * FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY source)")
     return {row["source"]: row for row in rows}
 
 
@@ -80,11 +100,9 @@ def run_errors(db, run_id: int) -> list[tuple[str | None, str]]:
 
 def history(db, limit: int = 20) -> list[dict[str, Any]]:
     """The latest runs, newest first, with their duration and errors."""
-    cur = db.execute(
+    rows = list(db.query(
         "SELECT *, (julianday(finished) - julianday(started)) * 86400.0 AS duration_s "
-        "FROM runs ORDER BY id DESC LIMIT ?", [limit])
-    names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, row)) for row in cur.fetchall()]
+        "FROM runs ORDER BY id DESC LIMIT ?", [limit]))
     for row in rows:
         row["errors"] = [{"url": url, "reason": reason} for url, reason in run_errors(db, row["id"])]
     return rows

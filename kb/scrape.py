@@ -4,8 +4,10 @@
     for r in results: print(r.source, r.status, r.counts)
 
 A run ends 'ok', 'partial' (some items failed), 'failed' (nothing but
-failures) or 'limited' (stopped at `limit`). Each document is committed on
-its own, so a crash loses nothing already stored. Each failure (a fetch error, a page the scraper cannot read) is a
+failures) or 'limited' (stopped at `limit`). Each document is stored on its
+own as it arrives (`kb.ingest.store_now`), so a crash loses nothing already
+stored; at the end of the run `kb.ingest.finish` extracts and links what was
+stored (after a crash, the next write does). Each failure (a fetch error, a page the scraper cannot read) is a
 `run_errors` row and the run goes on. A page's validators (for conditional
 GET) are kept only once everything it led to was stored; a page with a
 failure below it is fetched in full next time, so the next run retries what
@@ -22,12 +24,11 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Iterable
 
-from . import config, fetch, runs, sources_config, store
-from .db import KBError
+from . import config, fetch, ingest, runs, sources_config
+from .errors import KBError
 from .fetch import Fetcher, FetchError
 from .records import DocumentRecord
 from .scraper import ItemError, Request
-from scrapers.wechat import is_wechat_url
 
 ENTRY_POINT_GROUP = "kb.scrapers"
 SINCE_MARGIN = timedelta(days=7)
@@ -43,6 +44,7 @@ class SourceResult:
     counts: dict[str, int]
     errors: list[tuple[str | None, str]] = field(default_factory=list)
     documents: list[tuple[str, int]] = field(default_factory=list)  # (new/updated/unchanged, id)
+    steps: dict = field(default_factory=dict)  # what the ingest steps returned (e.g. link counts)
 
 
 def registry() -> dict:
@@ -99,18 +101,27 @@ def run_source(db, scraper, fetcher: Fetcher, limit: int | None = None,
     run = _Run(db, scraper, fetcher, runs.start_run(db, scraper.name, command), limit)
     try:
         run.handle(scraper.start(), where=scraper.name)
+        processed = ingest.finish(db)
     except BaseException:
         runs.finish_run(db, run.id, run.counts, status=runs.INTERRUPTED)
         raise
     status = runs.LIMITED if run.stopped and not run.counts["failed"] else None
     status = runs.finish_run(db, run.id, run.counts, status=status)
-    return SourceResult(scraper.name, run.id, status, run.counts, run.errors, run.documents)
+    return SourceResult(scraper.name, run.id, status, run.counts, run.errors, run.documents, processed.steps)
+
+
+def scraper_for(url: str):
+    """The registered scraper that claims `url` most specifically (`Scraper.claims`)."""
+    claims = [(cls.claims(url), name, cls) for name, cls in registry().items()]
+    score, name, cls = max(claims, key=lambda c: c[0], default=(0, None, None))
+    if not score:
+        raise KBError(f"no scraper handles {url}")
+    return cls
 
 
 def add_url(db, db_path: str | Path, url: str, fetcher: Fetcher | None = None) -> SourceResult:
-    """Fetch and store one article (WeChat or any page) as `kb add URL` does."""
-    name = "wechat" if is_wechat_url(url) else "article"
-    cls = registry()[name]
+    """Fetch and store one page as `kb add URL` does, with the scraper that claims it."""
+    cls = scraper_for(url)
     scraper = cls({**sources_config.load(db_path).settings_for(cls), "urls": [url]})
     own = fetcher is None
     fetcher = fetcher or make_fetcher(db_path)
@@ -183,10 +194,9 @@ class _Run:
         return complete
 
     def save(self, record: DocumentRecord) -> bool:
-        """Store one document (with its incident and cases) in its own transaction."""
+        """Store one document (with its incident and cases) at once; it is processed at the end."""
         try:
-            with store.transaction(self.db):
-                status, doc_id = store.save_document(self.db, record)
+            status, doc_id = ingest.store_now(self.db, record)
         except (sqlite3.InterfaceError, sqlite3.IntegrityError, TypeError, ValueError) as exc:
             self.fail(record.url or record.external_id, f"cannot store: {type(exc).__name__}: {exc}")
             return False
@@ -205,7 +215,7 @@ def overview(db, db_path: str | Path) -> list[dict]:
     """Every registered source with its settings summary, last run and number of documents."""
     conf = sources_config.load(db_path)
     last = runs.last_runs(db)
-    documents = dict(db.execute("SELECT source, count(*) FROM documents GROUP BY source").fetchall())
+    documents = {r["source"]: r["n"] for r in db.query("SELECT source, count(*) AS n FROM documents GROUP BY source")}
     rows = []
     for name, cls in registry().items():
         settings = conf.settings_for(cls)

@@ -1,7 +1,7 @@
 """What every scraper is made of: requests out, responses in, records back.
 
 A scraper class declares `name`, `kind` (news / court / press_release /
-dataset), `defaults` (the settings it understands, overridable in
+dataset), `claims(url)` (the pages it reads for `kb add URL`), `defaults` (the settings it understands, overridable in
 db/sources.toml), `start()` (what to fetch first, given `self.since`) and one
 parse method per kind of page, named by `Request.callback`. Parse methods
 receive a `kb.fetch.Response` and yield DocumentRecords, further Requests, or
@@ -61,6 +61,14 @@ class Scraper:
     def __init__(self, settings: dict[str, Any] | None = None, since: date | None = None):
         self.settings = {**self.common_defaults, **self.defaults, **(settings or {})}
         self.since = since
+
+    @classmethod
+    def claims(cls, url: str) -> int:
+        """How specifically this scraper reads `url` for `kb add URL`: 0 not at all; the highest wins.
+
+        A scraper that claims URLs reads them from its `urls` setting.
+        """
+        return 0
 
     def start(self) -> Iterable[Output]:
         """The first requests (or records, for local sources)."""

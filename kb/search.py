@@ -20,7 +20,8 @@ from typing import Any
 
 from . import config
 from . import vector_index as vindex
-from .db import KBError, get_setting, open_db
+from .db import get_setting, open_db
+from .errors import KBError
 
 MODES = ("hybrid", "semantic", "keyword")
 SEMANTIC_WEIGHT = 0.5  # hybrid score = w * semantic + (1 - w) * keyword, each scaled to [0, 1]

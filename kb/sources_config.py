@@ -22,7 +22,7 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
-from .db import KBError
+from .errors import KBError
 from .fetch import FetchSettings
 
 FILE_NAME = "sources.toml"

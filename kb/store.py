@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime, timezone
+from itertools import islice
 from typing import Iterable, Iterator
 
 import sqlite_utils
@@ -58,20 +59,28 @@ _PROVENANCE = ("fetched_at", "http_etag", "http_last_modified", "raw_sha256", "r
 
 def content_hash(rec: DocumentRecord) -> str:
     """Hash of everything that the record says (not when or from which snapshot it was fetched)."""
-    payload = {k: v for k, v in asdict(rec).items() if k not in _PROVENANCE}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    payload = {f.name: getattr(rec, f.name) for f in fields(rec) if f.name not in _PROVENANCE}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=_plain).encode()).hexdigest()
 
 
-def save_document(db: sqlite_utils.Database, rec: DocumentRecord) -> tuple[str, int]:
+def _plain(value):
+    """JSON for nested records, as `dataclasses.asdict` would give, without its deep copies."""
+    if is_dataclass(value):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    return str(value)
+
+
+def save_document(db: sqlite_utils.Database, rec: DocumentRecord,
+                  known: dict[tuple[str, str], tuple[int, str]] | None = None) -> tuple[str, int]:
     """Insert or update one document (and its incident and cases); return (status, id).
 
-    Call inside `transaction(db)`.
+    Call inside `transaction(db)`. `known` (from `stored_documents`) spares the lookup.
     """
     digest = content_hash(rec)
-    row = db.execute(
-        "SELECT id, content_sha256 FROM documents WHERE source = ? AND external_id = ?",
-        [rec.source, rec.external_id],
-    ).fetchone()
+    key = (rec.source, rec.external_id)
+    if known is None:
+        known = stored_documents(db, [key])
+    row = known.get(key)
     if row and row[1] == digest:
         return UNCHANGED, row[0]
     values = {f: getattr(rec, f) for f in _DOC_FIELDS}
@@ -89,6 +98,7 @@ def save_document(db: sqlite_utils.Database, rec: DocumentRecord) -> tuple[str, 
         marks = ", ".join(f":{k}" for k in values)
         doc_id = db.execute(f"INSERT INTO documents ({cols}) VALUES ({marks})", values).lastrowid
         status = NEW
+    known[key] = (doc_id, digest)
     incident_id = None
     if rec.incident is not None:
         incident_id = save_incident(db, rec.incident)
@@ -166,33 +176,47 @@ def save_case(db: sqlite_utils.Database, case: CaseRecord,
     return row[0]
 
 
+def stored_documents(db: sqlite_utils.Database,
+                     keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(source, external_id) -> (id, content_sha256) of the stored ones among `keys`."""
+    found = {}
+    for part in batches(list(dict.fromkeys(keys)), 400):
+        # A row-value IN list over the unique (source, external_id) index: sqlite-utils has no composite-key lookup.
+        values = ", ".join(["(?, ?)"] * len(part))
+        for source, external_id, doc_id, digest in db.execute(
+                "SELECT source, external_id, id, content_sha256 FROM documents "
+                f"WHERE (source, external_id) IN (VALUES {values})", [v for key in part for v in key]):
+            found[(source, external_id)] = (doc_id, digest)
+    return found
+
+
 @dataclass
 class SaveResult:
-    """Counts by status, and the ids of documents that are new or changed (to link and embed)."""
+    """Counts by status, and (status, id) of each record in order."""
 
     counts: dict[str, int] = field(default_factory=lambda: {NEW: 0, UPDATED: 0, UNCHANGED: 0})
-    changed: list[int] = field(default_factory=list)
+    documents: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[int]:
+        """Ids of documents that are new or changed (to process and embed)."""
+        return [doc_id for status, doc_id in self.documents if status != UNCHANGED]
 
 
 def save_many(db: sqlite_utils.Database, records: Iterable[DocumentRecord],
               batch: int = 500) -> SaveResult:
-    """Save records in batched transactions."""
+    """Store records, one transaction per batch (inside an open transaction, joins it).
+
+    Storage only: `kb.ingest.ingest` is the write path that also extracts and
+    links; documents stored here are processed by the next ingest.
+    """
     result = SaveResult()
-    pending: list[DocumentRecord] = []
-
-    def flush() -> None:
+    records = iter(records)
+    while chunk := list(islice(records, batch)):
         with transaction(db):
-            for rec in pending:
-                status, doc_id = save_document(db, rec)
+            known = stored_documents(db, [(rec.source, rec.external_id) for rec in chunk])
+            for rec in chunk:
+                status, doc_id = save_document(db, rec, known)
                 result.counts[status] += 1
-                if status != UNCHANGED:
-                    result.changed.append(doc_id)
-        pending.clear()
-
-    for rec in records:
-        pending.append(rec)
-        if len(pending) >= batch:
-            flush()
-    if pending:
-        flush()
+                result.documents.append((status, doc_id))
     return result

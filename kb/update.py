@@ -1,9 +1,10 @@
-"""`kb update`: the unattended job cron runs — scrape what is due, link, embed, index.
+"""`kb update`: the unattended job cron runs — scrape what is due (stored, extracted and
+linked through kb.ingest), embed, index.
 
 Every step commits as it goes, so a run killed at any moment leaves a
 consistent database, and the next run picks up where it stopped: documents
-already stored are unchanged, chunks without vectors are embedded, and the
-index is brought level with the database.
+already stored are unchanged, documents not yet linked are linked, chunks
+without vectors are embedded, and the index is brought level with the database.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from . import config, embed, incidents, index, runs, scrape, sources_config
+from . import config, embed, ingest, runs, scrape, sources_config, vector_index
 from .db import open_db
-from .store import NEW, UPDATED
 
 # Exit codes, documented in the README and `kb update --help`.
 EXIT_OK = 0
@@ -30,7 +30,7 @@ log = logging.getLogger("kb")
 class UpdateReport:
     results: list[scrape.SourceResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # enabled but not yet due
-    linked: int = 0
+    linked: int = 0  # documents extracted and linked
     embedded: int = 0
 
     @property
@@ -62,12 +62,16 @@ def due_sources(db, db_path: Path, now: datetime | None = None) -> tuple[list[st
 
 
 def update(db_path: Path, names: list[str] | None = None) -> UpdateReport:
-    """Scrape the named sources (default: those due), link new documents, embed, index.
+    """Scrape the named sources (default: those due), embed, index.
 
     Call with the update lock held (`kb.lock.exclusive`).
     """
     db = open_db(db_path)
     report = UpdateReport()
+    finished = ingest.finish(db).finished  # what a killed run left stored but not linked
+    if finished:
+        log.info("linked %d documents an earlier run left unlinked", finished)
+    report.linked += finished
     if names:
         todo = list(names)
     else:
@@ -78,20 +82,16 @@ def update(db_path: Path, names: list[str] | None = None) -> UpdateReport:
         log.info("%s: scraping", name)
         result = scrape.scrape(db, db_path, [name], command="update")[0]
         report.results.append(result)
+        report.linked += result.steps.get("link", {}).get("documents", 0)
         log.info("%s: %s, %s", name, result.status, summary(result.counts))
         for url, reason in result.errors[:20]:
             log.warning("%s: failed %s: %s", name, url or "-", reason)
-    changed = [doc_id for r in report.results for status, doc_id in r.documents if status in (NEW, UPDATED)]
-    if changed:
-        log.info("linking %d new or updated documents to incidents", len(changed))
-        report.linked = len(changed)
-        incidents.link_documents(db, changed)
     docs, chunks = embed.pending(db)
     if docs or chunks:
         log.info("embedding: %d documents to chunk, %d chunks without vectors", docs, chunks)
         report.embedded = embed.embed(db).chunks_embedded
     log.info("writing index")
-    added, removed = index.sync(db, config.index_path(db_path))
+    added, removed = vector_index.sync(db, config.index_path(db_path))
     log.info("done: %d embedded, index +%d -%d", report.embedded, added, removed)
     return report
 

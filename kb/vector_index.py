@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from .db import KBError, get_setting, set_setting
+from .db import get_setting, set_setting
+from .errors import KBError
 from .store import batches
 
 INDEX_TYPES = ("flat", "ivf", "hnsw")

@@ -7,6 +7,7 @@ point to. Settings: `urls`, a list of article URLs to keep up to date.
 from __future__ import annotations
 
 from typing import Iterable
+from urllib.parse import urlsplit
 
 from kb.article_text import extract_article
 from kb.fetch import Response
@@ -45,6 +46,11 @@ class ArticleScraper(Scraper):
     kind = "news"
     description = "Article pages by URL (the `urls` setting, `kb add URL`)"
     defaults = {"urls": []}
+
+    @classmethod
+    def claims(cls, url: str) -> int:
+        """Any web page, as a fallback for scrapers that know a site better."""
+        return 1 if urlsplit(url).scheme in ("http", "https") else 0
 
     def start(self) -> Iterable[Output]:
         for url in self.settings["urls"]:

@@ -43,5 +43,9 @@ class WechatScraper(ArticleScraper):
     name = "wechat"
     description = "WeChat official-account articles by URL (the `urls` setting)"
 
+    @classmethod
+    def claims(cls, url: str) -> int:
+        return 2 if is_wechat_url(url) else 0
+
     def parse(self, response: Response, request: Request) -> Iterable[Output]:
         yield wechat_record(response, self.name)

@@ -4,7 +4,8 @@ import sqlite3
 
 import pytest
 
-from kb.db import MIGRATIONS, KBError, open_db
+from kb.db import MIGRATIONS, open_db
+from kb.errors import KBError
 from kb.records import DocumentRecord
 from kb.store import save_many
 

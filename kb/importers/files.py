@@ -12,7 +12,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from ..db import KBError
+from ..errors import KBError
 from ..article_text import extract_article
 from ..lang import detect_language
 from ..records import DocumentRecord

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..db import KBError
+from ..errors import KBError
 from ..records import CaseRecord, DocumentRecord, IncidentRecord
 from ..store import NEW, UNCHANGED, UPDATED, link, save_case, save_document, save_incident, transaction
 

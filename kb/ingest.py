@@ -1,0 +1,125 @@
+"""The one write path: store documents, extract what they say, link them to incidents.
+
+    from kb.db import open_db
+    from kb.ingest import ingest
+    result = ingest(open_db("db/kb.db"), records)   # DocumentRecords from any importer or scraper
+    result.counts, result.documents, result.steps["link"]
+
+Every writer (`kb add`, `kb import`, `kb scrape`, `kb update`, programs)
+comes here. A batch of records is stored and then run through `STEPS`, in
+one transaction: it lands whole or not at all. Each document keeps the
+content hash it was last processed at (`documents.processed_sha256`), so
+a document stored but not processed (a scraper stores each page as it
+arrives; a program called `store.save_many`; a process was killed) is
+finished by the next write: `finish()` runs at the start of every ingest.
+Runs that a dead process left 'running' are marked 'interrupted' then too.
+
+A step is a function `step(db, doc_ids)` that (re)derives what it owns for
+those documents, idempotently; its return value lands in `result.steps`.
+To add one (a fact extractor, say), add one line to `STEPS`, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Callable, Iterable
+
+import sqlite_utils
+
+from . import incidents, runs, store
+from .records import DocumentRecord
+from .store import NEW, UNCHANGED, UPDATED, batches, transaction
+
+BATCH = 500  # documents per transaction
+
+# What happens to a stored document, in order: (name, step(db, doc_ids)).
+STEPS: tuple[tuple[str, Callable[[sqlite_utils.Database, list[int]], Any]], ...] = (
+    ("link", incidents.link_documents),  # extracts entities and facts, then joins an incident
+)
+
+_UNPROCESSED = "processed_sha256 IS NOT content_sha256"  # the partial index documents_unprocessed
+
+
+@dataclass
+class IngestResult:
+    """Counts by status, (status, id) per record in input order, and what each step returned."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {NEW: 0, UPDATED: 0, UNCHANGED: 0})
+    documents: list[tuple[str, int]] = field(default_factory=list)
+    steps: dict[str, Any] = field(default_factory=dict)
+    finished: int = 0  # documents left unprocessed by an earlier write, processed now
+
+    @property
+    def changed(self) -> list[int]:
+        return [doc_id for status, doc_id in self.documents if status != UNCHANGED]
+
+
+def ingest(db: sqlite_utils.Database, records: Iterable[DocumentRecord], batch: int = BATCH) -> IngestResult:
+    """Store `records` and process the new and changed ones, one transaction per batch."""
+    result = IngestResult()
+    finish(db, result)
+    records = iter(records)
+    while chunk := list(islice(records, batch)):
+        with transaction(db):
+            saved = store.save_many(db, chunk)
+            for status, doc_id in saved.documents:
+                result.counts[status] += 1
+            result.documents += saved.documents
+            process(db, saved.changed, result)
+    return result
+
+
+def ingest_export(db: sqlite_utils.Database, objects: list[dict]) -> IngestResult:
+    """Load what `kb export --format jsonl` wrote (links and keys as exported), then process it."""
+    from .importers import jsonl
+
+    result = IngestResult()
+    finish(db, result)
+    with transaction(db):
+        counts, doc_ids = jsonl.load(db, objects)
+        result.counts.update(counts)
+        process(db, doc_ids, result)
+    return result
+
+
+def store_now(db: sqlite_utils.Database, record: DocumentRecord) -> tuple[str, int]:
+    """Store one record in its own transaction, for `finish` to process: for scrapers,
+    whose records arrive one page at a time. Returns (status, id)."""
+    with transaction(db):
+        return store.save_document(db, record)
+
+
+def finish(db: sqlite_utils.Database, result: IngestResult | None = None) -> IngestResult:
+    """Mark runs of dead processes interrupted; process every document stored but not processed."""
+    result = result or IngestResult()
+    runs.mark_interrupted(db)
+    # A plain query: the partial index answers it without a scan.
+    pending = [r[0] for r in db.execute(f"SELECT id FROM documents WHERE {_UNPROCESSED}")]
+    for chunk in batches(pending, BATCH):
+        with transaction(db):
+            process(db, chunk, result)
+    result.finished += len(pending)
+    return result
+
+
+def process(db: sqlite_utils.Database, doc_ids: list[int], result: IngestResult) -> None:
+    """Run every step on `doc_ids`, then record them processed (call inside a transaction)."""
+    if not doc_ids:
+        return
+    for name, step in STEPS:
+        _add(result.steps, name, step(db, doc_ids))
+    for chunk in batches(doc_ids, 900):
+        db.execute(f"UPDATE documents SET processed_sha256 = content_sha256 "
+                   f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+
+
+def _add(totals: dict[str, Any], name: str, value: Any) -> None:
+    """Sum a step's counts over batches (a dict of numbers); keep anything else as the last value."""
+    if isinstance(value, dict) and isinstance(totals.get(name, {}), dict):
+        merged = dict(totals.get(name, {}))
+        for key, number in value.items():
+            merged[key] = merged.get(key, 0) + number if isinstance(number, (int, float)) else number
+        totals[name] = merged
+    else:
+        totals[name] = value
