@@ -20,11 +20,11 @@ from html import unescape
 from urllib.parse import urljoin, urlparse
 
 import trafilatura
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup
 from charset_normalizer import from_bytes
 from lxml.html import HtmlElement
 
-from kb.lang import detect_language
+from .text import HAN, block_text, detect_language, epoch_date, full_date, is_wechat_page
 
 MAX_BYTES = 5_000_000
 MAX_CHARS = 5_000_000
@@ -53,24 +53,13 @@ _CHARSET_ALIASES = {  # what pages really mean by these labels (WHATWG)
 }
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
-_SPACES = re.compile(r"\s+")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_DATE_PATTERNS = [
-    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"),
-    re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})"),
-    re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
-]
 _TITLE_SUFFIX = re.compile(r"(?:\s+[-|–—]\s+|\s*[|｜_]\s*|-)([^-|｜_–—]{1,60})$")
-_CHINESE_SITE = re.compile(r"[\u4e00-\u9fff]{1,8}网")
+_CHINESE_SITE = re.compile(f"[{HAN}]{{1,8}}网")
 _BYLINE_PREFIX = re.compile(r"^(?:by|von|por|par|di|door)\s+", re.I)
 _NOT_AUTHORS = {"no author", "username", "user", "admin", "administrator", "anonymous", "unknown"}
 MAX_AUTHOR_CHARS = 100
 _DROP_TAGS = ["script", "style", "noscript", "template", "nav", "footer", "header", "aside", "form", "iframe", "svg"]
-_SKIP_TEXT_TAGS = {"script", "style", "noscript", "template"}
-_BLOCK_TAGS = {
-    "p", "div", "section", "article", "br", "h1", "h2", "h3", "h4", "h5", "h6",
-    "li", "ul", "ol", "blockquote", "pre", "table", "tr", "figure", "figcaption", "hr",
-}
 
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
@@ -183,7 +172,7 @@ def extract_article(
     """Extract body and metadata of one article page; never raises."""
     text = _clean_input(html, content_type)
     url = _parsable_url(url)
-    if is_wechat(text, url):
+    if is_wechat_page(text, url):
         return extract_wechat(text, url)
     tree = _load_tree(text)
     if tree is None:  # a fragment or plain text that trafilatura refuses
@@ -198,7 +187,7 @@ def extract_article(
     title = _first(doc and doc.title, page.get("title"))
     return Article(
         title=_strip_site_suffix(title, site_names) if title else None,
-        published=_first(_iso_date(doc and doc.date), _iso_date(page.get("published"))),
+        published=_first(full_date(doc and doc.date), full_date(page.get("published"))),
         language=detect_language(body or title or "", lang_hint),
         author=_author([page.get("author"), doc and doc.author, page.get("byline")]),
         text=body or "",
@@ -262,20 +251,6 @@ def _parsable_url(url: str | None) -> str | None:
     except ValueError:
         return None
     return url
-
-
-def _iso_date(value: str | None) -> str | None:
-    """'YYYY-MM-DD' from a date string (ISO, slashes, 年月日), if it is a real date."""
-    if not value:
-        return None
-    for pattern in _DATE_PATTERNS:
-        match = pattern.search(value)
-        if match:
-            try:
-                return dt.date(*(int(part) for part in match.groups())).isoformat()
-            except ValueError:
-                continue
-    return None
 
 
 def _strip_site_suffix(title: str, site_names: list[str | None]) -> str:
@@ -427,52 +402,12 @@ def _fallback_text(html: str) -> str:
         if length > best_len:
             best, best_len = paragraphs, length
     if best:
-        return "\n".join(_block_text(p) for p in best if p.get_text(strip=True))
-    return _block_text(soup.body or soup)
-
-
-def _block_text(element: Tag) -> str:
-    """Text of an element, one line per block element, inline runs kept together.
-
-    Iterative (no recursion), so hostile nesting depth cannot overflow the stack.
-    """
-    chunks: list[str] = []  # one per run of text inside the same block
-    current: list[str] = []
-    current_block = None
-    for node in element.descendants:
-        if isinstance(node, Tag) and node.name == "br":
-            current.append("\n")
-            continue
-        if type(node) is not NavigableString:  # tags, comments, CDATA, doctypes
-            continue
-        block = _enclosing_block(node, element)
-        if block is None:
-            continue
-        if block is not current_block:
-            chunks.append("".join(current))
-            current, current_block = [], block
-        current.append(_SPACES.sub(" ", node))
-    chunks.append("".join(current))
-    lines = (" ".join(line.split()) for chunk in chunks for line in chunk.split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
-def _enclosing_block(node: NavigableString, root: Tag) -> Tag | None:
-    """Nearest block-level ancestor of a text node (root counts as one); None inside script/style."""
-    block = None
-    for parent in node.parents:
-        if parent.name in _SKIP_TEXT_TAGS:
-            return None
-        if block is None and (parent is root or parent.name in _BLOCK_TAGS):
-            block = parent
-        if parent is root:
-            return block
-    return block
+        return "\n".join(block_text(p) for p in best if p.get_text(strip=True))
+    return block_text(soup.body or soup)
 
 
 # --- WeChat official-account articles (mp.weixin.qq.com) ---------------------------
 
-_WECHAT_MARKER = re.compile(r"""id\s*=\s*["']js_content["']""")
 _WECHAT_TIMESTAMP = [
     re.compile(r"""\bvar\s+ct\s*=\s*["']?(\d{9,11})"""),
     re.compile(r"""\bcreate_time\s*[:=]\s*["']?(\d{9,11})"""),
@@ -481,19 +416,13 @@ _WECHAT_NICKNAME = re.compile(r"""\bvar\s+nickname\s*=\s*(?:htmlDecode\()?\s*["'
 _WECHAT_TITLE = re.compile(r"""\bvar\s+msg_title\s*=\s*["']([^"']+)["']""")
 
 
-def is_wechat(html: str, url: str | None) -> bool:
-    """True for mp.weixin.qq.com URLs and for pages with WeChat's #js_content body."""
-    host = urlparse(_parsable_url(url) or "").hostname or ""
-    return host == "mp.weixin.qq.com" or bool(_WECHAT_MARKER.search(html))
-
-
 def extract_wechat(html: str | bytes, url: str | None = None) -> Article:
     """Parse a WeChat official-account article; author is the account name."""
     text = _clean_input(html, None)
     url = _parsable_url(url)
     soup = BeautifulSoup(text, "lxml")
     content = soup.find(id="js_content")
-    body = _block_text(content) if content else ""
+    body = block_text(content) if content else ""
     return Article(
         title=_first(
             _meta_content(soup, "og:title"),
@@ -514,8 +443,8 @@ def _wechat_date(soup: BeautifulSoup, html: str) -> str | None:
     for pattern in _WECHAT_TIMESTAMP:
         stamp = _regex_group(pattern, html)
         if stamp:
-            return dt.datetime.fromtimestamp(int(stamp), CHINA_TZ).date().isoformat()
-    return _iso_date(_id_text(soup, "publish_time"))
+            return epoch_date(stamp, CHINA_TZ)
+    return full_date(_id_text(soup, "publish_time"))
 
 
 def _meta_content(soup: BeautifulSoup, prop: str) -> str | None:

@@ -456,15 +456,18 @@ def extract_cmd(ctx: click.Context, items: tuple[str, ...], url: str | None, as_
 
 
 def _read_page(path: str) -> bytes:
-    """A saved page's bytes (.gz read directly), at most MAX_PAGE_BYTES."""
-    import gzip
+    """A saved page's bytes (.gz decompressed), at most MAX_PAGE_BYTES."""
+    from .text import gunzip
 
     try:
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "rb") as fh:
+        with open(path, "rb") as fh:
             data = fh.read(MAX_PAGE_BYTES + 1)
-    except (OSError, EOFError) as exc:
+        if path.endswith(".gz"):
+            data = gunzip(data)
+    except OSError as exc:
         raise KBError(f"cannot read {path}: {exc}") from None
+    except KBError as exc:
+        raise KBError(f"{path}: {exc}") from None
     if len(data) > MAX_PAGE_BYTES:
         raise KBError(f"{path} is larger than {MAX_PAGE_BYTES // 2**20} MB")
     return data

@@ -22,6 +22,7 @@ import sqlite_utils
 from . import config
 from .db import get_setting, set_setting
 from .errors import KBError
+from .text import cjk_share
 from .store import batches, transaction
 
 WRITE_EVERY = 512  # chunks per write transaction: an interrupted run keeps what it finished
@@ -140,9 +141,7 @@ def _split_long(tokenizer, piece: str, budget: int) -> list[tuple[str, int]]:
 
 
 def _mostly_cjk(text: str) -> bool:
-    sample = text[:500]
-    cjk = sum(1 for ch in sample if "\u4e00" <= ch <= "\u9fff")
-    return cjk > len(sample) * 0.3
+    return cjk_share(text[:500]) > 0.3
 
 
 def sync_chunks(db: sqlite_utils.Database, tokenizer, max_tokens: int) -> int:

@@ -10,12 +10,10 @@ ItemErrors for items that cannot be read. No database or network code here.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any, Iterable, Union
 
-from bs4 import BeautifulSoup
 from lxml import etree
 
 from .fetch import HTML_TYPES, Response
@@ -81,36 +79,6 @@ class Scraper:
     def is_recent(self, published: str | None) -> bool:
         """True unless the item is dated before `since` (undated items count as recent)."""
         return not (self.since and published and published[:10] < self.since.isoformat())
-
-
-_BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-           "pre", "section", "article", "table", "ul", "ol", "hr", "figcaption"}
-_BREAK = "\x00"  # marks block boundaries while the text is collected
-
-
-def html_to_text(fragment: str) -> str:
-    """Readable text of an HTML fragment: one line per block element, no scripts or styles."""
-    soup = BeautifulSoup(fragment or "", "lxml")
-    for element in soup(["script", "style", "noscript", "template"]):
-        element.decompose()
-    for element in soup.find_all(_BLOCKS):
-        element.insert_before(_BREAK)
-        element.insert_after(_BREAK)
-    lines = (" ".join(line.split()) for line in soup.get_text().split(_BREAK))
-    return "\n".join(line for line in lines if line)
-
-
-def strip_tags(fragment: str) -> str:
-    """One line of text from a snippet with inline markup (e.g. <mark>)."""
-    return " ".join(BeautifulSoup(fragment or "", "lxml").get_text(" ").split())
-
-
-def epoch_date(value) -> str | None:
-    """'YYYY-MM-DD' (UTC) from epoch seconds given as int or digits; None otherwise."""
-    text = str(value or "").strip()
-    if not re.fullmatch(r"-?\d{1,11}", text):
-        return None
-    return datetime.fromtimestamp(int(text), timezone.utc).date().isoformat()
 
 
 def parse_xml(data: bytes):

@@ -22,13 +22,12 @@ from . import config
 from . import vector_index as vindex
 from .db import get_setting, open_db
 from .errors import KBError
+from .text import CJK_RUN as _CJK_RUN
 
 MODES = ("hybrid", "semantic", "keyword")
 SEMANTIC_WEIGHT = 0.5  # hybrid score = w * semantic + (1 - w) * keyword, each scaled to [0, 1]
 POOL = 100  # candidates taken from each list before fusion
 MAX_QUERY_CHARS = 2000
-_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_CJK_RUN = re.compile(f"[{_CJK}]+")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STOPWORDS = frozenset(
     "a an and are as at be by for from has have in into is it its of on or that the this to was "

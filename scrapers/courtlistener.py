@@ -18,7 +18,8 @@ from urllib.parse import urlencode, urljoin
 from kb.fetch import JSON_TYPES, Response
 from kb.records import CaseRecord, DocumentRecord
 
-from kb.scraper import ItemError, Output, Request, Scraper, html_to_text, strip_tags
+from kb.scraper import ItemError, Output, Request, Scraper
+from kb.text import html_to_text, strip_tags
 
 _CASE_TYPE = re.compile(r"\d+:\d{2}-(cr|mj|po|cv|mc)-", re.I)
 

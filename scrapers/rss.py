@@ -17,10 +17,11 @@ import feedparser
 from kb.fetch import FEED_TYPES, Response
 from kb.records import DocumentRecord
 from kb.insider_filter import matched_terms
-from kb.scraper import Output, Request, Scraper, strip_tags
+from kb.scraper import Output, Request, Scraper
+from kb.text import is_wechat_url, strip_tags
 
 from .article import article_record
-from .wechat import is_wechat_url, wechat_record
+from .wechat import wechat_record
 
 DEFAULT_FEEDS = [
     # English: security and tech news

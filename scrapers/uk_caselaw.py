@@ -13,10 +13,10 @@ from typing import Iterable
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from kb.fetch import FEED_TYPES, XML_TYPES, Response
-from kb.importers.files import normalise_date
 from kb.records import CaseRecord, DocumentRecord
 
 from kb.scraper import Output, Request, Scraper, parse_xml
+from kb.text import normalise_date
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 TNA = "{https://caselaw.nationalarchives.gov.uk}"

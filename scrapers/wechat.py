@@ -12,15 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 from kb.fetch import Response
 from kb.records import DocumentRecord
 from kb.scraper import ItemError, Output, Request
+from kb.text import is_wechat_url
 
 from .article import ArticleScraper, article_record
-
-HOST = "mp.weixin.qq.com"
-
-
-def is_wechat_url(url: str) -> bool:
-    return urlsplit(url).hostname == HOST
-
 
 def wechat_id(url: str) -> str:
     """'wechat:<biz>:<mid>:<idx>' for a long-form article URL, else the URL without its fragment."""

@@ -1,4 +1,4 @@
-"""Article extraction (kb.article_text) and language detection (kb.lang).
+"""Article extraction (kb.article_text) and language detection (kb.text).
 
 Real pages come from the shared data folder (news/pages: trafilatura's and
 readability's test pages with their expectations); tests on them skip where
@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 
 from kb import config
 from kb.article_text import Article, decode_html, extract_article, extract_wechat
-from kb.lang import detect_language
+from kb.text import detect_language
 
 PAGES = config.shared_data() / "news" / "pages"
 FIXTURES = Path(__file__).parent / "fixtures"

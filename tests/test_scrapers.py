@@ -25,7 +25,8 @@ from kb.fetch import Response
 from kb.records import DocumentRecord
 from kb.scrape import registry
 from scrapers.article import ArticleScraper
-from kb.scraper import ItemError, Request, html_to_text
+from kb.scraper import ItemError, Request
+from kb.text import html_to_text
 from scrapers.courtlistener import CourtListenerScraper
 from scrapers.doj import DojScraper
 from kb.insider_filter import is_relevant, matched_terms

@@ -7,14 +7,13 @@ page a scraper already stored under the same source, updates one row.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import re
 from pathlib import Path
 
 from ..errors import KBError
 from ..article_text import extract_article
-from ..lang import detect_language
+from ..text import detect_language, gunzip, normalise_date
 from ..records import DocumentRecord
 from ..store import now_iso
 
@@ -32,7 +31,10 @@ def read_file(path: str | Path) -> DocumentRecord:
     data = path.read_bytes()
     name = path.name.lower()
     if name.endswith(".gz"):
-        data, name = gzip.decompress(data), name[:-3]
+        try:
+            data, name = gunzip(data), name[:-3]
+        except KBError as exc:
+            raise KBError(f"{path}: {exc}") from None
     suffix = Path(name).suffix
     if suffix in (".html", ".htm", ".xhtml"):
         rec = _from_html(data)
@@ -131,15 +133,3 @@ def _from_pdf(path: Path, data: bytes) -> DocumentRecord:
     except (PdfReadError, ValueError, KeyError) as exc:
         raise KBError(f"{path}: cannot read PDF: {exc}") from None
     return _record(title or next((l for l in text.splitlines() if l.strip()), None), text)
-
-
-def normalise_date(value: str | None) -> str | None:
-    """'2024-11-29', '2024/11/29', '2024年11月29日', ISO timestamps → 'YYYY-MM-DD' (or shorter)."""
-    if not value:
-        return None
-    m = re.search(r"(\d{4})\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2}))?", str(value))
-    if m:
-        y, mo, d = m.groups()
-        return f"{y}-{int(mo):02d}" + (f"-{int(d):02d}" if d else "")
-    m = re.fullmatch(r"\s*(\d{4})\s*", str(value))
-    return m.group(1) if m else None
