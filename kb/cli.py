@@ -666,7 +666,7 @@ def alias_cmd(ctx: click.Context, canonical: str, aliases: tuple[str, ...], kind
               help="For sharing: no file download or whole-table CSV streaming (the web never writes).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, public: bool) -> None:
-    """Browse, facet and search the KB in Datasette (with db/datasette.yaml)."""
+    """Browse, facet and search the KB in Datasette (with kb/data/datasette.yaml)."""
     import asyncio
 
     import uvicorn

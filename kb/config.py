@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,11 +24,30 @@ def shared_data() -> Path:
     return PROJECT_ROOT.parent / "shared" / "data"
 
 
-def index_path(db: Path) -> Path:
-    """The FAISS index file lives beside the database."""
-    return db.with_suffix(".faiss")
+@dataclass(frozen=True)
+class Paths:
+    """Every file kept beside the database, named in this one place."""
+
+    db: Path
+    index: Path  # the FAISS index
+    raw: Path  # compressed raw snapshots of fetched pages
+    sources: Path  # sources and fetch settings (sources.toml)
+    log: Path  # the rotating log of `kb update`
+    lock: Path  # one `kb update` at a time
+    cron_log: Path  # where the cron line sends its output
 
 
-def raw_dir(db: Path) -> Path:
-    """Where compressed raw snapshots of fetched pages are kept."""
-    return db.parent / "raw"
+def paths(db: str | os.PathLike) -> Paths:
+    """The files beside the database at `db`."""
+    db = Path(db)
+    return Paths(db=db, index=db.with_suffix(".faiss"), raw=db.parent / "raw",
+                 sources=db.parent / "sources.toml", log=db.parent / "kb.log",
+                 lock=db.with_name(db.name + ".lock"), cron_log=db.resolve().parent / "cron.log")
+
+
+def index_path(db: str | os.PathLike) -> Path:
+    return paths(db).index
+
+
+def raw_dir(db: str | os.PathLike) -> Path:
+    return paths(db).raw

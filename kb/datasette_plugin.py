@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+from importlib import resources
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -22,12 +23,11 @@ from datasette import Response, hookimpl
 from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup, escape
 
-from . import config
 from .errors import KBError
 from .search import MODES, Filters, get_searcher
 
 TEMPLATES = Path(__file__).parent / "templates"
-CONFIG_FILE = config.PROJECT_ROOT / "db" / "datasette.yaml"
+CONFIG_FILE = resources.files("kb").joinpath("data/datasette.yaml")  # package data: found in any install
 CONFIG_DB_KEY = "kb"  # the database's key in datasette.yaml, renamed to the served file's name
 MAX_K = 100
 FILTERS = ("kind", "source", "language", "since", "until")
@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 # --- building the Datasette app (used by `kb serve`, tests and the benchmark) ---
 
 def load_config(db_name: str) -> dict:
-    """db/datasette.yaml with its `kb` database renamed to `db_name`."""
-    conf = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8")) if CONFIG_FILE.exists() else {}
+    """kb/data/datasette.yaml with its `kb` database renamed to `db_name`."""
+    conf = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
     databases = conf.setdefault("databases", {})
     if CONFIG_DB_KEY in databases:
         databases[db_name] = databases.pop(CONFIG_DB_KEY)
@@ -49,7 +49,7 @@ def load_config(db_name: str) -> dict:
 
 
 def make_datasette(db_path: str | Path, public: bool = False):
-    """A Datasette serving the KB at `db_path` with db/datasette.yaml and this plugin.
+    """A Datasette serving the KB at `db_path` with kb/data/datasette.yaml and this plugin.
 
     The file is opened mutable (not immutable) so the site sees `kb update`
     writes; every Datasette connection to it is query-only (see

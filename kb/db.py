@@ -281,8 +281,4 @@ def get_setting(db: sqlite_utils.Database, key: str) -> str | None:
 
 
 def set_setting(db: sqlite_utils.Database, key: str, value: str | None) -> None:
-    db.execute(
-        "INSERT INTO settings(key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )
+    db["settings"].upsert({"key": key, "value": value}, pk="key")

@@ -21,6 +21,7 @@ To add one (a fact extractor, say), add one line to `STEPS`, in order.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Callable, Iterable
@@ -109,9 +110,8 @@ def process(db: sqlite_utils.Database, doc_ids: list[int], result: IngestResult)
         return
     for name, step in STEPS:
         _add(result.steps, name, step(db, doc_ids))
-    for chunk in batches(doc_ids, 900):
-        db.execute(f"UPDATE documents SET processed_sha256 = content_sha256 "
-                   f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+    db.execute("UPDATE documents SET processed_sha256 = content_sha256 "
+               "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(doc_ids)])
 
 
 def _add(totals: dict[str, Any], name: str, value: Any) -> None:

@@ -12,13 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from . import config
+
 
 class Locked(Exception):
     """Another process holds the lock."""
 
 
 def lock_path(db_path: str | Path) -> Path:
-    return Path(db_path).with_name(Path(db_path).name + ".lock")
+    return config.paths(db_path).lock
 
 
 @contextmanager

@@ -6,12 +6,13 @@ import logging
 import logging.handlers
 from pathlib import Path
 
-LOG_NAME = "kb.log"
+from . import config
+
 FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 
 def log_file(db_path: str | Path) -> Path:
-    return Path(db_path).parent / LOG_NAME
+    return config.paths(db_path).log
 
 
 def setup(db_path: str | Path, max_bytes: int = 5 * 2**20, backups: int = 5) -> logging.Logger:

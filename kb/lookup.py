@@ -36,9 +36,7 @@ def stats(db: sqlite_utils.Database) -> dict[str, Any]:
 
 
 def _rows(db: sqlite_utils.Database, sql: str, params=()) -> list[dict[str, Any]]:
-    cur = db.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    return list(db.query(sql, params))
 
 
 def resolve(db: sqlite_utils.Database, ident: str) -> tuple[str, int]:

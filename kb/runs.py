@@ -53,8 +53,7 @@ def _alive(pid: int | None) -> bool:
 
 def record_error(db, run_id: int, url: str | None, reason: str) -> None:
     """Record one failure (the URL or file that failed, and why)."""
-    db.execute("INSERT INTO run_errors (run_id, url, reason, at) VALUES (?, ?, ?, ?)",
-               [run_id, url, reason, now_iso()])
+    db["run_errors"].insert({"run_id": run_id, "url": url, "reason": reason, "at": now_iso()})
 
 
 def status_of(counts: dict[str, int]) -> str:

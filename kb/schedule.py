@@ -6,6 +6,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from . import config
+
 DEFAULT_CRON = "17 */6 * * *"  # four times a day, off the hour
 DEFAULT_CALENDAR = "*-*-* 00/6:17:00"
 
@@ -17,7 +19,7 @@ def kb_command(db_path: Path) -> str:
 
 
 def crontab_line(db_path: Path, schedule: str = DEFAULT_CRON) -> str:
-    log = db_path.resolve().parent / "cron.log"
+    log = config.paths(db_path).cron_log
     workdir = shlex.quote(str(Path.cwd()))
     return f"{schedule} cd {workdir} && {kb_command(db_path)} >> {shlex.quote(str(log))} 2>&1"
 

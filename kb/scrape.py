@@ -69,18 +69,18 @@ def scrape(db, db_path: str | Path, names: Iterable[str] = (), since: date | Non
            command: str = "scrape") -> list[SourceResult]:
     """Run the named sources (default: every enabled one), one after the other."""
     conf = sources_config.load(db_path)
-    scrapers = registry()
+    known = registry()
     names = list(names)
-    unknown = [n for n in names if n not in scrapers]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise KBError(f"unknown source(s) {', '.join(unknown)} (known: {', '.join(scrapers)})")
-    names = names or [n for n, cls in scrapers.items() if conf.settings_for(cls)["enabled"]]
+        raise KBError(f"unknown source(s) {', '.join(unknown)} (known: {', '.join(known)})")
+    names = names or [n for n, cls in known.items() if conf.settings_for(cls)["enabled"]]
     own = fetcher is None
     fetcher = fetcher or make_fetcher(db_path)
     try:
         results = []
         for name in names:
-            cls = scrapers[name]
+            cls = known[name]
             scraper = cls(conf.settings_for(cls), since=since or default_since(db, name))
             results.append(run_source(db, scraper, fetcher, limit=limit, command=command))
         return results

@@ -22,10 +22,9 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
+from . import config
 from .errors import KBError
 from .fetch import FetchSettings
-
-FILE_NAME = "sources.toml"
 
 
 @dataclass
@@ -59,7 +58,7 @@ class SourcesConfig:
 
 def config_file(db_path: str | Path) -> Path:
     """Where the sources file of the database at `db_path` lives."""
-    return Path(db_path).parent / FILE_NAME
+    return config.paths(db_path).sources
 
 
 def load(db_path: str | Path) -> SourcesConfig:

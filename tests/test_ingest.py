@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from kb import ingest, runs, store
-from kb.db import open_db
-from kb.importers import files, starter
+from kb.db import MIGRATIONS, open_db
+from kb.importers import files, starter, vcdb
 from tests.test_update import PAGES, slowly
 from tests.webserver import serve
 
@@ -66,6 +67,22 @@ def test_documents_stored_without_processing_are_finished_by_the_next_write(db, 
                       ).fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM incident_documents l JOIN incidents i ON i.id = l.incident_id "
                       "WHERE i.key = ?", [STARTER_KEY]).fetchone()[0] >= 2  # the seed joined the case
+
+
+def test_an_older_database_left_half_imported_is_repaired_by_the_next_write(tmp_path, vcdb_dir):
+    """Schema 3, a `kb import vcdb` killed after storing: documents and links, no entity rows."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:3], start=1):
+        conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    records = vcdb.read_folder(vcdb_dir).records[:30]
+    store.save_many(sqlite_utils.Database(conn), records)
+    conn.close()
+    db = open_db(path)  # migrates
+    assert db.execute("SELECT count(*) FROM document_entities").fetchone()[0] == 0
+    result = ingest.ingest(db, records)
+    assert result.finished == 30 and result.counts["unchanged"] == 30
+    assert db.execute("SELECT count(DISTINCT document_id) FROM document_entities").fetchone()[0] >= 25
 
 
 def test_a_run_left_running_by_a_dead_process_is_marked_interrupted(db):
