@@ -287,3 +287,13 @@ def test_shipped_sources_toml_equals_the_built_in_defaults():
 
 def test_html_to_text_keeps_blocks_apart():
     assert html_to_text("<p>A <b>b</b>\nc</p><ul><li>d</li></ul>e<br>f<script>x</script>") == "A b c\nd\ne\nf"
+
+
+def test_kb_add_url_goes_to_the_scraper_that_claims_it_most_specifically():
+    from kb.errors import KBError
+    from kb.scrape import scraper_for
+
+    assert scraper_for("https://mp.weixin.qq.com/s?__biz=MzI4&mid=22&idx=1").name == "wechat"
+    assert scraper_for("https://www.example.com/news/1.html").name == "article"
+    with pytest.raises(KBError, match="no scraper handles"):
+        scraper_for("ftp://example.com/file")
