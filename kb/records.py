@@ -6,7 +6,7 @@ Scrapers and importers never touch the database: they return these, and
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 DOCUMENT_KINDS = ("news", "court", "press_release", "dataset", "curated", "user")
@@ -63,7 +63,7 @@ class IncidentRecord:
     curated: bool = False
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # flat: no asdict deep copies
 
 
 @dataclass
