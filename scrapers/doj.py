@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 from kb.fetch import JSON_TYPES, Response
 from kb.records import DocumentRecord
 
+from kb.insider_filter import matched_terms
 from kb.scraper import ItemError, Output, Request, Scraper
 from kb.text import epoch_date, html_to_text
-from kb.insider_filter import matched_terms
 
 LEAD_CHARS = 600
 

@@ -2,7 +2,7 @@
 
 Settings: `feeds` (URLs), `keywords` (extra terms that alone make an item
 relevant), `max_items_per_feed`. An item is kept when its title, summary and
-tags pass `scrapers.relevance`; its page then goes through the article
+tags pass `kb.insider_filter`; its page then goes through the article
 scraper (or the WeChat one for mp.weixin.qq.com links).
 """
 
@@ -15,8 +15,8 @@ from urllib.parse import urljoin
 import feedparser
 
 from kb.fetch import FEED_TYPES, Response
-from kb.records import DocumentRecord
 from kb.insider_filter import matched_terms
+from kb.records import DocumentRecord
 from kb.scraper import Output, Request, Scraper
 from kb.text import is_wechat_url, strip_tags
 
