@@ -68,11 +68,11 @@ def _report(name: str, counts: dict[str, int], errors: list[tuple[str, str]] = (
         click.echo(f"  skipped {where}: {reason}", err=True)
 
 
-def _report_links(db, steps: dict, doc_ids: list[int] = ()) -> None:
-    """What linking did; with `doc_ids`, the incident each of them is in."""
-    counts = steps.get("link") or {}
-    if counts.get("linked") or counts.get("created"):
-        click.echo(f"incidents: {counts['linked']} documents joined an incident, {counts['created']} new incidents")
+def _report_links(db, *steps: dict, doc_ids: list[int] = ()) -> None:
+    """What linking did (summed over `steps`); with `doc_ids`, the incident each of them is in."""
+    linked, created = (sum((s.get("link") or {}).get(key, 0) for s in steps) for key in ("linked", "created"))
+    if linked or created:
+        click.echo(f"incidents: {linked} documents joined an incident, {created} new incidents")
     for doc_id in doc_ids:
         for inc in lookup.document(db, doc_id)["incidents"]:
             click.echo(f"  d{doc_id} -> i{inc['id']} {inc['title']} ({inc['method']}, {inc['confidence']:.2f})")
@@ -113,13 +113,13 @@ def add(ctx: click.Context, items: tuple[str, ...]) -> None:
 
     db = get_db(ctx)
     failed = 0
-    added, records, steps = [], [], {}
+    added, records, steps = [], [], []
     for item in items:
         try:
             if item.startswith(("http://", "https://")):
                 result = _add_url(db, ctx.obj["db_path"], item)
                 added += [doc_id for _, doc_id in result.documents]
-                steps = result.steps
+                steps.append(result.steps)
                 continue
             records.append(files.read_file(item))
         except KBError as exc:
@@ -130,8 +130,8 @@ def add(ctx: click.Context, items: tuple[str, ...]) -> None:
         for rec, (status, doc_id) in zip(records, done.documents):
             click.echo(f"{status}: d{doc_id} {rec.title}")
         added += [doc_id for _, doc_id in done.documents]
-        steps = done.steps
-    _report_links(db, steps, added)
+        steps.append(done.steps)
+    _report_links(db, *steps, doc_ids=added)
     if failed:
         sys.exit(1)
 
@@ -394,8 +394,7 @@ def scrape_cmd(ctx: click.Context, sources: tuple[str, ...], since, limit: int |
         if len(result.errors) > ERRORS_SHOWN:
             click.echo(f"  ... and {len(result.errors) - ERRORS_SHOWN} more (run_errors, run {result.run_id})",
                        err=True)
-    for result in results:
-        _report_links(db, result.steps)
+    _report_links(db, *(result.steps for result in results))
     if any(r.errors for r in results):
         sys.exit(1)
 
