@@ -26,7 +26,7 @@ from . import config, fetch, runs, sources_config, store
 from .db import KBError
 from .fetch import Fetcher, FetchError
 from .records import DocumentRecord
-from scrapers.base import ItemError, Request
+from scrapers.base import Cursor, ItemError, Request
 from scrapers.wechat import is_wechat_url
 
 ENTRY_POINT_GROUP = "kb.scrapers"
@@ -79,7 +79,8 @@ def scrape(db, db_path: str | Path, names: Iterable[str] = (), since: date | Non
         results = []
         for name in names:
             cls = scrapers[name]
-            scraper = cls(conf.settings_for(cls), since=since or default_since(db, name))
+            scraper = cls(conf.settings_for(cls), since=since or default_since(db, name),
+                          state=runs.load_state(db, name))
             results.append(run_source(db, scraper, fetcher, limit=limit, command=command))
         return results
     finally:
@@ -152,6 +153,9 @@ class _Run:
                 elif isinstance(out, ItemError):
                     self.fail(out.where, out.reason)
                     complete = False
+                elif isinstance(out, Cursor):
+                    if not self.counts["failed"]:  # a step is done only if nothing before it failed
+                        self.scraper.state = runs.save_state(self.db, self.scraper.name, out.state)
                 else:
                     raise TypeError(f"scraper {self.scraper.name} gave {type(out).__name__}")
         except sqlite3.Error:  # the database itself is in trouble: stop the run
@@ -210,6 +214,7 @@ def overview(db, db_path: str | Path) -> list[dict]:
     for name, cls in registry().items():
         settings = conf.settings_for(cls)
         run = last.get(name, {})
+        scraper = cls(settings, state=runs.load_state(db, name))
         rows.append({
             "name": name,
             "kind": cls.kind,
@@ -220,5 +225,7 @@ def overview(db, db_path: str | Path) -> list[dict]:
             "last_status": run.get("status"),
             "last_counts": {k: run[k] for k in runs.COUNTS} if run else None,
             "documents": documents.get(name, 0),
+            "state": scraper.state,
+            "notes": scraper.notes(),
         })
     return rows
