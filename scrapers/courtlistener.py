@@ -200,8 +200,10 @@ class CourtListenerScraper(Scraper):
         docs = [d for d in hit.get("recap_documents") or [] if isinstance(d, dict)]
         lines = [hit.get("cause"), hit.get("suitNature")]
         lines += [strip_tags(d.get("description") or "") + ": " + strip_tags(d.get("snippet") or "") for d in docs]
+        steps = events([_entry({"entry_number": d.get("entry_number"), "date_filed": d.get("entry_date_filed"),
+                                "description": d.get("description") or d.get("short_description")}) for d in docs])
         meta = {"type": "docket", "docket_id": hit.get("docket_id"), "court_id": hit.get("court_id"),
-                "assigned_to": hit.get("assignedTo"), "parties": hit.get("party")}
+                "assigned_to": hit.get("assignedTo"), "parties": hit.get("party"), "events": steps}
         return self._record(f"docket:{hit['docket_id']}", hit, "\n".join(l for l in lines if l and l.strip(": ")),
                             meta, response)
 

@@ -246,6 +246,7 @@ def test_courtlistener_docket_search_fixture():
                     "application/json", type="r", query="1030", page=1)
     check_golden("courtlistener_type_r_fixture", outputs)
     assert outputs[0].cases[0].case_type == "criminal"
+    assert [(e["event"], e["date"]) for e in outputs[0].meta["events"]] == [("indictment", "2023-03-14")]
     assert isinstance(outputs[1], ItemError)
 
 
