@@ -63,7 +63,7 @@ class CourtListenerScraper(Scraper):
         "windows_per_run": 2,
         "max_pages": 2,
         "docket_entries": True,
-        "max_entry_pages": 3,
+        "max_entry_pages": 5,
         "opinion_text": True,
     }
 

@@ -68,6 +68,13 @@ def test_criminal_docket_becomes_document_case_and_dated_steps(dockets):
     assert "found guilty by jury verdict" in record.meta["dispositions"][0]
 
 
+def test_a_page_that_is_no_docket_gives_an_empty_docket():
+    docket = parse_docket(b"<html><h3>Hello</h3><table><tr><td>Docket Text</td></tr><tr><td>x</td></tr></table>")
+    assert docket["docket_number"] is None and docket["entries"] == [] and docket["parties"] == []
+    record = docket_record(docket, None, source="pacer", external_id="x")
+    assert record.cases[0].case_type is None and "events" not in record.meta
+
+
 @pytest.mark.parametrize("text, step", [
     ("INDICTMENT as to John Doe (1) count(s) 1-3.", "indictment"),
     ("SUPERSEDING INDICTMENT as to John Doe (1) count(s) 1s-4s.", "indictment"),
@@ -91,6 +98,21 @@ def test_docket_entry_steps(text, step):
 def test_fielded_query():
     assert query_of({"q": '"former employee"', "cause": ["18:1030", "18:1832"], "party": ['Acme "Inc"']}) == (
         '("former employee") AND cause:("18:1030" OR "18:1832") AND party:("Acme Inc")')
+
+
+def test_date_windows_walk_back_to_the_floor_then_only_new():
+    settings = {"backfill_from": 2022, "window_months": 12, "windows_per_run": 2}
+    first = CourtListenerScraper(settings, today=date(2024, 3, 31)).windows()
+    assert [(str(a), str(b), c) for a, b, c in first] == [
+        ("2023-04-01", "2024-03-31", {"backfilled_to": "2023-04-01", "covered_to": "2024-03-31"}),
+        ("2022-04-01", "2023-03-31", {"backfilled_to": "2022-04-01"})]
+    state = {"backfilled_to": "2022-04-01", "covered_to": "2024-03-31"}
+    second = CourtListenerScraper(settings, state=state, today=date(2024, 4, 2)).windows()
+    assert [(str(a), str(b), c) for a, b, c in second] == [
+        ("2024-03-24", "2024-04-02", {"covered_to": "2024-04-02"}),
+        ("2022-01-01", "2022-03-31", {"backfilled_to": "2022-01-01"})]
+    done = {"backfilled_to": "2022-01-01", "covered_to": "2024-04-02"}
+    assert len(CourtListenerScraper(settings, state=done, today=date(2024, 4, 3)).windows()) == 1
 
 
 def test_no_token_is_one_clear_error_and_a_note(kb, db_path, monkeypatch):
