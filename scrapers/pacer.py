@@ -1,10 +1,12 @@
 """Federal court dockets: a PACER (CM/ECF) docket report page, and the steps of a case in its entries.
 
     docket = parse_docket(html)              # case fields, parties with counts, entries
-    record = docket_record(docket, url, response_provenance)
+    record = docket_record(docket, url, source="pacer", external_id=...)
     event_of("JUDGMENT as to John Doe (1) ...")  -> "judgment"
 
-Pure functions: HTML in, dicts and records out. The page layout is the one
+The `pacer` source reads docket reports saved from PACER into a folder
+(`path`; off by default): PACER charges per page, so its pages come from the
+users who bought them. Pure functions: HTML in, dicts and records out. The page layout is the one
 juriscraper's DocketReport reads (the header <h3>, two header cells of
 "Label: value" lines, party tables, the "Docket Text" table); the saved pages
 and juriscraper's expected parses in ../shared/data/court/juriscraper test it.
@@ -14,10 +16,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
+from typing import Iterable
 
 from bs4 import BeautifulSoup
 
 from kb.records import CaseRecord, DocumentRecord
+
+from .base import ItemError, Output, Scraper
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 # The steps of a case that an entry records, tried in order on the start of its text.
 # A notice, motion or filing *about* a step (NOTICE OF HEARING re: Sentencing) is not the step.
@@ -209,3 +217,29 @@ def docket_record(docket: dict, url: str | None, source: str, external_id: str, 
         text=docket_text(docket) or docket.get("case_name") or "", url=url, published=docket.get("date_filed"),
         language="en", meta={k: v for k, v in meta.items() if v}, cases=[case], **provenance,
     )
+
+
+class PacerDocketsScraper(Scraper):
+    name = "pacer"
+    kind = "court"
+    description = "PACER docket reports saved to a local folder (.html)"
+    defaults = {"path": "", "enabled": False}
+
+    def start(self) -> Iterable[Output]:
+        folder = Path(self.settings["path"]) if self.settings["path"] else None
+        if folder is None or not folder.is_dir():
+            yield ItemError(str(folder or "pacer"), "folder of saved PACER dockets not found: set `path` "
+                                                    "under [sources.pacer] in sources.toml")
+            return
+        for file in sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".html", ".htm") and p.is_file()):
+            if file.stat().st_size > MAX_FILE_BYTES:
+                yield ItemError(str(file), f"over the {MAX_FILE_BYTES}-byte cap")
+                continue
+            docket = parse_docket(file.read_bytes())
+            if not docket["docket_number"]:
+                yield ItemError(str(file), "not a PACER docket report (no 'DOCKET FOR CASE #')")
+                continue
+            record = docket_record(docket, None, source=self.name,
+                                   external_id=f"{docket['court'] or '?'}:{docket['docket_number']}")
+            record.meta["file"] = file.name
+            yield record

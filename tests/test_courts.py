@@ -68,6 +68,15 @@ def test_criminal_docket_becomes_document_case_and_dated_steps(dockets):
     assert "found guilty by jury verdict" in record.meta["dispositions"][0]
 
 
+def test_pacer_source_stores_saved_dockets_with_their_steps(shared, kb, db, db_path):
+    folder = shared / "court" / "juriscraper" / "pacer-dockets"
+    configure(db_path, pacer={"path": str(folder)})
+    assert "pacer: ok: 4 seen, 4 new" in kb("scrape", "pacer").output
+    assert sorted(rows(db, "SELECT case_number, case_type FROM cases")) == [
+        ("1:20-cv-03010", "civil"), ("2:08-cr-00125", "criminal"), ("2:23-cv-01194", "civil"), ("3:23-cv-04557", "civil")]
+    assert "pacer: ok: 4 seen, 0 new, 0 updated, 4 unchanged" in kb("scrape", "pacer").output
+
+
 def test_a_page_that_is_no_docket_gives_an_empty_docket():
     docket = parse_docket(b"<html><h3>Hello</h3><table><tr><td>Docket Text</td></tr><tr><td>x</td></tr></table>")
     assert docket["docket_number"] is None and docket["entries"] == [] and docket["parties"] == []

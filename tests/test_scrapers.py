@@ -284,7 +284,8 @@ def test_vcdb_missing_folder_is_an_item_error(tmp_path):
 
 
 def test_every_source_is_registered_by_entry_point():
-    assert set(registry()) == {"rss", "article", "wechat", "doj", "courtlistener", "uk_caselaw", "vcdb"}
+    assert set(registry()) == {"rss", "article", "wechat", "doj", "courtlistener", "uk_caselaw", "vcdb",
+                                "pacer"}
 
 
 def test_shipped_sources_toml_equals_the_built_in_defaults():
