@@ -10,7 +10,10 @@ its own, so a crash loses nothing already stored. Each failure (a fetch error, a
 GET) are kept only once everything it led to was stored; a page with a
 failure below it is fetched in full next time, so the next run retries what
 failed. Without --since, a source looks back to a week before its last
-clean run.
+clean run. A scraper's `Cursor` (how far a backfill got) is stored only while
+nothing in the run must be redone (a failed fetch, page or store); an item the
+scraper reports unreadable is recorded but does not hold the cursor back, so
+one broken item cannot stall a backfill.
 """
 
 from __future__ import annotations
@@ -134,6 +137,7 @@ class _Run:
         self.errors: list[tuple[str | None, str]] = []
         self.documents: list[tuple[str, int]] = []
         self.stopped = False  # True once an output was left out because of the limit
+        self.retry = False  # True once a fetch, page or store failed: the next run must do it again
 
     def full(self) -> bool:
         return self.limit is not None and self.counts["seen"] >= self.limit
@@ -151,10 +155,10 @@ class _Run:
                 elif isinstance(out, Request):
                     complete = self.fetch(out) and complete
                 elif isinstance(out, ItemError):
-                    self.fail(out.where, out.reason)
+                    self.fail(out.where, out.reason, retry=False)  # the item itself is unreadable
                     complete = False
                 elif isinstance(out, Cursor):
-                    if not self.counts["failed"]:  # a step is done only if nothing before it failed
+                    if not self.retry:  # a step is done only if nothing before it must be redone
                         self.scraper.state = runs.save_state(self.db, self.scraper.name, out.state)
                 else:
                     raise TypeError(f"scraper {self.scraper.name} gave {type(out).__name__}")
@@ -199,7 +203,8 @@ class _Run:
         self.documents.append((status, doc_id))
         return True
 
-    def fail(self, where: str | None, reason: str) -> None:
+    def fail(self, where: str | None, reason: str, retry: bool = True) -> None:
+        self.retry = self.retry or retry
         self.counts["failed"] += 1
         self.errors.append((where, reason))
         runs.record_error(self.db, self.id, where, reason)

@@ -9,8 +9,9 @@ ItemErrors for items that cannot be read. No database or network code here.
 
 A scraper that walks a source over several runs (a backfill) reads where it
 stopped from `self.state` and yields a `Cursor` each time it has finished a
-step; the runner keeps a cursor only while its run has had no failure, and
-hands the merged state back to the next run.
+step; the runner keeps a cursor only while nothing in its run must be redone
+(an ItemError does not count: the item is unreadable, not missed), and hands
+the merged state back to the next run.
 """
 
 from __future__ import annotations

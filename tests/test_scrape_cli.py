@@ -171,8 +171,9 @@ def test_hostile_json_fails_the_item_and_the_rest_is_kept(site, kb, db, db_path)
     assert "doj: partial: 1 seen, 1 new" in result.output
     assert "failed https://www.justice.gov/opa/pr/u2: malformed release:" in result.output
     assert rows(db, "SELECT external_id FROM documents") == [("u1",)]
-    pages[0] = json.dumps({"results": [good, {**bad, "title": "Contractor sabotaged servers", "body": ""}]}).encode()
-    assert "doj: ok: 2 seen, 1 new, 0 updated, 1 unchanged" in kb("scrape", "doj").output
+    # The broken release is unreadable, not missed: the walk's cursor moved past it, so later runs do
+    # not stall on it (a failed fetch, by contrast, is redone: tests/test_courts.py).
+    assert "doj: ok: 0 seen, 0 new, 0 updated, 0 unchanged, 0 failed" in kb("scrape", "doj").output
 
 
 # --- courtlistener and uk_caselaw through the server ------------------------------------------
