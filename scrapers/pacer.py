@@ -46,6 +46,7 @@ EVENTS = [
     ("dismissal", re.compile(r"^(?:order of )?dismissal\b|^order dismissing\b|^notice of (?:voluntary )?dismissal", re.I)),
     ("settlement", re.compile(r"\bsettlement (?:agreement|conference held|reached)\b", re.I)),
 ]
+_PRINCIPAL = re.compile(r"plaintiff|defendant|petitioner|respondent|appellant|appellee|claimant|debtor", re.I)
 _COUNTS_HEADERS = ("pending counts", "terminated counts", "complaints")
 _CASE_TYPE = re.compile(r"\d+:\d{2}-(cr|mj|po|cv|mc)-", re.I)
 _JUDGE = re.compile(r"^(?:(?:chief|senior|district|magistrate|bankruptcy)\s+)*judge\s+", re.I)
@@ -197,12 +198,13 @@ def docket_text(docket: dict) -> str:
 def docket_record(docket: dict, url: str | None, source: str, external_id: str, **provenance) -> DocumentRecord:
     """A docket as a court document with its case and its dated steps (meta['events'])."""
     parties = [p for p in docket.get("parties", []) if p.get("name")]
+    principal = [p for p in parties if _PRINCIPAL.search(p["type"])] or parties  # not movants, notice parties
     steps = events(docket.get("entries", []))
     dispositions = [c["disposition"] for p in parties for c in p.get("counts", []) if c.get("disposition")]
     case = CaseRecord(
         court=docket.get("court"), case_number=docket.get("docket_number"),
         case_type=case_type(docket.get("docket_number")), case_name=docket.get("case_name"),
-        parties="; ".join(f"{p['name']} ({p['type']})" for p in parties) or None,
+        parties="; ".join(f"{p['name']} ({p['type']})" for p in principal) or None,
         filed=docket.get("date_filed"), terminated=docket.get("date_terminated"),
         status="terminated" if docket.get("date_terminated") else None,
         claims=docket.get("cause") or docket.get("nature_of_suit")
