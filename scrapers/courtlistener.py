@@ -138,26 +138,30 @@ class CourtListenerScraper(Scraper):
                 continue
             try:
                 record = (self.opinion_hit if kind == "o" else self.docket_hit)(hit, response)
+                follow = self._follow_up(kind, hit, record)
             except (TypeError, AttributeError, ValueError) as exc:  # hostile or broken fields
                 yield ItemError(request.url, f"malformed {key} {hit.get(key)}: {exc}")
                 continue
             record.meta["query"] = request.data["query"]
-            opinions = [o for o in hit.get("opinions") or [] if isinstance(o, dict) and o.get("id")]
-            if kind == "o" and self.settings["opinion_text"] and opinions:
-                url = urljoin(self.settings["base_url"], f"/api/rest/v4/opinions/{int(opinions[0]['id'])}/")
-                yield Request(url, callback="parse_opinion", accept=JSON_TYPES, item=True,
-                              headers=self._headers(), data={"record": record})
-            elif kind == "r" and self.settings["docket_entries"]:
-                query = urlencode({"docket": int(hit["docket_id"]), "order_by": "entry_number"})
-                url = urljoin(self.settings["base_url"], f"/api/rest/v4/docket-entries/?{query}")
-                yield Request(url, callback="parse_entries", accept=JSON_TYPES, item=True,
-                              headers=self._headers(), data={"record": record, "entries": [], "page": 1})
-            else:
-                yield record
+            yield follow or record
         next_url = data.get("next")
         if next_url and request.data["page"] < self.settings["max_pages"]:
             yield replace(request, url=urljoin(request.url, next_url),
                           data={**request.data, "page": request.data["page"] + 1})
+
+    def _follow_up(self, kind: str, hit: dict, record: DocumentRecord) -> Request | None:
+        """The request that completes a hit's record: its opinion's text, or its docket's entries."""
+        opinions = [o for o in hit.get("opinions") or [] if isinstance(o, dict) and o.get("id")]
+        if kind == "o" and self.settings["opinion_text"] and opinions:
+            url = urljoin(self.settings["base_url"], f"/api/rest/v4/opinions/{int(opinions[0]['id'])}/")
+            return Request(url, callback="parse_opinion", accept=JSON_TYPES, item=True,
+                           headers=self._headers(), data={"record": record})
+        if kind == "r" and self.settings["docket_entries"]:
+            query = urlencode({"docket": int(hit["docket_id"]), "order_by": "entry_number"})
+            url = urljoin(self.settings["base_url"], f"/api/rest/v4/docket-entries/?{query}")
+            return Request(url, callback="parse_entries", accept=JSON_TYPES, item=True,
+                           headers=self._headers(), data={"record": record, "entries": [], "page": 1})
+        return None
 
     def parse_entries(self, response: Response, request: Request) -> Iterable[Output]:
         """A page of a docket's entries; after the last one, the docket with its entries and steps."""

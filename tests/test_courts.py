@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from kb.db import open_db
+from kb.fetch import Response
+from scrapers.base import ItemError, Request
 from scrapers.courtlistener import CourtListenerScraper, query_of
 from scrapers.pacer import docket_record, event_of, parse_docket
 from tests.conftest import cli
@@ -122,6 +124,18 @@ def test_date_windows_walk_back_to_the_floor_then_only_new():
         ("2022-01-01", "2022-03-31", {"backfilled_to": "2022-01-01"})]
     done = {"backfilled_to": "2022-01-01", "covered_to": "2024-04-02"}
     assert len(CourtListenerScraper(settings, state=done, today=date(2024, 4, 3)).windows()) == 1
+
+
+def test_hostile_hits_are_item_errors_not_a_broken_page():
+    body = json.dumps({"results": [{"docket_id": "12; DROP", "caseName": "x"}, {"docket_id": 7, "caseName": ["x"]},
+                                   {"docket_id": 8, "caseName": "Doe", "recap_documents": "nope"}]}).encode()
+    url = "https://cl.example/api/rest/v4/search/?type=r"
+    response = Response(url=url, requested_url=url, status=200, headers={"content-type": "application/json"},
+                        content=body, fetched_at="2025-01-01T00:00:00+00:00", sha256="0" * 64, raw_path=None)
+    out = list(CourtListenerScraper().parse(response, Request(url, "parse_search", data={"type": "r", "query": "q",
+                                                                                        "page": 1})))
+    assert [type(o).__name__ for o in out] == ["ItemError", "ItemError", "Request"]
+    assert isinstance(out[0], ItemError) and "malformed docket_id 12; DROP" in out[0].reason
 
 
 def test_no_token_is_one_clear_error_and_a_note(kb, db_path, monkeypatch):
