@@ -416,6 +416,8 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{row['name']:<14} {row['kind']:<14} {'yes' if row['enabled'] else 'no':<8} "
                    f"{row['interval_hours']:>5}h  {row['last_run'] or 'never':<26} "
                    f"{row['last_status'] or '-':<12} {row['documents']:>9}")
+        for note in row["notes"]:
+            click.echo(f"{'':<14} note: {note}")
 
 
 @main.command("extract")

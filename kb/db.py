@@ -239,7 +239,16 @@ ALTER TABLE runs ADD COLUMN pid INTEGER;
 """
 
 # Each migration is one SQL script, applied in its own transaction.
-MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING]
+_M5_SOURCE_STATE = """
+-- Where a source's walk over several runs has got to (a backfill cursor), as JSON.
+CREATE TABLE source_state (
+    source TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+"""
+
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE]
 
 
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:

@@ -11,6 +11,7 @@ with the errors recorded so far.
 from __future__ import annotations
 
 import os
+import json
 from typing import Any
 
 from .store import now_iso
@@ -105,3 +106,18 @@ def history(db, limit: int = 20) -> list[dict[str, Any]]:
     for row in rows:
         row["errors"] = [{"url": url, "reason": reason} for url, reason in run_errors(db, row["id"])]
     return rows
+
+
+def load_state(db, source: str) -> dict[str, Any]:
+    """The state a source kept between runs (its backfill cursor); {} when none."""
+    row = db.execute("SELECT state FROM source_state WHERE source = ?", [source]).fetchone()
+    return json.loads(row[0]) if row else {}
+
+
+def save_state(db, source: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Merge `changes` into the source's stored state; returns the new state."""
+    state = {**load_state(db, source), **changes}
+    db.execute("INSERT INTO source_state (source, state, updated) VALUES (?, ?, ?) "
+               "ON CONFLICT(source) DO UPDATE SET state = excluded.state, updated = excluded.updated",
+               [source, json.dumps(state, sort_keys=True), now_iso()])
+    return state

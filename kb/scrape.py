@@ -12,7 +12,10 @@ stored (after a crash, the next write does). Each failure (a fetch error, a page
 GET) are kept only once everything it led to was stored; a page with a
 failure below it is fetched in full next time, so the next run retries what
 failed. Without --since, a source looks back to a week before its last
-clean run.
+clean run. A scraper's `Cursor` (how far a backfill got) is stored only while
+nothing in the run must be redone (a failed fetch, page or store); an item the
+scraper reports unreadable is recorded but does not hold the cursor back, so
+one broken item cannot stall a backfill.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from . import config, fetch, ingest, runs, sources_config
 from .errors import KBError
 from .fetch import Fetcher, FetchError
 from .records import DocumentRecord
-from .scraper import ItemError, Request
+from .scraper import Cursor, ItemError, Request
 
 ENTRY_POINT_GROUP = "kb.scrapers"
 SINCE_MARGIN = timedelta(days=7)
@@ -81,7 +84,8 @@ def scrape(db, db_path: str | Path, names: Iterable[str] = (), since: date | Non
         results = []
         for name in names:
             cls = known[name]
-            scraper = cls(conf.settings_for(cls), since=since or default_since(db, name))
+            scraper = cls(conf.settings_for(cls), since=since or default_since(db, name),
+                          state=runs.load_state(db, name))
             results.append(run_source(db, scraper, fetcher, limit=limit, command=command))
         return results
     finally:
@@ -144,6 +148,7 @@ class _Run:
         self.errors: list[tuple[str | None, str]] = []
         self.documents: list[tuple[str, int]] = []
         self.stopped = False  # True once an output was left out because of the limit
+        self.retry = False  # True once a fetch, page or store failed: the next run must do it again
 
     def full(self) -> bool:
         return self.limit is not None and self.counts["seen"] >= self.limit
@@ -161,8 +166,11 @@ class _Run:
                 elif isinstance(out, Request):
                     complete = self.fetch(out) and complete
                 elif isinstance(out, ItemError):
-                    self.fail(out.where, out.reason)
+                    self.fail(out.where, out.reason, retry=False)  # the item itself is unreadable
                     complete = False
+                elif isinstance(out, Cursor):
+                    if not self.retry:  # a step is done only if nothing before it must be redone
+                        self.scraper.state = runs.save_state(self.db, self.scraper.name, out.state)
                 else:
                     raise TypeError(f"scraper {self.scraper.name} gave {type(out).__name__}")
         except sqlite3.Error:  # the database itself is in trouble: stop the run
@@ -205,7 +213,8 @@ class _Run:
         self.documents.append((status, doc_id))
         return True
 
-    def fail(self, where: str | None, reason: str) -> None:
+    def fail(self, where: str | None, reason: str, retry: bool = True) -> None:
+        self.retry = self.retry or retry
         self.counts["failed"] += 1
         self.errors.append((where, reason))
         runs.record_error(self.db, self.id, where, reason)
@@ -220,6 +229,7 @@ def overview(db, db_path: str | Path) -> list[dict]:
     for name, cls in registry().items():
         settings = conf.settings_for(cls)
         run = last.get(name, {})
+        scraper = cls(settings, state=runs.load_state(db, name))
         rows.append({
             "name": name,
             "kind": cls.kind,
@@ -230,5 +240,7 @@ def overview(db, db_path: str | Path) -> list[dict]:
             "last_status": run.get("status"),
             "last_counts": {k: run[k] for k in runs.COUNTS} if run else None,
             "documents": documents.get(name, 0),
+            "state": scraper.state,
+            "notes": scraper.notes(),
         })
     return rows

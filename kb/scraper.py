@@ -6,6 +6,12 @@ db/sources.toml), `start()` (what to fetch first, given `self.since`) and one
 parse method per kind of page, named by `Request.callback`. Parse methods
 receive a `kb.fetch.Response` and yield DocumentRecords, further Requests, or
 ItemErrors for items that cannot be read. No database or network code here.
+
+A scraper that walks a source over several runs (a backfill) reads where it
+stopped from `self.state` and yields a `Cursor` each time it has finished a
+step; the runner keeps a cursor only while nothing in its run must be redone
+(an ItemError does not count: the item is unreadable, not missed), and hands
+the merged state back to the next run.
 """
 
 from __future__ import annotations
@@ -44,7 +50,14 @@ class ItemError:
     reason: str
 
 
-Output = Union[DocumentRecord, Request, ItemError]
+@dataclass
+class Cursor:
+    """Where a walk over several runs has got to: keys merged into the source's stored state."""
+
+    state: dict[str, Any]
+
+
+Output = Union[DocumentRecord, Request, ItemError, Cursor]
 
 
 class Scraper:
@@ -56,9 +69,15 @@ class Scraper:
     defaults: dict[str, Any] = {}
     common_defaults: dict[str, Any] = {"enabled": True, "interval_hours": 24}
 
-    def __init__(self, settings: dict[str, Any] | None = None, since: date | None = None):
+    def __init__(self, settings: dict[str, Any] | None = None, since: date | None = None,
+                 state: dict[str, Any] | None = None):
         self.settings = {**self.common_defaults, **self.defaults, **(settings or {})}
         self.since = since
+        self.state = dict(state or {})
+
+    def notes(self) -> list[str]:
+        """What a user should know about this source as configured (shown by `kb sources`)."""
+        return []
 
     @classmethod
     def claims(cls, url: str) -> int:

@@ -1,9 +1,16 @@
-"""UK National Archives Find Case Law: Atom feed search, then each judgment's Akoma Ntoso XML.
+"""UK National Archives Find Case Law: searches of its Atom feed, then each judgment's Akoma Ntoso XML.
 
-Settings: `base_url`, `queries` (full-text searches of /atom.xml, newest
-first), `per_page`, `max_pages` (following the feed's rel="next" link).
-Each judgment becomes a document of kind 'court' with its case (court,
-neutral citation).
+Settings: `base_url`, `queries` (this field's terms, full-text searches of
+/atom.xml), `per_page`, `max_pages` (following the feed's rel="next" link).
+The first run searches each query in the service's relevance order (its
+default for a query), so the judgments that matter most come in whatever
+their date; once that has finished (a stored cursor), later runs search
+newest first and stop at `since`. Each judgment becomes a document of kind
+'court' with its case (court, neutral citation).
+
+Find Case Law publishes judgments of the senior courts and tribunals; Crown
+Court trials (where most UK insider prosecutions are heard) are not published
+there, only appeals from them (EWCA Crim).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from kb.fetch import FEED_TYPES, XML_TYPES, Response
 from kb.records import CaseRecord, DocumentRecord
 
-from kb.scraper import Output, Request, Scraper, parse_xml
+from kb.scraper import Cursor, Output, Request, Scraper, parse_xml
 from kb.text import normalise_date
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -31,20 +38,29 @@ class UkCaselawScraper(Scraper):
     defaults = {
         "base_url": "https://caselaw.nationalarchives.gov.uk",
         "queries": [
-            '"trade secrets" "former employee"',
-            '"confidential information" "former employee" "deleted"',
             '"Computer Misuse Act" employee',
+            '"confidential information" "former employee"',
+            '"trade secrets" "former employee"',
+            '"confidential information" "deleted" employee',
             'sabotage employee "unauthorised access"',
         ],
         "per_page": 50,
         "max_pages": 2,
     }
 
+    def notes(self) -> list[str]:
+        return ["Crown Court trials are not published on Find Case Law (only appeals from them, EWCA Crim)"]
+
     def start(self) -> Iterable[Output]:
+        relevance = not self.state.get("searched")
         for query in self.settings["queries"]:
-            params = urlencode({"query": query, "order": "-date", "per_page": self.settings["per_page"]})
-            yield Request(urljoin(self.settings["base_url"], f"/atom.xml?{params}"), callback="parse_feed",
-                          accept=FEED_TYPES, data={"page": 1})
+            params = {"query": query, "per_page": self.settings["per_page"]}
+            if not relevance:
+                params["order"] = "-date"
+            yield Request(urljoin(self.settings["base_url"], f"/atom.xml?{urlencode(params)}"),
+                          callback="parse_feed", accept=FEED_TYPES, data={"page": 1, "newest_first": not relevance})
+        if relevance:
+            yield Cursor({"searched": True})
 
     def parse_feed(self, response: Response, request: Request) -> Iterable[Output]:
         feed = parse_xml(response.content)
@@ -53,14 +69,15 @@ class UkCaselawScraper(Scraper):
             info = _entry(entry, response.url)
             if not info["html_url"]:
                 continue
-            if not self.is_recent(info["published"]):
+            if request.data.get("newest_first", True) and not self.is_recent(info["published"]):
                 older = True
                 continue
             xml_url = info.pop("xml_url") or info["html_url"].rstrip("/") + "/data.xml"
             yield Request(xml_url, callback="parse_judgment", accept=XML_TYPES, item=True, data=info)
         next_link = _link(feed, "next")
         if next_link and not older and request.data["page"] < self.settings["max_pages"]:
-            yield replace(request, url=urljoin(response.url, next_link), data={"page": request.data["page"] + 1})
+            yield replace(request, url=urljoin(response.url, next_link),
+                          data={**request.data, "page": request.data["page"] + 1})
 
     def parse_judgment(self, response: Response, request: Request) -> Iterable[Output]:
         info = request.data

@@ -25,7 +25,7 @@ from kb.fetch import Response
 from kb.records import DocumentRecord
 from kb.scrape import registry
 from scrapers.article import ArticleScraper
-from kb.scraper import ItemError, Request
+from kb.scraper import Cursor, ItemError, Request
 from kb.text import html_to_text
 from scrapers.courtlistener import CourtListenerScraper
 from scrapers.doj import DojScraper
@@ -61,6 +61,8 @@ def plain(output) -> dict:
         return {"request": output.url, "callback": output.callback, "item": output.item, "data": data}
     if isinstance(output, ItemError):
         return {"error": output.where, "reason": output.reason}
+    if isinstance(output, Cursor):
+        return {"cursor": output.state}
     return output
 
 
@@ -183,29 +185,37 @@ def doj_api_pages(shared, pagesize: int = 50) -> list[bytes]:
     return pages
 
 
+def walk(scraper, pages: list[bytes]) -> list:
+    """Every output of a scraper's walk, each request it makes answered with pages[its page number]."""
+    outputs, queue = [], list(scraper.start())
+    while queue:
+        out = queue.pop(0)
+        if isinstance(out, Request):
+            page = pages[out.data["page"]] if out.data["page"] < len(pages) else b'{"results": []}'
+            queue[:0] = parse(scraper, page, out.url, out.callback, "application/json", **out.data)
+        outputs.append(out)
+    return outputs
+
+
 def test_doj_scraper_on_real_press_releases(shared):
-    scraper = DojScraper()
-    outputs = []
-    for number, page in enumerate(doj_api_pages(shared)):
-        url = f"https://www.justice.gov/api/v1/press_releases.json?page={number}"
-        outputs += parse(scraper, page, url, "parse_page", "application/json", page=number)
+    outputs = walk(DojScraper({"backfill_from": 2000}), doj_api_pages(shared))
     check_golden("doj_sample", outputs)
     titles = [o.title for o in outputs if isinstance(o, DocumentRecord)]
     assert "Second Former State Department Employee Pleads Guilty to Illegally Accessing Confidential Passport Files" in titles
     assert not any("INTERPOL" in t for t in titles)
 
 
-def test_doj_stops_paging_at_since_and_reads_component_and_topics():
+def test_doj_stops_at_backfill_year_and_reads_component_and_topics():
     item = {"uuid": "u1", "title": "Former engineer sentenced for sabotage", "body": "<p>He deleted code.</p>",
             "date": "1700000000", "url": "https://www.justice.gov/usao-ndca/pr/x",
             "component": [{"name": "USAO - Northern District of California"}], "topic": {"name": "Cybercrime"}}
     page = json.dumps({"results": [item]}).encode()
-    [record, next_page] = parse(DojScraper(), page, "https://doj.example/api?page=0", "parse_page",
-                                "application/json", page=0)
+    [record, cursor, next_page] = walk(DojScraper(), [page])[1:4]
     assert record.meta["district"] == ["Northern District of California"] and record.meta["topics"] == ["Cybercrime"]
-    assert record.published == "2023-11-14" and next_page.data == {"page": 1}
-    assert parse(DojScraper(since=date(2024, 1, 1)), page, "https://doj.example/api", "parse_page",
-                 "application/json", page=0) == []
+    assert record.published == "2023-11-14" and next_page.data["page"] == 1
+    assert cursor.state == {"head": {"id": "u1", "date": "2023-11-14"}, "backfill_page": 1}
+    [_, done] = walk(DojScraper({"backfill_from": 2024}), [page])
+    assert done.state == {"head": {"id": "u1", "date": "2023-11-14"}, "backfill_page": None, "backfill_done": True}
 
 
 # --- courtlistener: the real v4 response shape, fixtures for the rest ------------------------
@@ -232,10 +242,12 @@ def test_courtlistener_opinion_search_on_real_v4_example(shared):
 
 def test_courtlistener_docket_search_fixture():
     data = (INPUTS / "courtlistener_search_r.json").read_bytes()
-    outputs = parse(CourtListenerScraper(), data, "https://cl.example/api/rest/v4/search/?type=r", "parse_search",
+    outputs = parse(CourtListenerScraper({"docket_entries": False}), data,
+                    "https://cl.example/api/rest/v4/search/?type=r", "parse_search",
                     "application/json", type="r", query="1030", page=1)
     check_golden("courtlistener_type_r_fixture", outputs)
     assert outputs[0].cases[0].case_type == "criminal"
+    assert [(e["event"], e["date"]) for e in outputs[0].meta["events"]] == [("indictment", "2023-03-14")]
     assert isinstance(outputs[1], ItemError)
 
 
@@ -273,7 +285,8 @@ def test_vcdb_missing_folder_is_an_item_error(tmp_path):
 
 
 def test_every_source_is_registered_by_entry_point():
-    assert set(registry()) == {"rss", "article", "wechat", "doj", "courtlistener", "uk_caselaw", "vcdb"}
+    assert set(registry()) == {"rss", "article", "wechat", "doj", "courtlistener", "uk_caselaw", "vcdb",
+                                "pacer"}
 
 
 def test_shipped_sources_toml_equals_the_built_in_defaults():
