@@ -21,7 +21,7 @@ from datetime import date
 
 import sqlite_utils
 
-from .db import get_setting, set_setting
+from .db import KBError, get_setting, set_setting
 
 SEED_VERSION = "1"
 
@@ -104,6 +104,8 @@ class Entity:
     end: int
     value: str | None = None
     label: str | None = None
+    status: str = "fact"
+    sentence: str | None = None
 
 
 class Aliases:
@@ -122,7 +124,8 @@ class Aliases:
             names = {}
             for canonical, aliases in entries.items():
                 for alias in [canonical, *aliases]:
-                    names[_fold(alias)] = canonical
+                    if meaningful(alias):
+                        names[_fold(alias)] = canonical
             self.canonical[kind] = names
             cjk = sorted((a for a in names if _CJK.match(a)), key=len, reverse=True)
             self.cjk[kind] = re.compile("|".join(map(re.escape, cjk))) if cjk else None
@@ -170,6 +173,11 @@ def _fold(name: str) -> str:
     return " ".join(name.lower().split())
 
 
+def meaningful(name: str | None) -> bool:
+    """Whether a name has a letter, digit or CJK character (not empty, blank or only punctuation)."""
+    return bool(name and re.search(r"\w", name))
+
+
 DEFAULT_ALIASES = Aliases(SEED_ALIASES)
 
 
@@ -187,7 +195,47 @@ def extract(title: str | None, text: str | None, aliases: Aliases = DEFAULT_ALIA
         + case_numbers(full) + statutes(full) + money(full) + dates(full, published)
         + incident_types(full)
     )
-    return sorted(found, key=lambda e: (e.start, e.kind))
+    return sorted((with_status(full, e) for e in found), key=lambda e: (e.start, e.kind))
+
+
+# --- claims vs facts ----------------------------------------------------------
+
+STATUSES = ("fact", "claim", "denied", "hypothetical", "rumour")
+_STATUS_RULES = [  # first match wins: a rumour the text calls exaggerated is denied
+    ("denied", r"严重夸大|夸大|不实|否认|辟谣|并非事实|\bdenie[sd]\b|\bdeny\b|\bexaggerated\b|\buntrue\b|"
+               r"\bnot true\b|\bfalse(?:ly)?\b"),
+    ("rumour", r"传言|传闻|网传|据传|谣言|\brumou?rs?\b|\bunconfirmed\b|\bspeculat"),
+    ("hypothetical", r"如果|假如|倘若|若(?!干)|一旦|可能|或将|\bif\b|\bcould\b|\bwould\b|\bmight\b|"
+                     r"\bmay (?:face|be|have|lose|cost|not|result)\b|\bfaces? up to\b|\bpotential(?:ly)?\b|\bpossible\b"),
+    ("claim", r"涉嫌|据称|声称|指控|\ballege[sd]?\b|\ballegedly\b|\baccus(?:ed|es|ing)\b|\bpurportedly\b|"
+              r"\bsuspected\b"),
+]
+_STATUS_RE = [(status, re.compile(rx, re.I)) for status, rx in _STATUS_RULES]
+_PAST_EMPLOYER = re.compile(
+    r"(?:formerly (?:worked|employed) (?:at|by|for)|previously (?:worked|employed) (?:at|by|for)|used to work (?:at|for)|"
+    r"had (?:previously )?worked (?:at|for)|former employer,?|曾在|曾于|曾就职于|曾任职于|此前在|先后在|"
+    r"自\d{4}年起，?[他她]?在)(?:[^，。,.;；]{0,12}?(?:和|、|及|and|,)\s*)?\s*$", re.I)
+
+
+def sentence_of(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the sentence holding text[start:end]."""
+    begin = max((m.end() for m in _SENTENCE_END.finditer(text, max(0, start - 400), start)), default=max(0, start - 400))
+    stop = _SENTENCE_END.search(text, end)
+    return begin, stop.start() + 1 if stop else len(text)
+
+
+def with_status(text: str, e: Entity) -> Entity:
+    """The entity with its sentence and whether that sentence states it as fact or not.
+
+    Organisations named as a past employer ("formerly worked at", 曾在/自2019年起在) get
+    the label 'past_employer': they are not parties."""
+    a, b = sentence_of(text, e.start, e.end)
+    sentence = text[a:b].strip()
+    status = next((st for st, rx in _STATUS_RE if rx.search(sentence)), "fact")
+    label = e.label
+    if e.kind == "organisation" and _PAST_EMPLOYER.search(text[a:e.start]):
+        label = "past_employer"
+    return Entity(e.kind, e.name, e.surface, e.start, e.end, e.value, label, status, sentence[:500])
 
 
 # --- organisations and people -------------------------------------------------
@@ -232,18 +280,61 @@ _EN_PERSON = re.compile(
     r"(?:(?:United States|U\.S\.|USA|People)\s+v\.?\s+"
     r"|\b(?:engineer|employee|intern|contractor|defendant|insider|worker|administrator|developer|"
     r"scientist|researcher|technician|manager|analyst|clerk|nurse)\s+)"
-    r"(?P<name>[A-Z][a-z]+(?:\s[A-Z]\.)?(?:\s[A-Z][a-z]+){1,2})"
-    r"|\b(?P<aged>[A-Z][a-z]+(?:\s[A-Z]\.)?\s[A-Z][a-z]+),\s(?:a\s)?\d{2},"
+    r"(?P<name>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+){1,2})"
+    r"|\b(?P<aged>[A-Z][a-z]+(?: [A-Z]\.)? [A-Z][a-z]+),\s(?:a\s)?\d{2},"
 )
 
 
+_EN_PERSON_MORE = re.compile(
+    r"\b(?:named|surnamed|identified (?:\w+ ){0,4}as|Insider:|defendant,|employee,|engineer,)\s+"
+    r"(?P<name>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+){0,2})\b"
+    r"|\b(?P<appos>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+)?),\s(?:a|an|the)\s(?:former\s)?(?:[\w-]+\s){0,4}?"
+    r"(?:engineer|employee|intern|contractor|programmer|developer|scientist|administrator|executive|analyst)\b"
+)
+_NOT_NAMES = {"The", "This", "That", "Chinese", "American", "Former", "Federal", "Police", "Court", "Media"}
+_PINYIN = dict(zip(_SURNAMES, (
+    "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng liang xie song "
+    "tang xu han feng deng cao peng zeng xiao tian dong yuan pan yu jiang cai yu du ye cheng su wei lv ding ren "
+    "shen yao lu jiang cui zhong tan lu wang fan jin shi liao jia xia wei fu fang bai zou meng xiong qin qiu "
+    "jiang yin xue yan duan lei hou long shi tao li he gu mao hao gong shao wan qian yan qin wu dai mo kong "
+    "xiang tang").split()))
+_PINYIN_SURNAMES = set(_PINYIN.values())
+
+
 def people(text: str) -> list[Entity]:
-    """Named insiders: anonymised Chinese names (田某某) as given, English names in context."""
-    out = [Entity("person", m.group(0), m.group(0), m.start(), m.end()) for m in _ZH_PERSON.finditer(text)]
-    for m in _EN_PERSON.finditer(text):
-        group = "name" if m.group("name") else "aged"
-        out.append(Entity("person", m.group(group), m.group(group), m.start(group), m.end(group)))
+    """Named insiders: anonymised Chinese names (田某某) as given, English names in context.
+
+    Each person also yields a 'surname' entity (romanised, lower case: 田某某 and Tian are both
+    'tian'), so names in two scripts and names with a masked given name still meet."""
+    found = [(m.start(), m.end(), m.group(0)) for m in _ZH_PERSON.finditer(text)] if _CJK.search(text) else []
+    for rx in (_EN_PERSON, _EN_PERSON_MORE):
+        for m in rx.finditer(text):
+            group = next(g for g in ("name", "aged", "appos") if g in m.groupdict() and m.group(g))
+            if m.group(group).split()[0] not in _NOT_NAMES:
+                found.append((m.start(group), m.end(group), m.group(group)))
+    out, taken = [], []
+    for a, b, name in sorted(found):
+        if any(x < b and a < y for x, y in taken):
+            continue
+        taken.append((a, b))
+        out.append(Entity("person", name, name, a, b))
+        out += [Entity("surname", key, name, a, b) for key in surnames(name)]
     return out
+
+
+def surnames(name: str) -> set[str]:
+    """Romanised surname keys of a person's name: '田某某' → {'tian'}, 'Paige A. Thompson' → {'thompson'},
+    'Han Bing' → {'han', 'bing'}; a CJK full name keeps its first character's romanisation."""
+    name = re.sub(r"[(（].*?[)）]", " ", name).strip()
+    if _CJK.match(name):
+        return {_PINYIN[name[0]]} if name[0] in _PINYIN else set()
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", name) if len(w) > 1 and w not in ("Mr", "Ms", "Mrs", "Dr")]
+    if not words:
+        return set()
+    keys = {words[-1]}
+    if len(words) == 2 and words[0] in _PINYIN_SURNAMES:  # Chinese order: Tian Keyu
+        keys.add(words[0])
+    return keys
 
 
 _ROLES = [
@@ -578,6 +669,10 @@ def seed_aliases(db: sqlite_utils.Database) -> None:
 
 def add_alias(db: sqlite_utils.Database, kind: str, canonical: str, alias: str) -> None:
     """Record that `alias` names the `kind` entity `canonical`."""
+    for name in (canonical, alias):
+        if not meaningful(name):
+            raise KBError(f"{kind} name {name!r} is empty or has no letters: give a real name")
+    canonical, alias = canonical.strip(), alias.strip()
     entity_id = entity_row(db, kind, canonical)
     language = "zh" if re.search(r"[\u4e00-\u9fff]", alias) else "en"
     db.execute("INSERT OR IGNORE INTO entity_aliases (alias, entity_id, language) VALUES (?, ?, ?)",
@@ -613,8 +708,8 @@ def save_entities(db: sqlite_utils.Database, doc_id: int, entities: list[Entity]
     """Replace the stored entities of one document."""
     db.execute("DELETE FROM document_entities WHERE document_id = ?", [doc_id])
     db.conn.executemany(
-        "INSERT INTO document_entities (document_id, entity_id, span_start, span_end, surface, value, label) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(doc_id, entity_row(db, e.kind, e.name, cache), e.start, e.end, e.surface, e.value, e.label)
-         for e in entities],
+        "INSERT INTO document_entities (document_id, entity_id, span_start, span_end, surface, value, label, "
+        "status, sentence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(doc_id, entity_row(db, e.kind, e.name, cache), e.start, e.end, e.surface, e.value, e.label,
+          e.status, e.sentence) for e in entities],
     )

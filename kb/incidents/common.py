@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+import logging
+
 import sqlite_utils
 
 from ..db import KBError
 from ..store import batches
 
+log = logging.getLogger(__name__)
 _BATCH = 900  # ids per IN (...) list
 
 
@@ -21,6 +24,7 @@ class Fact:
     name: str
     value: str | None
     label: str | None
+    status: str = "fact"  # or claim / denied / hypothetical / rumour: never an incident fact
 
 
 
@@ -32,18 +36,19 @@ def _document_vectors(db: sqlite_utils.Database) -> dict:
         return {}
     try:
         return document_vectors(db)
-    except Exception:  # an index mid-rebuild or another model's vectors must not stop linking
+    except (KBError, ValueError, OSError) as exc:  # a missing, mid-rebuild or foreign index: link without it
+        log.warning("linking without document vectors: %s", exc)
         return {}
 
 
 def _facts(db: sqlite_utils.Database, doc_ids: list[int]) -> dict[int, list[Fact]]:
     out: dict[int, list[Fact]] = defaultdict(list)
     for chunk in batches(list(doc_ids), _BATCH):
-        for doc_id, kind, name, value, label in db.execute(
-                "SELECT de.document_id, e.kind, e.name, de.value, de.label FROM document_entities de "
+        for doc_id, kind, name, value, label, status in db.execute(
+                "SELECT de.document_id, e.kind, e.name, de.value, de.label, de.status FROM document_entities de "
                 f"JOIN entities e ON e.id = de.entity_id WHERE de.document_id IN ({_marks(chunk)}) "
                 "ORDER BY de.document_id, de.span_start", chunk):
-            out[doc_id].append(Fact(kind, name, value, label))
+            out[doc_id].append(Fact(kind, name, value, label, status))
     return out
 
 

@@ -29,8 +29,8 @@ def merge(db: sqlite_utils.Database, target: int, others: list[int]) -> None:
             db.execute("UPDATE cases SET incident_id = ? WHERE incident_id = ?", [target, other])
             row = db.execute(f"SELECT {', '.join(EDITABLE)} FROM incidents WHERE id = ?", [other]).fetchone()
             fill_empty_fields(db, target, dict(zip(EDITABLE, row)))
-            db.execute("UPDATE incidents SET merged_into = ?, updated_at = ? WHERE id = ? OR merged_into = ?",
-                       [target, now_iso(), other, other])
+            db.execute("UPDATE incidents SET merged_into = ?, merged_by = 'manual', updated_at = ? "
+                       "WHERE id = ? OR merged_into = ?", [target, now_iso(), other, other])
 
 
 def split(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int]) -> int:
@@ -89,7 +89,8 @@ def _apply_manual_decisions(db: sqlite_utils.Database, doc_ids: list[int]) -> No
         marks = _marks(chunk)
         for doc_id, inc_id, conf, method in db.execute(
                 "SELECT l.document_id, l.incident_id, l.confidence, l.method FROM incident_documents l "
-                f"JOIN incidents i ON i.id = l.incident_id WHERE i.merged_into IS NOT NULL AND l.document_id IN ({marks})",
+                "JOIN incidents i ON i.id = l.incident_id WHERE i.merged_into IS NOT NULL "
+                f"AND coalesce(i.merged_by, 'manual') = 'manual' AND l.document_id IN ({marks})",
                 chunk).fetchall():
             db.execute("DELETE FROM incident_documents WHERE incident_id = ? AND document_id = ?", [inc_id, doc_id])
             link(db, _final_incident(db, inc_id), doc_id, confidence=conf, method=method)

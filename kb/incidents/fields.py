@@ -81,7 +81,8 @@ def fill_empty_fields(db: sqlite_utils.Database, inc_id: int, values: dict) -> N
 
 
 def incident_fields(facts: list[Fact], doc: dict) -> dict:
-    """IIDES-style incident fields from a document's facts."""
+    """IIDES-style incident fields from a document's facts (claims, rumours and the like left out)."""
+    facts = stated(facts)
     by_kind: dict[str, list[Fact]] = defaultdict(list)
     for f in facts:
         by_kind[f.kind].append(f)
@@ -122,6 +123,7 @@ def incident_fields(facts: list[Fact], doc: dict) -> dict:
 
 def case_records(facts: list[Fact], doc: dict, aliases: ent.Aliases) -> list[CaseRecord]:
     """Court cases a document reports: one per case number, or one for a named court."""
+    facts = stated(facts)
     courts = [f.name for f in facts if f.kind == "court"]
     numbers = list(dict.fromkeys(f.name for f in facts if f.kind == "case_number"))
     if not courts and not numbers:
@@ -146,6 +148,11 @@ def case_records(facts: list[Fact], doc: dict, aliases: ent.Aliases) -> list[Cas
         return [CaseRecord(case_type=case_type, **base)]
     kinds = {f.name: f.value for f in facts if f.kind == "case_number"}
     return [CaseRecord(case_number=n, case_type=kinds.get(n) or case_type, **base) for n in numbers]
+
+
+def stated(facts: list[Fact]) -> list[Fact]:
+    """Facts stated as fact: not claimed, denied, hypothetical or rumoured; no past employers."""
+    return [f for f in facts if f.status == "fact" and f.label != "past_employer"]
 
 
 def _case_type(facts: list[Fact], text: str) -> str | None:
