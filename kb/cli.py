@@ -72,8 +72,9 @@ def _link(db, doc_ids: list[int], verbose: bool = False) -> None:
     from .incidents import link_documents
 
     counts = link_documents(db, doc_ids)
-    if counts["linked"] or counts["created"]:
-        click.echo(f"incidents: {counts['linked']} documents joined an incident, {counts['created']} new incidents")
+    if counts["linked"] or counts["created"] or counts["merged"]:
+        click.echo(f"incidents: {counts['linked']} documents joined an incident, {counts['created']} new incidents, "
+                   f"{counts['merged']} incidents merged (same case)")
     if verbose:
         for doc_id in doc_ids:
             for inc_id, title, method, conf in db.execute(
@@ -516,7 +517,27 @@ def incident_relink(ctx: click.Context) -> None:
 
     result = incidents.relink(get_db(ctx, create=False))
     click.echo(f"relinked {result['documents']} documents in {result['seconds']}s: "
-               f"{result['linked']} joined an incident, {result['created']} new incidents")
+               f"{result['linked']} joined an incident, {result['created']} new incidents, "
+               f"{result['merged']} incidents merged, {result['candidates']} candidates to review")
+
+
+@incident.command("candidates")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def incident_candidates(ctx: click.Context, as_json: bool) -> None:
+    """Low-confidence "same case?" pairs left for review (decide with `kb incident link` or `merge`)."""
+    from . import incidents
+
+    results = incidents.candidates(get_db(ctx, create=False))
+    if as_json:
+        echo_json(results)
+        return
+    if not results:
+        click.echo("No candidates to review.")
+    for r in results:
+        click.echo(f"d{r['document_id']:<6} -> i{r['incident_id']:<6} {r['score']:.2f}  "
+                   f"{(r['document_title'] or '')[:50]}  |  {(r['incident_title'] or '')[:50]}")
+        click.echo(f"{'':9}{'; '.join(r['evidence'])[:110]}")
 
 
 @incident.command("merge")

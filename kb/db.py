@@ -236,6 +236,8 @@ ALTER TABLE incident_documents ADD COLUMN evidence TEXT;
 ALTER TABLE incidents ADD COLUMN merged_by TEXT;
 ALTER TABLE incidents ADD COLUMN merge_evidence TEXT;
 CREATE INDEX incidents_organisation ON incidents(lower(organisation));
+CREATE INDEX incidents_merged_into ON incidents(merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX cases_incident ON cases(incident_id);
 -- Whether a mention is stated as fact, or as claim / denied / hypothetical / rumour; and its sentence.
 ALTER TABLE document_entities ADD COLUMN status TEXT NOT NULL DEFAULT 'fact';
 ALTER TABLE document_entities ADD COLUMN sentence TEXT;

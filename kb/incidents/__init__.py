@@ -8,8 +8,8 @@
 
 from .edits import edit, manual_link, merge, split
 from .fields import EDITABLE
-from .match import THRESHOLD, extract_documents, link_documents, relink, score_match
+from .match import THRESHOLD, candidates, extract_documents, link_documents, relink, score_match
 from .similar import similar
 
-__all__ = ["EDITABLE", "THRESHOLD", "edit", "extract_documents", "link_documents", "manual_link", "merge",
+__all__ = ["EDITABLE", "THRESHOLD", "candidates", "edit", "extract_documents", "link_documents", "manual_link", "merge",
            "relink", "score_match", "similar", "split"]

@@ -164,7 +164,7 @@ def _join_incidents(db: sqlite_utils.Database, matcher: "Matcher", doc_id: int, 
     live_curated = "SELECT curated FROM incidents WHERE id = ?"
     me = matcher.incident_profile(mine)
     best: Match | None = None
-    for other in matcher.candidates(doc_id, me):
+    for other in matcher.candidates(doc_id, me, by_organisation=False):  # merging needs more than a name
         if other == mine or _has_manual(db, other) or (curated and db.execute(live_curated, [other]).fetchone()[0]):
             continue  # a person decided: manual links, and curated entries, which are distinct by definition
         score, reasons = score_match(me, matcher.incident_profile(other))
@@ -235,14 +235,14 @@ class Matcher:
                 best = Match(inc_id, score, reasons)
         return best
 
-    def candidates(self, doc_id: int, prof: Profile) -> list[int]:
+    def candidates(self, doc_id: int, prof: Profile, by_organisation: bool = True) -> list[int]:
         """Live incidents found by index: documents sharing an anchor entity or text sketch hashes,
         and incidents named after one of the organisations."""
         docs = [r[0] for r in self.db.execute(
             "SELECT other.document_id FROM document_entities mine JOIN entities e ON e.id = mine.entity_id "
             "JOIN document_entities other ON other.entity_id = mine.entity_id "
             f"WHERE mine.document_id = ? AND e.kind IN ({_marks(ANCHORS)}) AND other.document_id != ? "
-            "AND mine.status = 'fact' AND other.status = 'fact' "
+            "AND (e.kind != 'money' OR (mine.status = 'fact' AND other.status = 'fact')) "
             "GROUP BY other.document_id ORDER BY count(DISTINCT mine.entity_id) DESC, other.document_id LIMIT ?",
             [doc_id, *ANCHORS, doc_id, MAX_CANDIDATES])]
         docs += [r[0] for r in self.db.execute(
@@ -254,7 +254,7 @@ class Matcher:
             found += [r[0] for r in self.db.execute(
                 "SELECT DISTINCT coalesce(i.merged_into, i.id) FROM incident_documents l "
                 f"JOIN incidents i ON i.id = l.incident_id WHERE l.document_id IN ({_marks(docs)})", docs)]
-        names = sorted(self._org_spellings(prof.names["organisation"]))
+        names = sorted(self._org_spellings(prof.names["organisation"])) if by_organisation else []
         if names:
             found += [r[0] for r in self.db.execute(
                 f"SELECT id FROM incidents WHERE merged_into IS NULL AND lower(organisation) IN ({_marks(names)}) "
@@ -307,9 +307,10 @@ class Matcher:
     def incident_profile(self, inc_id: int) -> Profile:
         if inc_id in self._incidents:
             return self._incidents[inc_id]
-        docs = [r[0] for r in self.db.execute(
-            "SELECT DISTINCT l.document_id FROM incident_documents l JOIN incidents i ON i.id = l.incident_id "
-            "WHERE l.incident_id = ? OR i.merged_into = ? ORDER BY l.document_id", [inc_id, inc_id])]
+        docs = sorted({r[0] for r in self.db.execute(
+            "SELECT document_id FROM incident_documents WHERE incident_id = ? UNION "
+            "SELECT l.document_id FROM incidents i JOIN incident_documents l ON l.incident_id = i.id "
+            "WHERE i.merged_into = ?", [inc_id, inc_id])})
         prof = self.profile(docs)
         row = self.db.execute(
             "SELECT organisation, insider_name, insider_role, incident_type, date_start, date_end, "
