@@ -14,6 +14,7 @@ Aliases live in the `entities` / `entity_aliases` tables, seeded from
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -195,13 +196,14 @@ def extract(title: str | None, text: str | None, aliases: Aliases = DEFAULT_ALIA
         + case_numbers(full) + statutes(full) + money(full) + dates(full, published)
         + incident_types(full)
     )
-    return sorted((with_status(full, e) for e in found), key=lambda e: (e.start, e.kind))
+    sentences = Sentences(full)
+    return sorted((with_status(sentences, e) for e in found), key=lambda e: (e.start, e.kind))
 
 
 # --- claims vs facts ----------------------------------------------------------
 
 STATUSES = ("fact", "claim", "denied", "hypothetical", "rumour")
-_STATUS_RULES = [  # first match wins: a rumour the text calls exaggerated is denied
+_STATUS_RULES = [  # strongest first: a rumour the text calls exaggerated is denied
     ("denied", r"严重夸大|夸大|不实|否认|辟谣|并非事实|\bdenie[sd]\b|\bdeny\b|\bexaggerated\b|\buntrue\b|"
                r"\bnot true\b|\bfalse(?:ly)?\b"),
     ("rumour", r"传言|传闻|网传|据传|谣言|\brumou?rs?\b|\bunconfirmed\b|\bspeculat"),
@@ -210,32 +212,46 @@ _STATUS_RULES = [  # first match wins: a rumour the text calls exaggerated is de
     ("claim", r"涉嫌|据称|声称|指控|\ballege[sd]?\b|\ballegedly\b|\baccus(?:ed|es|ing)\b|\bpurportedly\b|"
               r"\bsuspected\b"),
 ]
-_STATUS_RE = [(status, re.compile(rx, re.I)) for status, rx in _STATUS_RULES]
+_STATUS_RE = re.compile("|".join(f"(?P<{status}>{rx})" for status, rx in _STATUS_RULES), re.I)
+_STATUS_RANK = {status: rank for rank, (status, _) in enumerate(_STATUS_RULES)}
 _PAST_EMPLOYER = re.compile(
     r"(?:formerly (?:worked|employed) (?:at|by|for)|previously (?:worked|employed) (?:at|by|for)|used to work (?:at|for)|"
     r"had (?:previously )?worked (?:at|for)|former employer,?|曾在|曾于|曾就职于|曾任职于|此前在|先后在|"
     r"自\d{4}年起，?[他她]?在)(?:[^，。,.;；]{0,12}?(?:和|、|及|and|,)\s*)?\s*$", re.I)
 
 
-def sentence_of(text: str, start: int, end: int) -> tuple[int, int]:
-    """The bounds of the sentence holding text[start:end]."""
-    begin = max((m.end() for m in _SENTENCE_END.finditer(text, max(0, start - 400), start)), default=max(0, start - 400))
-    stop = _SENTENCE_END.search(text, end)
-    return begin, stop.start() + 1 if stop else len(text)
+class Sentences:
+    """Sentence bounds of one text, found once; each sentence's status computed once."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.ends = [m.start() + 1 for m in _SENTENCE_END.finditer(text)]
+        self._status: dict[int, str] = {}
+
+    def bounds(self, start: int) -> tuple[int, int, int]:
+        """(index, start, end) of the sentence holding position `start`."""
+        i = bisect.bisect_right(self.ends, start)
+        return i, self.ends[i - 1] if i else 0, self.ends[i] if i < len(self.ends) else len(self.text)
+
+    def status(self, i: int, sentence: str) -> str:
+        if i not in self._status:
+            found = {m.lastgroup for m in _STATUS_RE.finditer(sentence)}  # one pass; the strongest wins
+            self._status[i] = min(found, key=_STATUS_RANK.get) if found else "fact"
+        return self._status[i]
 
 
-def with_status(text: str, e: Entity) -> Entity:
+def with_status(sentences: Sentences, e: Entity) -> Entity:
     """The entity with its sentence and whether that sentence states it as fact or not.
 
     Organisations named as a past employer ("formerly worked at", 曾在/自2019年起在) get
     the label 'past_employer': they are not parties."""
-    a, b = sentence_of(text, e.start, e.end)
-    sentence = text[a:b].strip()
-    status = next((st for st, rx in _STATUS_RE if rx.search(sentence)), "fact")
+    i, a, b = sentences.bounds(e.start)
+    sentence = sentences.text[a:b].strip()
     label = e.label
-    if e.kind == "organisation" and _PAST_EMPLOYER.search(text[a:e.start]):
+    if e.kind == "organisation" and _PAST_EMPLOYER.search(sentences.text[a:e.start]):
         label = "past_employer"
-    return Entity(e.kind, e.name, e.surface, e.start, e.end, e.value, label, status, sentence[:500])
+    return Entity(e.kind, e.name, e.surface, e.start, e.end, e.value, label, sentences.status(i, sentence),
+                  sentence[:500])
 
 
 # --- organisations and people -------------------------------------------------

@@ -84,12 +84,12 @@ def link_documents(db: sqlite_utils.Database, doc_ids: Iterable[int], create: bo
     """
     doc_ids = sorted(set(doc_ids))
     aliases = ent.load_aliases(db)
+    matcher = Matcher(db, aliases)
     for chunk in batches(doc_ids, 500):  # short write transactions: readers and writers wait less
         with transaction(db):
-            extract_documents(db, chunk, aliases)
+            extract_documents(db, chunk, aliases, matcher)
             _apply_manual_decisions(db, chunk)
     counts = {"documents": len(doc_ids), "linked": 0, "created": 0, "merged": 0, "candidates": 0}
-    matcher = Matcher(db, aliases)
     for chunk in batches(doc_ids, 500):
         with transaction(db):
             for doc_id in chunk:
@@ -125,8 +125,10 @@ def relink(db: sqlite_utils.Database) -> dict[str, int | float]:
     return {**counts, "seconds": round(time.perf_counter() - started, 2)}
 
 
-def extract_documents(db: sqlite_utils.Database, doc_ids: list[int], aliases: ent.Aliases) -> None:
+def extract_documents(db: sqlite_utils.Database, doc_ids: list[int], aliases: ent.Aliases,
+                      matcher: "Matcher | None" = None) -> None:
     """Extract and store the entities and the text sketch of each document."""
+    matcher = matcher or Matcher(db, aliases)
     cache: dict = {}
     for chunk in batches(doc_ids, _BATCH):
         rows = db.execute(
@@ -135,7 +137,8 @@ def extract_documents(db: sqlite_utils.Database, doc_ids: list[int], aliases: en
         sketches = []
         for doc_id, title, text, published in rows:
             ent.save_entities(db, doc_id, ent.extract(title, text, aliases, published), cache)
-            sketches += [(h, doc_id) for h in sketch(shingles(text or title or ""))]
+            matcher.remember(doc_id, title, text, published)
+            sketches += [(h, doc_id) for h in sketch(matcher.shingles_of(doc_id))]
         db.conn.executemany("INSERT OR IGNORE INTO document_sketches (hash, document_id) VALUES (?, ?)", sketches)
 
 
@@ -162,9 +165,12 @@ def _join_incidents(db: sqlite_utils.Database, matcher: "Matcher", doc_id: int, 
         return
     mine, curated = row
     live_curated = "SELECT curated FROM incidents WHERE id = ?"
+    others = [i for i in matcher.candidates(doc_id, Profile(), by_organisation=False) if i != mine]
+    if not others:  # merging needs more than a shared name: no shared person, number, amount or text
+        return
     me = matcher.incident_profile(mine)
     best: Match | None = None
-    for other in matcher.candidates(doc_id, me, by_organisation=False):  # merging needs more than a name
+    for other in others:
         if other == mine or _has_manual(db, other) or (curated and db.execute(live_curated, [other]).fetchone()[0]):
             continue  # a person decided: manual links, and curated entries, which are distinct by definition
         score, reasons = score_match(me, matcher.incident_profile(other))
@@ -266,7 +272,11 @@ class Matcher:
         row = self.db.execute("SELECT merged_into FROM incidents WHERE id = ?", [inc_id]).fetchone()
         return row is not None and row[0] is None
 
-    def _remember(self, doc_id: int, title: str | None, text: str | None, published: str | None) -> None:
+    def shingles_of(self, doc_id: int) -> set[int]:
+        return self._shingles[doc_id]
+
+    def remember(self, doc_id: int, title: str | None, text: str | None, published: str | None) -> None:
+        """Keep what matching needs of a document's text for this run."""
         self._shingles[doc_id] = shingles(text or title or "")
         self._texts[doc_id] = f" {title or ''} {text or ''} ".lower()[:20000]
         self._published[doc_id] = _day(published)
@@ -295,7 +305,7 @@ class Matcher:
             add_facts(prof, facts)
         for doc_id in doc_ids:
             if doc_id not in self._shingles:
-                self._remember(doc_id, *self.db.execute(
+                self.remember(doc_id, *self.db.execute(
                     "SELECT title, text, published FROM documents WHERE id = ?", [doc_id]).fetchone())
             prof.shingles.append(self._shingles[doc_id])
             prof.text += self._texts[doc_id]
