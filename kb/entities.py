@@ -119,8 +119,7 @@ class Aliases:
     def __init__(self, table: dict[str, dict[str, list[str]]]):
         self.canonical: dict[str, dict[str, str]] = {}
         self.cjk: dict[str, re.Pattern | None] = {}
-        self.max_words: dict[str, int] = {}
-        self.first_words: dict[str, set[str]] = {}
+        self.latin: dict[str, re.Pattern | None] = {}
         for kind, entries in table.items():
             names = {}
             for canonical, aliases in entries.items():
@@ -130,8 +129,12 @@ class Aliases:
             self.canonical[kind] = names
             cjk = sorted((a for a in names if _CJK.match(a)), key=len, reverse=True)
             self.cjk[kind] = re.compile("|".join(map(re.escape, cjk))) if cjk else None
-            self.max_words[kind] = max((len(a.split()) for a in names if not _CJK.match(a)), default=1)
-            self.first_words[kind] = {a.split()[0] for a in names if not _CJK.match(a)}
+            latin = sorted((a for a in names if not _CJK.match(a)), key=len, reverse=True)
+            alternatives = "|".join(r"\s+".join(map(re.escape, a.split())) for a in latin)
+            # whole words only, as _WORD splits them: "Amazon.com" is one word, "Meta" in "Metadata" none
+            self.latin[kind] = re.compile(
+                rf"(?<![A-Za-z0-9])(?<![A-Za-z0-9][.&'-])(?:{alternatives})(?![A-Za-z0-9]|[.&'-][A-Za-z0-9])",
+                re.I) if latin else None
 
     def lookup(self, kind: str, name: str) -> str | None:
         return self.canonical.get(kind, {}).get(_fold(name))
@@ -142,22 +145,10 @@ class Aliases:
         if self.cjk[kind] is not None and _CJK.search(text):
             for m in self.cjk[kind].finditer(text):
                 yield m.start(), m.end(), m.group(0), names[m.group(0)]
-        words = list(_WORD.finditer(text))
-        first = self.first_words[kind]
-        i = 0
-        while i < len(words):
-            if not words[i].group(0)[0].isupper() or words[i].group(0).lower() not in first:
-                i += 1
-                continue
-            for n in range(min(self.max_words[kind], len(words) - i), 0, -1):
-                start, end = words[i].start(), words[i + n - 1].end()
-                surface = text[start:end]
-                canonical = names.get(_fold(surface)) if surface[0].isupper() else None
-                if canonical:
-                    yield start, end, surface, canonical
-                    i += n - 1
-                    break
-            i += 1
+        if self.latin[kind] is not None:
+            for m in self.latin[kind].finditer(text):
+                if m.group(0)[0].isupper():  # names are capitalised: "apple" is fruit
+                    yield m.start(), m.end(), m.group(0), names[_fold(m.group(0))]
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -421,9 +421,10 @@ def score_match(doc: Profile, inc: Profile, cosine: float | None = None) -> tupl
     elif both("surname"):
         score -= 0.3
         reasons.append("different person")
+    several = doc.several or inc.several  # one fine or text for five breaches identifies none of them
     for kind, weight, why in (("money", 0.25, "amount"), ("court", 0.1, "court"), ("role", 0.05, "role"),
                               ("incident_type", 0.1, "incident type"), ("statute", 0.1, "statute")):
-        if shared(kind):
+        if shared(kind) and not (several and kind == "money"):
             score += weight
             reasons.append(f"{why}: " + ", ".join(sorted(shared(kind))))
     if doc.months and inc.months:
