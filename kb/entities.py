@@ -155,6 +155,25 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[.&'-][A-Za-z0-9]+)*")
 
 
+def _alternatives(named: list[tuple[str, str]], flags: int = 0) -> re.Pattern:
+    """One pattern of named alternatives, led by a look-ahead for their possible first characters:
+    the regex engine then skips most positions with one test instead of trying every branch."""
+    firsts: set[str] = set()
+    for _, rx in named:
+        for branch in rx.split("|"):
+            branch = re.sub(r"^(?:\\b|\(\?:)+", "", branch)
+            if not branch or not (branch[0].isalnum() or _CJK.match(branch[0])) or branch[1:2] in ("?", "*", "{"):
+                firsts = set()
+                break
+            firsts |= {branch[0].lower(), branch[0].upper()} if flags & re.I else {branch[0]}
+        else:
+            continue
+        break
+    body = "|".join(f"(?P<{name}>{rx})" for name, rx in named)
+    lead = f"(?=[{''.join(sorted(firsts))}])" if firsts else ""
+    return re.compile(f"{lead}(?:{body})", flags)
+
+
 def _lower(text: str) -> str:
     """Lower-cased text with the same length, so match offsets stay valid."""
     low = text.lower()
@@ -203,7 +222,7 @@ _STATUS_RULES = [  # strongest first: a rumour the text calls exaggerated is den
     ("claim", r"涉嫌|据称|声称|指控|\ballege[sd]?\b|\ballegedly\b|\baccus(?:ed|es|ing)\b|\bpurportedly\b|"
               r"\bsuspected\b"),
 ]
-_STATUS_RE = re.compile("|".join(f"(?P<{status}>{rx})" for status, rx in _STATUS_RULES), re.I)
+_STATUS_RE = _alternatives(_STATUS_RULES, re.I)
 _STATUS_RANK = {status: rank for rank, (status, _) in enumerate(_STATUS_RULES)}
 _PAST_EMPLOYER = re.compile(
     r"(?:formerly (?:worked|employed) (?:at|by|for)|previously (?:worked|employed) (?:at|by|for)|used to work (?:at|for)|"
@@ -351,7 +370,7 @@ _ROLES = [
                         r"staff|developer|manager|administrator|scientist|researcher)s?\b|\bex-employees?\b"),
     ("employee", r"员工|职员|工程师|\bemployees?\b|\bengineers?\b|\bstaff(?:er)?\b|\bworkers?\b"),
 ]
-_ROLE_RE = re.compile("|".join(f"(?P<{role}>{rx})" for role, rx in _ROLES))
+_ROLE_RE = _alternatives(_ROLES)
 
 
 def roles(text: str) -> list[Entity]:
@@ -639,7 +658,7 @@ _TYPES = {
     "espionage": r"间谍|国家秘密|espionage|\bspy|\bspied\b|foreign government|classified",
     "unintentional": r"误操作|失误|accidental|mistakenly|inadvertent|misdeliver|\blost (?:a |an |the )?laptop",
 }
-_TYPE_RE = re.compile("|".join(f"(?P<{t}>{rx})" for t, rx in _TYPES.items()))
+_TYPE_RE = _alternatives(list(_TYPES.items()))
 _SUBTYPES = [
     ("sabotage", "model training sabotage", r"模型训练|训练任务|model training|training (?:job|run|task)s?"),
     ("sabotage", "logic bomb", r"逻辑炸弹|logic bomb"),
