@@ -301,7 +301,7 @@ def organisations(text: str, aliases: Aliases = DEFAULT_ALIASES) -> list[Entity]
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
              "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武"
              "戴莫孔向汤")
-_ZH_PERSON = re.compile(rf"[{_SURNAMES}]某某?")
+_ZH_PERSON = re.compile(rf"[{_SURNAMES}](?:某某?|[XＸ×*＊]{{1,2}}(?![A-Za-z]))")  # 田某某, 田某, 田X, 田**
 _EN_PERSON = re.compile(
     r"(?:(?:United States|U\.S\.|USA|People)\s+v\.?\s+"
     r"|\b(?:engineer|employee|intern|contractor|defendant|insider|worker|administrator|developer|"

@@ -178,3 +178,9 @@ def test_alias_table_ignores_empty_names_at_the_root():
 
     table = Aliases({"organisation": {"ByteDance": ["", "  ", "字节跳动"]}, "court": {}})
     assert names(extract(None, "字节跳动的实习生", table), "organisation") == {"ByteDance"}
+
+
+@pytest.mark.parametrize("text, surname", [("法院判处被告人王X有期徒刑。", "wang"), ("前员工田**删除了数据。", "tian"),
+                                           ("韩某删除了财务系统数据。", "han")])
+def test_masked_given_names_keep_the_surname(text, surname):
+    assert names(extract(None, text), "surname") == {surname}

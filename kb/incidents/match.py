@@ -372,8 +372,8 @@ def add_facts(prof: Profile, facts: list[Fact]) -> None:
         if f.label == "past_employer" or (f.kind in ("money", "date") and f.status != "fact"):
             continue
         if f.kind == "person":
-            if "某" in f.name or len(f.name.split()) < 2:
-                continue  # a masked or single name says only the surname
+            if re.match(r"[\u3400-\u9fff]", f.name) or len(f.name.split()) < 2:
+                continue  # a masked Chinese name (田某某, 王X) or a single name says only the surname
             prof.names["person"].add(person_key(f.name))
             continue
         prof.names[f.kind].add(f.name)
