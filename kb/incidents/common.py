@@ -28,14 +28,14 @@ class Fact:
 
 
 
-def _document_vectors(db: sqlite_utils.Database) -> dict:
-    """Document vectors from kb.embed when it is there and anything is embedded."""
+def _document_vectors(db: sqlite_utils.Database, doc_ids=None) -> dict:
+    """Vectors of `doc_ids` (default: all) from kb.embed, when it is installed and anything is embedded."""
     try:
-        from .embed import document_vectors
-    except ImportError:
+        from ..embed import document_vectors
+    except ImportError:  # the embedding extras (numpy) are not installed
         return {}
     try:
-        return document_vectors(db)
+        return document_vectors(db, doc_ids)
     except (KBError, ValueError, OSError) as exc:  # a missing, mid-rebuild or foreign index: link without it
         log.warning("linking without document vectors: %s", exc)
         return {}

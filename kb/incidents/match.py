@@ -230,7 +230,7 @@ class Matcher:
         self._several: dict[int, bool] = {}
         self._texts: dict[int, str] = {}
         self._incidents: dict[int, Profile] = {}
-        self._vectors: dict | None = None
+        self._vectors: dict = {}  # document id -> vector, or None when not embedded
 
     def best(self, doc_id: int) -> Match | None:
         doc = self.profile([doc_id])
@@ -288,12 +288,15 @@ class Matcher:
 
     def similarity(self, doc_id: int, inc_id: int) -> float | None:
         """Best cosine between the document and the incident's documents (None if not embedded)."""
-        if self._vectors is None:
-            self._vectors = _document_vectors(self.db)
-        if doc_id not in self._vectors:
+        docs = [d for d in _incident_docs(self.db, inc_id) if d != doc_id]
+        missing = [d for d in [doc_id, *docs] if d not in self._vectors]
+        if missing:  # fetched by id, never all at once
+            found = _document_vectors(self.db, missing)
+            self._vectors.update({d: found.get(d) for d in missing})
+        mine = self._vectors[doc_id]
+        if mine is None:
             return None
-        others = [self._vectors[d] for d in _incident_docs(self.db, inc_id) if d in self._vectors and d != doc_id]
-        return max((float(self._vectors[doc_id] @ v) for v in others), default=None)
+        return max((float(mine @ self._vectors[d]) for d in docs if self._vectors[d] is not None), default=None)
 
     def forget(self, *inc_ids: int) -> None:
         for inc_id in inc_ids:
