@@ -235,3 +235,10 @@ def test_linking_meets_its_floors_on_the_labelled_pairs(shared):
     assert linker["precision"] > baseline["precision"]
     assert result["curated_joined_with_vcdb"] == result["curated_also_in_vcdb"] >= 3
     assert {"curated-vcdb", "vcdb-vcdb", "news-curated", "en-zh"} <= set(result["by_kind"])
+
+
+def test_similar_uses_the_embeddings_once_documents_are_embedded(kb, seed):
+    kb("import", "starter")
+    kb("embed")
+    results = kb.json("similar", STARTER_KEY)
+    assert results and all(r["cosine"] is not None for r in results)
