@@ -70,9 +70,11 @@ def _report(name: str, counts: dict[str, int], errors: list[tuple[str, str]] = (
 
 def _report_links(db, *steps: dict, doc_ids: list[int] = ()) -> None:
     """What linking did (summed over `steps`); with `doc_ids`, the incident each of them is in."""
-    linked, created = (sum((s.get("link") or {}).get(key, 0) for s in steps) for key in ("linked", "created"))
-    if linked or created:
-        click.echo(f"incidents: {linked} documents joined an incident, {created} new incidents")
+    linked, created, merged = (sum((s.get("link") or {}).get(key, 0) for s in steps)
+                               for key in ("linked", "created", "merged"))
+    if linked or created or merged:
+        click.echo(f"incidents: {linked} documents joined an incident, {created} new incidents, "
+                   f"{merged} incidents merged (same case)")
     for doc_id in doc_ids:
         for inc in lookup.document(db, doc_id)["incidents"]:
             click.echo(f"  d{doc_id} -> i{inc['id']} {inc['title']} ({inc['method']}, {inc['confidence']:.2f})")
@@ -517,7 +519,27 @@ def incident_relink(ctx: click.Context) -> None:
 
     result = incidents.relink(get_db(ctx, create=False))
     click.echo(f"relinked {result['documents']} documents in {result['seconds']}s: "
-               f"{result['linked']} joined an incident, {result['created']} new incidents")
+               f"{result['linked']} joined an incident, {result['created']} new incidents, "
+               f"{result['merged']} incidents merged, {result['candidates']} candidates to review")
+
+
+@incident.command("candidates")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def incident_candidates(ctx: click.Context, as_json: bool) -> None:
+    """Low-confidence "same case?" pairs left for review (decide with `kb incident link` or `merge`)."""
+    from . import incidents
+
+    results = incidents.candidates(get_db(ctx, create=False))
+    if as_json:
+        echo_json(results)
+        return
+    if not results:
+        click.echo("No candidates to review.")
+    for r in results:
+        click.echo(f"d{r['document_id']:<6} -> i{r['incident_id']:<6} {r['score']:.2f}  "
+                   f"{(r['document_title'] or '')[:50]}  |  {(r['incident_title'] or '')[:50]}")
+        click.echo(f"{'':9}{'; '.join(r['evidence'])[:110]}")
 
 
 @incident.command("merge")

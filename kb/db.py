@@ -238,7 +238,6 @@ CREATE INDEX documents_unprocessed ON documents(id) WHERE processed_sha256 IS NO
 ALTER TABLE runs ADD COLUMN pid INTEGER;
 """
 
-# Each migration is one SQL script, applied in its own transaction.
 _M5_SOURCE_STATE = """
 -- Where a source's walk over several runs has got to (a backfill cursor), as JSON.
 CREATE TABLE source_state (
@@ -248,7 +247,37 @@ CREATE TABLE source_state (
 );
 """
 
-MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE]
+_M6_LINK_EVIDENCE = """
+-- Why a document joined an incident (JSON list of reasons); links stay explainable.
+ALTER TABLE incident_documents ADD COLUMN evidence TEXT;
+-- Who merged an incident into another: 'auto' (kb.incidents, redone by relink) or 'manual' (NULL: older rows).
+ALTER TABLE incidents ADD COLUMN merged_by TEXT;
+ALTER TABLE incidents ADD COLUMN merge_evidence TEXT;
+CREATE INDEX incidents_organisation ON incidents(lower(organisation));
+CREATE INDEX incidents_merged_into ON incidents(merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX cases_incident ON cases(incident_id);
+-- Whether a mention is stated as fact, or as claim / denied / hypothetical / rumour; and its sentence.
+ALTER TABLE document_entities ADD COLUMN status TEXT NOT NULL DEFAULT 'fact';
+ALTER TABLE document_entities ADD COLUMN sentence TEXT;
+-- Low-confidence "same case?" decisions, listed for review instead of merged.
+CREATE TABLE link_candidates (
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    score REAL NOT NULL,
+    evidence TEXT,
+    PRIMARY KEY (document_id, incident_id)
+);
+-- A bottom-k sketch of each document's text shingles: near-duplicate texts found by index.
+CREATE TABLE document_sketches (
+    hash INTEGER NOT NULL,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    PRIMARY KEY (hash, document_id)
+) WITHOUT ROWID;
+CREATE INDEX document_sketches_document ON document_sketches(document_id);
+"""
+
+# Each migration is one SQL script, applied in its own transaction.
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE]
 
 
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:

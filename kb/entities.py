@@ -14,6 +14,7 @@ Aliases live in the `entities` / `entity_aliases` tables, seeded from
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from datetime import date
 
 import sqlite_utils
 
-from .db import get_setting, set_setting
+from .db import KBError, get_setting, set_setting
 
 SEED_VERSION = "1"
 
@@ -104,6 +105,8 @@ class Entity:
     end: int
     value: str | None = None
     label: str | None = None
+    status: str = "fact"
+    sentence: str | None = None
 
 
 class Aliases:
@@ -116,18 +119,22 @@ class Aliases:
     def __init__(self, table: dict[str, dict[str, list[str]]]):
         self.canonical: dict[str, dict[str, str]] = {}
         self.cjk: dict[str, re.Pattern | None] = {}
-        self.max_words: dict[str, int] = {}
-        self.first_words: dict[str, set[str]] = {}
+        self.latin: dict[str, re.Pattern | None] = {}
         for kind, entries in table.items():
             names = {}
             for canonical, aliases in entries.items():
                 for alias in [canonical, *aliases]:
-                    names[_fold(alias)] = canonical
+                    if meaningful(alias):
+                        names[_fold(alias)] = canonical
             self.canonical[kind] = names
             cjk = sorted((a for a in names if _CJK.match(a)), key=len, reverse=True)
             self.cjk[kind] = re.compile("|".join(map(re.escape, cjk))) if cjk else None
-            self.max_words[kind] = max((len(a.split()) for a in names if not _CJK.match(a)), default=1)
-            self.first_words[kind] = {a.split()[0] for a in names if not _CJK.match(a)}
+            latin = sorted((a for a in names if not _CJK.match(a)), key=len, reverse=True)
+            alternatives = "|".join(r"\s+".join(map(re.escape, a.split())) for a in latin)
+            # whole words only, as _WORD splits them: "Amazon.com" is one word, "Meta" in "Metadata" none
+            self.latin[kind] = re.compile(
+                rf"(?<![A-Za-z0-9])(?<![A-Za-z0-9][.&'-])(?:{alternatives})(?![A-Za-z0-9]|[.&'-][A-Za-z0-9])",
+                re.I) if latin else None
 
     def lookup(self, kind: str, name: str) -> str | None:
         return self.canonical.get(kind, {}).get(_fold(name))
@@ -138,26 +145,33 @@ class Aliases:
         if self.cjk[kind] is not None and _CJK.search(text):
             for m in self.cjk[kind].finditer(text):
                 yield m.start(), m.end(), m.group(0), names[m.group(0)]
-        words = list(_WORD.finditer(text))
-        first = self.first_words[kind]
-        i = 0
-        while i < len(words):
-            if not words[i].group(0)[0].isupper() or words[i].group(0).lower() not in first:
-                i += 1
-                continue
-            for n in range(min(self.max_words[kind], len(words) - i), 0, -1):
-                start, end = words[i].start(), words[i + n - 1].end()
-                surface = text[start:end]
-                canonical = names.get(_fold(surface)) if surface[0].isupper() else None
-                if canonical:
-                    yield start, end, surface, canonical
-                    i += n - 1
-                    break
-            i += 1
+        if self.latin[kind] is not None:
+            for m in self.latin[kind].finditer(text):
+                if m.group(0)[0].isupper():  # names are capitalised: "apple" is fruit
+                    yield m.start(), m.end(), m.group(0), names[_fold(m.group(0))]
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[.&'-][A-Za-z0-9]+)*")
+
+
+def _alternatives(named: list[tuple[str, str]], flags: int = 0) -> re.Pattern:
+    """One pattern of named alternatives, led by a look-ahead for their possible first characters:
+    the regex engine then skips most positions with one test instead of trying every branch."""
+    firsts: set[str] = set()
+    for _, rx in named:
+        for branch in rx.split("|"):
+            branch = re.sub(r"^(?:\\b|\(\?:)+", "", branch)
+            if not branch or not (branch[0].isalnum() or _CJK.match(branch[0])) or branch[1:2] in ("?", "*", "{"):
+                firsts = set()
+                break
+            firsts |= {branch[0].lower(), branch[0].upper()} if flags & re.I else {branch[0]}
+        else:
+            continue
+        break
+    body = "|".join(f"(?P<{name}>{rx})" for name, rx in named)
+    lead = f"(?=[{''.join(sorted(firsts))}])" if firsts else ""
+    return re.compile(f"{lead}(?:{body})", flags)
 
 
 def _lower(text: str) -> str:
@@ -168,6 +182,11 @@ def _lower(text: str) -> str:
 
 def _fold(name: str) -> str:
     return " ".join(name.lower().split())
+
+
+def meaningful(name: str | None) -> bool:
+    """Whether a name has a letter, digit or CJK character (not empty, blank or only punctuation)."""
+    return bool(name and re.search(r"\w", name))
 
 
 DEFAULT_ALIASES = Aliases(SEED_ALIASES)
@@ -187,7 +206,62 @@ def extract(title: str | None, text: str | None, aliases: Aliases = DEFAULT_ALIA
         + case_numbers(full) + statutes(full) + money(full) + dates(full, published)
         + incident_types(full)
     )
-    return sorted(found, key=lambda e: (e.start, e.kind))
+    sentences = Sentences(full)
+    return sorted((with_status(sentences, e) for e in found), key=lambda e: (e.start, e.kind))
+
+
+# --- claims vs facts ----------------------------------------------------------
+
+STATUSES = ("fact", "claim", "denied", "hypothetical", "rumour")
+_STATUS_RULES = [  # strongest first: a rumour the text calls exaggerated is denied
+    ("denied", r"严重夸大|夸大|不实|否认|辟谣|并非事实|\bdenie[sd]\b|\bdeny\b|\bexaggerated\b|\buntrue\b|"
+               r"\bnot true\b|\bfalse(?:ly)?\b"),
+    ("rumour", r"传言|传闻|网传|据传|谣言|\brumou?rs?\b|\bunconfirmed\b|\bspeculat"),
+    ("hypothetical", r"如果|假如|倘若|若(?!干)|一旦|可能|或将|\bif\b|\bcould\b|\bwould\b|\bmight\b|"
+                     r"\bmay (?:face|be|have|lose|cost|not|result)\b|\bfaces? up to\b|\bpotential(?:ly)?\b|\bpossible\b"),
+    ("claim", r"涉嫌|据称|声称|指控|\ballege[sd]?\b|\ballegedly\b|\baccus(?:ed|es|ing)\b|\bpurportedly\b|"
+              r"\bsuspected\b"),
+]
+_STATUS_RE = _alternatives(_STATUS_RULES, re.I)
+_STATUS_RANK = {status: rank for rank, (status, _) in enumerate(_STATUS_RULES)}
+_PAST_EMPLOYER = re.compile(
+    r"(?:formerly (?:worked|employed) (?:at|by|for)|previously (?:worked|employed) (?:at|by|for)|used to work (?:at|for)|"
+    r"had (?:previously )?worked (?:at|for)|former employer,?|曾在|曾于|曾就职于|曾任职于|此前在|先后在|"
+    r"自\d{4}年起，?[他她]?在)(?:[^，。,.;；]{0,12}?(?:和|、|及|and|,)\s*)?\s*$", re.I)
+
+
+class Sentences:
+    """Sentence bounds of one text, found once; each sentence's status computed once."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.ends = [m.start() + 1 for m in _SENTENCE_END.finditer(text)]
+        self._status: dict[int, str] = {}
+
+    def bounds(self, start: int) -> tuple[int, int, int]:
+        """(index, start, end) of the sentence holding position `start`."""
+        i = bisect.bisect_right(self.ends, start)
+        return i, self.ends[i - 1] if i else 0, self.ends[i] if i < len(self.ends) else len(self.text)
+
+    def status(self, i: int, sentence: str) -> str:
+        if i not in self._status:
+            found = {m.lastgroup for m in _STATUS_RE.finditer(sentence)}  # one pass; the strongest wins
+            self._status[i] = min(found, key=_STATUS_RANK.get) if found else "fact"
+        return self._status[i]
+
+
+def with_status(sentences: Sentences, e: Entity) -> Entity:
+    """The entity with its sentence and whether that sentence states it as fact or not.
+
+    Organisations named as a past employer ("formerly worked at", 曾在/自2019年起在) get
+    the label 'past_employer': they are not parties."""
+    i, a, b = sentences.bounds(e.start)
+    sentence = sentences.text[a:b].strip()
+    label = e.label
+    if e.kind == "organisation" and _PAST_EMPLOYER.search(sentences.text[a:e.start]):
+        label = "past_employer"
+    return Entity(e.kind, e.name, e.surface, e.start, e.end, e.value, label, sentences.status(i, sentence),
+                  sentence[:500])
 
 
 # --- organisations and people -------------------------------------------------
@@ -227,23 +301,66 @@ def organisations(text: str, aliases: Aliases = DEFAULT_ALIASES) -> list[Entity]
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
              "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武"
              "戴莫孔向汤")
-_ZH_PERSON = re.compile(rf"[{_SURNAMES}]某某?")
+_ZH_PERSON = re.compile(rf"[{_SURNAMES}](?:某某?|[XＸ×*＊]{{1,2}}(?![A-Za-z]))")  # 田某某, 田某, 田X, 田**
 _EN_PERSON = re.compile(
     r"(?:(?:United States|U\.S\.|USA|People)\s+v\.?\s+"
     r"|\b(?:engineer|employee|intern|contractor|defendant|insider|worker|administrator|developer|"
     r"scientist|researcher|technician|manager|analyst|clerk|nurse)\s+)"
-    r"(?P<name>[A-Z][a-z]+(?:\s[A-Z]\.)?(?:\s[A-Z][a-z]+){1,2})"
-    r"|\b(?P<aged>[A-Z][a-z]+(?:\s[A-Z]\.)?\s[A-Z][a-z]+),\s(?:a\s)?\d{2},"
+    r"(?P<name>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+){1,2})"
+    r"|\b(?P<aged>[A-Z][a-z]+(?: [A-Z]\.)? [A-Z][a-z]+),\s(?:a\s)?\d{2},"
 )
 
 
+_EN_PERSON_MORE = re.compile(
+    r"\b(?:named|surnamed|identified (?:\w+ ){0,4}as|Insider:|defendant,|employee,|engineer,)\s+"
+    r"(?P<name>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+){0,2})\b"
+    r"|\b(?P<appos>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+)?),\s(?:a|an|the)\s(?:former\s)?(?:[\w-]+\s){0,4}?"
+    r"(?:engineer|employee|intern|contractor|programmer|developer|scientist|administrator|executive|analyst)\b"
+)
+_NOT_NAMES = {"The", "This", "That", "Chinese", "American", "Former", "Federal", "Police", "Court", "Media"}
+_PINYIN = dict(zip(_SURNAMES, (
+    "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng liang xie song "
+    "tang xu han feng deng cao peng zeng xiao tian dong yuan pan yu jiang cai yu du ye cheng su wei lv ding ren "
+    "shen yao lu jiang cui zhong tan lu wang fan jin shi liao jia xia wei fu fang bai zou meng xiong qin qiu "
+    "jiang yin xue yan duan lei hou long shi tao li he gu mao hao gong shao wan qian yan qin wu dai mo kong "
+    "xiang tang").split()))
+_PINYIN_SURNAMES = set(_PINYIN.values())
+
+
 def people(text: str) -> list[Entity]:
-    """Named insiders: anonymised Chinese names (田某某) as given, English names in context."""
-    out = [Entity("person", m.group(0), m.group(0), m.start(), m.end()) for m in _ZH_PERSON.finditer(text)]
-    for m in _EN_PERSON.finditer(text):
-        group = "name" if m.group("name") else "aged"
-        out.append(Entity("person", m.group(group), m.group(group), m.start(group), m.end(group)))
+    """Named insiders: anonymised Chinese names (田某某) as given, English names in context.
+
+    Each person also yields a 'surname' entity (romanised, lower case: 田某某 and Tian are both
+    'tian'), so names in two scripts and names with a masked given name still meet."""
+    found = [(m.start(), m.end(), m.group(0)) for m in _ZH_PERSON.finditer(text)] if _CJK.search(text) else []
+    for rx in (_EN_PERSON, _EN_PERSON_MORE):
+        for m in rx.finditer(text):
+            group = next(g for g in ("name", "aged", "appos") if g in m.groupdict() and m.group(g))
+            if m.group(group).split()[0] not in _NOT_NAMES:
+                found.append((m.start(group), m.end(group), m.group(group)))
+    out, taken = [], []
+    for a, b, name in sorted(found):
+        if any(x < b and a < y for x, y in taken):
+            continue
+        taken.append((a, b))
+        out.append(Entity("person", name, name, a, b))
+        out += [Entity("surname", key, name, a, b) for key in surnames(name)]
     return out
+
+
+def surnames(name: str) -> set[str]:
+    """Romanised surname keys of a person's name: '田某某' → {'tian'}, 'Paige A. Thompson' → {'thompson'},
+    'Han Bing' → {'han', 'bing'}; a CJK full name keeps its first character's romanisation."""
+    name = re.sub(r"[(（].*?[)）]", " ", name).strip()
+    if _CJK.match(name):
+        return {_PINYIN[name[0]]} if name[0] in _PINYIN else set()
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", name) if len(w) > 1 and w not in ("Mr", "Ms", "Mrs", "Dr")]
+    if not words:
+        return set()
+    keys = {words[-1]}
+    if len(words) == 2 and words[0] in _PINYIN_SURNAMES:  # Chinese order: Tian Keyu
+        keys.add(words[0])
+    return keys
 
 
 _ROLES = [
@@ -253,7 +370,7 @@ _ROLES = [
                         r"staff|developer|manager|administrator|scientist|researcher)s?\b|\bex-employees?\b"),
     ("employee", r"员工|职员|工程师|\bemployees?\b|\bengineers?\b|\bstaff(?:er)?\b|\bworkers?\b"),
 ]
-_ROLE_RE = re.compile("|".join(f"(?P<{role}>{rx})" for role, rx in _ROLES))
+_ROLE_RE = _alternatives(_ROLES)
 
 
 def roles(text: str) -> list[Entity]:
@@ -541,7 +658,7 @@ _TYPES = {
     "espionage": r"间谍|国家秘密|espionage|\bspy|\bspied\b|foreign government|classified",
     "unintentional": r"误操作|失误|accidental|mistakenly|inadvertent|misdeliver|\blost (?:a |an |the )?laptop",
 }
-_TYPE_RE = re.compile("|".join(f"(?P<{t}>{rx})" for t, rx in _TYPES.items()))
+_TYPE_RE = _alternatives(list(_TYPES.items()))
 _SUBTYPES = [
     ("sabotage", "model training sabotage", r"模型训练|训练任务|model training|training (?:job|run|task)s?"),
     ("sabotage", "logic bomb", r"逻辑炸弹|logic bomb"),
@@ -578,6 +695,10 @@ def seed_aliases(db: sqlite_utils.Database) -> None:
 
 def add_alias(db: sqlite_utils.Database, kind: str, canonical: str, alias: str) -> None:
     """Record that `alias` names the `kind` entity `canonical`."""
+    for name in (canonical, alias):
+        if not meaningful(name):
+            raise KBError(f"{kind} name {name!r} is empty or has no letters: give a real name")
+    canonical, alias = canonical.strip(), alias.strip()
     entity_id = entity_row(db, kind, canonical)
     language = "zh" if re.search(r"[\u4e00-\u9fff]", alias) else "en"
     db.execute("INSERT OR IGNORE INTO entity_aliases (alias, entity_id, language) VALUES (?, ?, ?)",
@@ -613,8 +734,8 @@ def save_entities(db: sqlite_utils.Database, doc_id: int, entities: list[Entity]
     """Replace the stored entities of one document."""
     db.execute("DELETE FROM document_entities WHERE document_id = ?", [doc_id])
     db.conn.executemany(
-        "INSERT INTO document_entities (document_id, entity_id, span_start, span_end, surface, value, label) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(doc_id, entity_row(db, e.kind, e.name, cache), e.start, e.end, e.surface, e.value, e.label)
-         for e in entities],
+        "INSERT INTO document_entities (document_id, entity_id, span_start, span_end, surface, value, label, "
+        "status, sentence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(doc_id, entity_row(db, e.kind, e.name, cache), e.start, e.end, e.surface, e.value, e.label,
+          e.status, e.sentence) for e in entities],
     )

@@ -91,10 +91,12 @@ def incident(db: sqlite_utils.Database, incident_id: int) -> dict[str, Any]:
     inc["documents"] = _rows(
         db,
         "SELECT d.id, d.source, d.external_id, d.kind, d.url, d.title, d.published, d.language, "
-        "l.confidence, l.method FROM incident_documents l JOIN documents d ON d.id = l.document_id "
+        "l.confidence, l.method, l.evidence FROM incident_documents l JOIN documents d ON d.id = l.document_id "
         "WHERE l.incident_id = ? ORDER BY d.published, d.id",
         [incident_id],
     )
+    for doc in inc["documents"]:
+        doc["evidence"] = json.loads(doc["evidence"] or "[]")
     inc["cases"] = _rows(db, "SELECT * FROM cases WHERE incident_id = ? ORDER BY filed, id", [incident_id])
     inc["facts"] = facts(db, "JOIN incident_documents l ON l.document_id = de.document_id "
                              "WHERE l.incident_id = ?", [incident_id])
@@ -107,22 +109,22 @@ def facts(db: sqlite_utils.Database, where: str, params) -> list[dict[str, Any]]
     document, character span in title + blank line + text, the words found and their context."""
     rows = _rows(
         db,
-        "SELECT e.kind, e.name, de.value, de.label, de.surface, de.document_id, de.span_start, de.span_end, "
-        "d.source, d.url, d.title, d.text FROM document_entities de JOIN entities e ON e.id = de.entity_id "
+        "SELECT e.kind, e.name, de.value, de.label, de.status, de.sentence, de.surface, de.document_id, "
+        "de.span_start, de.span_end, d.source, d.url, d.title, d.text FROM document_entities de JOIN entities e ON e.id = de.entity_id "
         f"JOIN documents d ON d.id = de.document_id {where} ORDER BY e.kind, e.name, de.document_id, de.span_start",
         params,
     )
     grouped: dict[tuple, dict[str, Any]] = {}
     for r in rows:
-        key = (r["kind"], r["name"], r["label"])
+        key = (r["kind"], r["name"], r["label"], r["status"])
         fact = grouped.setdefault(key, {"kind": r["kind"], "name": r["name"], "value": r["value"],
-                                        "label": r["label"], "mentions": []})
+                                        "label": r["label"], "status": r["status"], "mentions": []})
         full = document_text(r["title"], r["text"])
         start, end = r["span_start"] or 0, r["span_end"] or 0
         fact["mentions"].append({
             "document_id": r["document_id"], "source": r["source"], "url": r["url"],
             "span_start": start, "span_end": end, "surface": r["surface"],
-            "context": " ".join(full[max(0, start - 40):end + 40].split()),
+            "context": " ".join(full[max(0, start - 40):end + 40].split()), "sentence": r["sentence"],
         })
     return list(grouped.values())
 

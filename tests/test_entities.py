@@ -117,3 +117,70 @@ def test_users_extend_the_alias_table(kb, tmp_path):
     kb("add", str(doc))
     record = kb.json("show", "d1")
     assert {f["name"] for f in record["facts"] if f["kind"] == "organisation"} == {"ByteDance"}
+
+
+def test_rumoured_and_denied_amounts_are_claims_not_the_impact(kb, seed):
+    kb("add", str(seed))
+    inc = kb.json("show", kb.json("show", "d1")["incidents"][0]["key"])
+    assert (inc["impact_amount"], inc["impact_currency"]) == (8_000_000, "CNY")
+    assert "10,000,000 USD" not in (inc["impact_description"] or "")
+    rumoured = [f for f in inc["facts"] if f["kind"] == "money" and f["name"] == "10000000 USD"]
+    assert {f["status"] for f in rumoured} == {"rumour", "denied"}
+    denied = next(f for f in rumoured if f["status"] == "denied")
+    assert "严重夸大" in denied["mentions"][0]["sentence"]
+    # A lawyer's "if ... then it may be a crime" is hypothetical, not a charge.
+    charges = [f for f in inc["facts"] if f["kind"] == "statute" and f["name"] == "破坏生产经营罪"]
+    assert charges and {f["status"] for f in charges} == {"hypothetical"}
+    # 商汤 is where the intern worked before: not a party.
+    orgs = {(f["name"], f["label"]) for f in inc["facts"] if f["kind"] == "organisation"}
+    assert ("SenseTime", "past_employer") in orgs and ("SenseTime", None) not in orgs
+    assert inc["organisation"] == "ByteDance"
+
+
+@pytest.mark.parametrize("sentence, status", [
+    ("The engineer allegedly copied $2 million of files.", "claim"),
+    ("He could face a fine of $250,000 if convicted.", "hypothetical"),
+    ("The company denied reports of a $5 million loss.", "denied"),
+    ("Rumours of a $9 million loss spread online.", "rumour"),
+    ("网传损失超过1亿元。", "rumour"),
+    ("若罪名成立，则可能被判处罚金50万元。", "hypothetical"),
+    ("据称他造成了300万元损失。", "claim"),
+    ("The court ordered him to pay $146,984 in restitution.", "fact"),
+])
+def test_each_amount_keeps_how_it_was_stated(sentence, status):
+    (amount,) = [e for e in extract(None, sentence) if e.kind == "money"]
+    assert amount.status == status and amount.sentence == sentence
+
+
+def test_names_meet_across_scripts_and_masked_given_names():
+    zh = extract(None, "字节跳动起诉前实习生田某某。")
+    en = extract(None, "ByteDance sued a former intern identified only as Tian.")
+    assert names(zh, "surname") == names(en, "surname") == {"tian"}
+    assert names(extract(None, "A former software engineer named Paige A. Thompson hacked in."), "surname") == {"thompson"}
+
+
+@pytest.mark.parametrize("alias", ["", "   ", "...", "、"])
+def test_an_empty_alias_is_refused_and_nothing_breaks(kb, tmp_path, alias):
+    result = kb("alias", "ByteDance", alias, ok=False)
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "Traceback" not in result.output
+    assert kb("alias", "", "字节", ok=False).exit_code == 1
+    note = tmp_path / "note.txt"
+    note.write_text("字节跳动起诉一名前实习生。", encoding="utf-8")
+    kb("add", str(note))  # used to fail with IndexError after an empty alias
+    kb("incident", "relink")
+    assert kb.json("show", "d1")["incidents"]
+
+
+def test_alias_table_ignores_empty_names_at_the_root():
+    from kb.entities import Aliases
+
+    table = Aliases({"organisation": {"ByteDance": ["", "  ", "字节跳动"]}, "court": {}})
+    assert names(extract(None, "字节跳动的实习生", table), "organisation") == {"ByteDance"}
+
+
+@pytest.mark.parametrize("text, surname", [("法院判处被告人王X有期徒刑。", "wang"), ("前员工田**删除了数据。", "tian"),
+                                           ("韩某删除了财务系统数据。", "han")])
+def test_masked_given_names_keep_the_surname(text, surname):
+    assert names(extract(None, text), "surname") == {surname}

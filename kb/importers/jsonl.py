@@ -46,7 +46,8 @@ def load(db: sqlite_utils.Database, records: list[dict]) -> tuple[dict[str, int]
         for rec in (r for r in records if r["type"] == "incident"):
             ids[rec["key"]] = _incident(db, rec)
         for rec in (r for r in records if r["type"] == "incident" and r.get("merged_into")):
-            db.execute("UPDATE incidents SET merged_into = ? WHERE id = ?", [ids[rec["merged_into"]], ids[rec["key"]]])
+            db.execute("UPDATE incidents SET merged_into = ?, merged_by = ? WHERE id = ?",
+                       [ids[rec["merged_into"]], rec.get("merged_by"), ids[rec["key"]]])
         for rec in (r for r in records if r["type"] == "document"):
             status, doc_id = save_document(db, DocumentRecord(**{k: rec.get(k) for k in _DOC_FIELDS
                                                                  if k in rec}))

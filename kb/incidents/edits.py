@@ -1,0 +1,121 @@
+"""Manual decisions: merge, split, link and edit incidents; they always win over the machine."""
+
+from __future__ import annotations
+
+import json
+
+import sqlite_utils
+
+from .. import entities as ent
+from ..errors import KBError
+from ..store import batches, link, now_iso, transaction
+from .common import _BATCH, _incident_docs, _marks, _require
+from .fields import EDITABLE, create_incident, fill_empty_fields
+
+_NUMERIC = {"year": int, "impact_records": int, "impact_amount": float}
+
+
+def merge(db: sqlite_utils.Database, target: int, others: list[int]) -> None:
+    """Move the documents and cases of `others` into `target`; the others point to it."""
+    with transaction(db):
+        _require(db, [target, *others])
+        for other in others:
+            if other == target:
+                raise KBError("cannot merge an incident into itself")
+            for doc_id, in db.execute("SELECT document_id FROM incident_documents WHERE incident_id = ?",
+                                      [other]).fetchall():
+                link(db, target, doc_id, confidence=1.0, method="manual")
+            db.execute("DELETE FROM incident_documents WHERE incident_id = ?", [other])
+            db.execute("UPDATE cases SET incident_id = ? WHERE incident_id = ?", [target, other])
+            row = db.execute(f"SELECT {', '.join(EDITABLE)} FROM incidents WHERE id = ?", [other]).fetchone()
+            fill_empty_fields(db, target, dict(zip(EDITABLE, row)))
+            db.execute("UPDATE incidents SET merged_into = ?, merged_by = 'manual', updated_at = ? "
+                       "WHERE id = ? OR merged_into = ?", [target, now_iso(), other, other])
+
+
+def split(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int]) -> int:
+    """Move documents out of an incident into a new one; returns the new incident's id."""
+    with transaction(db):
+        _require(db, [incident_id])
+        members = set(_incident_docs(db, incident_id))
+        missing = [d for d in doc_ids if d not in members]
+        if missing:
+            raise KBError(f"documents not in incident i{incident_id}: {', '.join(f'd{d}' for d in missing)}")
+        aliases = ent.load_aliases(db)
+        first = min(doc_ids)
+        db.execute(f"DELETE FROM incident_documents WHERE incident_id = ? AND document_id IN ({_marks(doc_ids)})",
+                   [incident_id, *doc_ids])
+        new_id = create_incident(db, first, aliases, key=f"manual:i{incident_id}-d{first}", method="manual")
+        for doc_id in doc_ids:
+            link(db, new_id, doc_id, confidence=1.0, method="manual")
+        db.execute(f"UPDATE cases SET incident_id = ? WHERE incident_id = ? AND document_id IN ({_marks(doc_ids)})",
+                   [new_id, incident_id, *doc_ids])
+        return new_id
+
+
+def manual_link(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int]) -> None:
+    """Put documents into an incident by hand (they leave their machine-made incidents)."""
+    with transaction(db):
+        _require(db, [incident_id])
+        for doc_id in doc_ids:
+            link(db, incident_id, doc_id, confidence=1.0, method="manual")
+        _apply_manual_decisions(db, doc_ids)
+        _drop_empty_auto_incidents(db)
+
+
+def edit(db: sqlite_utils.Database, incident_id: int, changes: dict[str, str]) -> None:
+    """Set fields by hand and record them in manual_fields, so machines never overwrite them."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise KBError(f"cannot edit {', '.join(unknown)}: editable fields are {', '.join(EDITABLE)}")
+    values = {}
+    for key, raw in changes.items():
+        try:
+            values[key] = _NUMERIC[key](raw) if key in _NUMERIC and raw != "" else (raw or None)
+        except ValueError:
+            raise KBError(f"{key} must be a number, not {raw!r}") from None
+    with transaction(db):
+        _require(db, [incident_id])
+        current = db.execute("SELECT manual_fields FROM incidents WHERE id = ?", [incident_id]).fetchone()[0]
+        manual = sorted(set(json.loads(current or "[]")) | set(values))
+        sets = ", ".join(f"{k} = :{k}" for k in values)
+        db.execute(f"UPDATE incidents SET {sets}, manual_fields = :manual, updated_at = :now WHERE id = :id",
+                   {**values, "manual": json.dumps(manual), "now": now_iso(), "id": incident_id})
+
+
+def _apply_manual_decisions(db: sqlite_utils.Database, doc_ids: list[int]) -> None:
+    """Follow merges, and let a manual link replace a document's machine and source links."""
+    for chunk in batches(doc_ids, _BATCH):
+        marks = _marks(chunk)
+        for doc_id, inc_id, conf, method in db.execute(
+                "SELECT l.document_id, l.incident_id, l.confidence, l.method FROM incident_documents l "
+                "JOIN incidents i ON i.id = l.incident_id WHERE i.merged_into IS NOT NULL "
+                f"AND coalesce(i.merged_by, 'manual') = 'manual' AND l.document_id IN ({marks})",
+                chunk).fetchall():
+            db.execute("DELETE FROM incident_documents WHERE incident_id = ? AND document_id = ?", [inc_id, doc_id])
+            link(db, _final_incident(db, inc_id), doc_id, confidence=conf, method=method)
+        db.execute(
+            f"DELETE FROM incident_documents WHERE method != 'manual' AND document_id IN ({marks}) AND document_id IN "
+            "(SELECT document_id FROM incident_documents WHERE method = 'manual')", chunk)
+
+
+def _final_incident(db: sqlite_utils.Database, inc_id: int) -> int:
+    seen = set()
+    while inc_id not in seen:
+        seen.add(inc_id)
+        row = db.execute("SELECT merged_into FROM incidents WHERE id = ?", [inc_id]).fetchone()
+        if not row or row[0] is None:
+            return inc_id
+        inc_id = row[0]
+    return inc_id
+
+
+def _drop_empty_auto_incidents(db: sqlite_utils.Database) -> None:
+    """Remove machine-made incidents left without documents, unless a person touched them."""
+    empty = ("SELECT id FROM incidents i WHERE key LIKE 'auto:%' AND merged_into IS NULL "
+             "AND coalesce(manual_fields, '[]') = '[]' "
+             "AND NOT EXISTS (SELECT 1 FROM incident_documents l WHERE l.incident_id = i.id) "
+             "AND NOT EXISTS (SELECT 1 FROM incidents m WHERE m.merged_into = i.id)")
+    db.execute(f"DELETE FROM cases WHERE incident_id IN ({empty})")
+    db.execute(f"DELETE FROM incidents WHERE id IN ({empty})")
+
