@@ -22,7 +22,8 @@ from datetime import date
 
 import sqlite_utils
 
-from .db import KBError, get_setting, set_setting
+from .db import get_setting, set_setting
+from .errors import KBError
 
 SEED_VERSION = "1"
 
