@@ -229,8 +229,32 @@ CREATE INDEX incident_documents_method ON incident_documents(method);
 CREATE INDEX entity_aliases_entity ON entity_aliases(entity_id);
 """
 
+_M4_LEGAL_FACTS = """
+-- Legal facts read from a document, each with the sentence it came from (offsets in title + blank line + text).
+CREATE TABLE legal_facts (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,          -- arrest, charge, plea, verdict, sentence, settlement, claim
+    status TEXT,                 -- imposed/maximum/agreed, alleged/convicted, guilty, claimed/awarded...
+    sentence_type TEXT,          -- incarceration, probation, supervised_release, fine, restitution...
+    statute TEXT,
+    count INTEGER,
+    quantity INTEGER,
+    unit TEXT,
+    amount REAL,
+    currency TEXT,
+    date TEXT,
+    case_number TEXT,
+    sentence TEXT NOT NULL,
+    start_offset INTEGER NOT NULL,
+    end_offset INTEGER NOT NULL
+);
+CREATE INDEX legal_facts_document ON legal_facts(document_id);
+CREATE INDEX legal_facts_case_number ON legal_facts(case_number);
+"""
+
 # Each migration is one SQL script, applied in its own transaction.
-MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS]
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_LEGAL_FACTS]
 
 
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:

@@ -25,6 +25,7 @@ from typing import Iterable
 import sqlite_utils
 
 from . import entities as ent
+from . import legal
 from .db import KBError
 from .records import CaseRecord, IncidentRecord
 from .store import batches, link, now_iso, save_case, save_incident, transaction
@@ -121,6 +122,7 @@ def extract_documents(db: sqlite_utils.Database, doc_ids: list[int], aliases: en
             f"SELECT id, title, text, published FROM documents WHERE id IN ({_marks(chunk)})", chunk).fetchall()
         for doc_id, title, text, published in rows:
             ent.save_entities(db, doc_id, ent.extract(title, text, aliases, published), cache)
+        legal.extract_facts(db, chunk)  # the lead moves this call into kb/ingest.py at merge
 
 
 # --- matching -------------------------------------------------------------------

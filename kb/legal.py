@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass
 
 import sqlite_utils
 
-from .entities import case_numbers, courts, document_text, dates
+from .entities import case_numbers, courts, dates, document_text
+from .store import transaction
 
 KINDS = ("arrest", "charge", "plea", "verdict", "sentence", "settlement", "claim")
 
@@ -184,7 +185,7 @@ _OFFENCES = [  # canonical offence name, pattern (the charge vocabulary of the l
     ("embezzlement", r"embezzl"),
     ("identity theft", r"identity theft"),
     ("passport fraud", r"passport fraud"),
-    ("theft", r"\btheft\b(?! of trade)|\bsteal(?!\w* trade)|\bstole\b"),
+    ("theft", r"\btheft\b(?! of trade)|\bsteal(?!\w* trade)|\bstole\b(?! trade)"),
     ("civil rights violation", r"civil rights(?! Division)|deprivation of rights|under color of law|excessive force"),
     ("hate crime", r"hate crime"),
     ("assault", r"(?<!sexual )\bassault"),
@@ -353,7 +354,7 @@ _ZH_KIND = {"有期徒刑": "incarceration", "拘役": "incarceration", "管制"
             "退赔": "restitution", "赔偿": "restitution", "违法所得": "forfeiture"}
 _ZH_SENTENCED = re.compile(r"判处|判决|被判|判刑|决定执行|宣告缓刑|处罚金|并处")
 _ZH_MAXIMUM = re.compile(r"最高(?:可)?(?:判处|处)|可能(?:被)?判处|可(?:以)?判处|可处|将面临|面临|处.{0,10}以下")
-_ZH_CRIME = re.compile(r"(?P<pre>涉嫌犯?|涉犯嫌犯|犯有?|以|构成|因犯|认定.{0,6}犯)(?P<crime>[\u4e00-\u9fff、，]{2,24}?罪)(?!犯|行|名|证)")
+_ZH_CRIME = re.compile(r"(?P<pre>涉嫌犯?|涉犯嫌犯|(?<!侵)犯有?|以|构成|因犯|认定.{0,6}犯)(?P<crime>[\u4e00-\u9fff、，]{2,24}?罪)(?!犯|行|名|证)")
 _ZH_ARREST = re.compile(r"刑事拘留|被抓获|抓获归案|被(?:依法)?逮捕|批准逮捕|决定逮捕|被(?:公安机关|民警)?(?:当场)?抓获|"
                         r"被(?:依法)?拘留|投案|传唤归案|被羁押|执行逮捕")
 _ZH_PLEA = re.compile(r"认罪认罚|当庭认罪|自愿认罪|表示认罪|认罪悔罪|承认指控")
@@ -385,7 +386,7 @@ def _zh_facts(sent: str) -> list[dict]:
                             "quantity": quantity, "unit": unit})
     seen = set()
     for m in _ZH_CRIME.finditer(sent):
-        crime = re.split(r"[，、]?(?:以|犯|涉嫌)", m.group("crime"))[-1]
+        crime = re.split(r"[，、]?(?:以|(?<!侵)犯|涉嫌)", m.group("crime"))[-1]
         crime = re.sub(r"^(?:其|了|的|有)", "", crime)
         if len(crime) < 3 or crime in seen or crime in ("犯罪", "罪行") or crime.endswith("的罪"):
             continue
@@ -459,7 +460,7 @@ def extract_facts(db: sqlite_utils.Database, doc_ids: list[int]) -> int:
         if row is None:
             continue
         rows = [{"document_id": doc_id, **_row(f)} for f in facts(*row)]
-        with db.conn:
+        with transaction(db):
             db.execute("DELETE FROM legal_facts WHERE document_id = ?", [doc_id])
             if rows:
                 db["legal_facts"].insert_all(rows)
@@ -478,10 +479,12 @@ def _row(f: LegalFact) -> dict:
 # --- court records --------------------------------------------------------------
 
 _ZH_COURT_MARKS = re.compile(r"刑事判决书|民事判决书|刑事裁定书|民事裁定书|判决书|裁定书|开庭公告|公诉机关|被告人|原告|"
-                             r"经审理查明|本院认为|判决如下|中国裁判文书网|审判长|书记员|起诉书指控")
+                             r"经审理查明|本院认为|判决如下|中国裁判文书网|审判长|书记员|起诉书指控|上诉人|原审被告人|如实供述|归案|"
+                             r"案发后|抓获|作案|投案|公安机关|被害人")
 _ZH_CAUSE = re.compile(r"[\u4e00-\u9fff、]{2,20}?(?:罪|纠纷)")
 _ZH_PARTY = re.compile(r"(?P<role>被告人|被告|原告|上诉人|被上诉人|公诉机关|申请人|被申请人)[:：]?\s*"
-                       r"(?P<name>[\u4e00-\u9fff×Ｘ]{1,4}某{0,2}[\d甲乙丙]?|[\u4e00-\u9fff（）()]{2,30}?(?:公司|检察院|集团))")
+                       r"(?P<name>[\u4e00-\u9fff（）()]{2,30}?(?:公司|检察院|集团)|[\u4e00-\u9fff]某{1,2}[\d甲乙丙]?"
+                       r"|[\u4e00-\u9fff]{2,3}(?=[，,。、（(：:]))")
 
 
 def recognise_court_record(text: str) -> dict | None:
@@ -491,31 +494,34 @@ def recognise_court_record(text: str) -> dict | None:
         return None
     marks = set(_ZH_COURT_MARKS.findall(text))
     numbers = case_numbers(text)
-    if not numbers and len(marks) < 2 and not re.search(r"被告人\S{1,4}[于在因]", text):
+    if not numbers and len(marks) < 2 and text.count("被告人") < 2:
         return None
     if re.search(r"记者|报道|据悉|来源[:：]|编辑[:：]|责任编辑", text[:2000]) and not numbers:
         return None
     court = next((e.name for e in courts(text)), None)
-    parties: dict[str, list[str]] = {}
-    for m in _ZH_PARTY.finditer(text):
-        role = "defendant" if m.group("role").startswith(("被告", "被上诉", "被申请")) else "plaintiff"
-        names = parties.setdefault(role, [])
-        if m.group("name") not in names and len(names) < 10:
-            names.append(m.group("name"))
+    number = numbers[0].name if numbers else None
     cause = None
     for m in _ZH_CRIME.finditer(text):
-        cause = re.split(r"[，、]?(?:以|犯|涉嫌)", m.group("crime"))[-1]
+        cause = re.split(r"[，、]?(?:以|(?<!侵)犯|涉嫌)", m.group("crime"))[-1]
         break
     if cause is None:
-        m = re.search(r"[\u4e00-\u9fff]{2,12}纠纷", text)
+        m = re.search(r"[\u4e00-\u9fff]{2,10}(?:合同|责任|权|秘密|竞争)纠纷|劳动争议", text)
         cause = m.group(0) if m else None
+    criminal = bool(re.search(r"被告人|被害人|公诉|犯罪", text) or "刑" in (number or "")
+                    or (cause or "").endswith("罪"))
+    parties: dict[str, list[str]] = {}
+    for m in _ZH_PARTY.finditer(text):
+        role = m.group("role")
+        defendant = role.startswith(("被告", "被上诉", "被申请")) or (role == "上诉人" and criminal)
+        names = parties.setdefault("defendant" if defendant else "plaintiff", [])
+        if m.group("name") not in names and len(names) < 10:
+            names.append(m.group("name"))
     sentence = next((f for f in facts(None, text) if f.kind == "sentence" and f.status == "imposed"), None)
-    number = numbers[0].name if numbers else None
     return {
         "case_number": normalise_case_number(number) if number else None,
         "court": court,
         "parties": parties,
         "cause": cause,
-        "case_type": "criminal" if ("刑" in (number or "") or "被告人" in text) else "civil",
+        "case_type": "criminal" if criminal else "civil",
         "judgment": sentence.sentence if sentence else None,
     }

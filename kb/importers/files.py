@@ -15,6 +15,7 @@ from pathlib import Path
 from ..db import KBError
 from ..extract import extract_article
 from ..lang import detect_language
+from ..legal import recognise_court_record
 from ..records import DocumentRecord
 from ..store import now_iso
 
@@ -48,6 +49,10 @@ def read_file(path: str | Path) -> DocumentRecord:
         raise KBError(f"{path}: no text found")
     if not rec.title:
         rec.title = path.stem
+    court = recognise_court_record(rec.text) if rec.kind in ("user", "news") else None
+    if court:  # a judgment or court announcement saved from China Judgments Online or a court site
+        rec.kind = "court"
+        rec.meta["court_record"] = court
     rec.raw_sha256 = hashlib.sha256(data).hexdigest()
     rec.fetched_at = now_iso()
     rec.meta.setdefault("file", path.name)
