@@ -124,7 +124,7 @@ def zh_number(word: str) -> int:
     return total + current
 
 
-_MONEY_EN = re.compile(r"\$\s?(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s?(?P<m>million|billion|thousand)\b)?",
+_MONEY_EN = re.compile(r"(?:US\$|\$|\bUSD\s?)\s?(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s?(?P<m>million|billion|thousand)\b)?",
                        re.I)
 _MONEY_ZH = re.compile(rf"(?:人民币)?(?P<n>\d+(?:\.\d+)?|{_ZH_NUM})(?P<u>千万|百万|十万|万|亿)?(?P<c>美元|港元|元)")
 _MULT = {"million": 1e6, "billion": 1e9, "thousand": 1e3, "千万": 1e7, "百万": 1e6, "十万": 1e5, "万": 1e4,
@@ -146,16 +146,17 @@ def _zh_money(m: re.Match) -> tuple[float, str]:
 _MAXIMUM = re.compile(r"\b(?:faces?|facing|faced|could (?:face|receive|be sentenced)|carr(?:y|ies)|maximum|"
                       r"up to|punishable|as much as|statutory|potential)\b", re.I)
 _REQUESTED = re.compile(r"\b(?:recommend(?:ed|s)?|ask(?:ed|s)? the court|seek(?:s|ing)?|request(?:ed|s)?)\b", re.I)
-_SENTENCED = re.compile(r"\bsentenc(?:ed|es|ing)\b|\bordered to (?:serve|pay)\b|\bwas fined\b|"
+_SENTENCED = re.compile(r"\bsentenc(?:e|ed|es|ing)\b|\bjailed\b|\bimprisoned\b|\bordered to (?:serve|pay)\b|\bwas fined\b|"
                         r"\bwere fined\b|\bto serve\b|^Sentence:|\bis serving\b|\bhave been imposed\b", re.I)
-_DURATION = re.compile(rf"\b(?P<n>{_EN_NUM}|\d+)[- ](?P<u>years?|months?|days?|hours?)\b", re.I)
+_DURATION = re.compile(rf"\b(?P<n>{_EN_NUM}|\d+)(?P<half>\.5| and a half)?[- ](?P<u>years?|months?|days?|hours?)\b",
+                       re.I)
 _PENALTY_WORDS = [  # first match after a duration (or before it) names the sentence type
     ("supervised_release", r"supervised release"),
     ("probation", r"probation"),
     ("home_confinement", r"home (?:confinement|detention)|house arrest"),
     ("community_service", r"community service"),
     ("incarceration", r"prison|imprisonment|incarcerat|jail|custody|behind bars|confinement|in a federal|"
-                      r"prison term|term of"),
+                      r"prison term"),
 ]
 _AMOUNT_TYPES = [
     ("restitution", r"restitution"),
@@ -165,7 +166,8 @@ _AMOUNT_TYPES = [
 ]
 _OFFENCES = [  # canonical offence name, pattern (the charge vocabulary of the labelled set)
     ("computer fraud", r"computer (?:fraud|intrusion|hacking)|unauthori[sz]ed (?:computer )?access|"
-                       r"(?:illegally|unlawfully) accessing|damag\w+ (?:a )?protected computer|Computer Fraud and Abuse"),
+                       r"(?:illegally|unlawfully) accessing|damag\w+ (?:a )?protected computer|accessing a protected computer|"
+                       r"Computer Fraud and Abuse"),
     ("theft of trade secrets", r"theft of trade secrets?|trade secrets? theft|steal\w* trade secrets?"),
     ("espionage", r"espionage|\bspying\b"),
     ("honest services fraud", r"honest services"),
@@ -242,8 +244,11 @@ def _en_facts(sent: str) -> list[dict]:
             kind = _penalty_type(sent, m)
             if kind and not re.match(r"\s*(?:old|ago|later|after|before|earlier)\b", sent[m.end():m.end() + 8]) \
                     and not re.search(r"(?:years?|months?) and $", sent[:m.start()]):
+                quantity, unit = en_number(m.group("n")), m.group("u").lower().rstrip("s")
+                if m.group("half") and unit == "year":  # three and a half years, 3.5 years
+                    quantity, unit = quantity * 12 + 6, "month"
                 out.append({"kind": "sentence", "status": _sentence_status(sent, m), "sentence_type": kind,
-                            "quantity": en_number(m.group("n")), "unit": m.group("u").lower().rstrip("s")})
+                            "quantity": quantity, "unit": unit})
         for m in re.finditer(r"\blife (?:in prison|imprisonment|sentence)\b", sent, re.I):
             out.append({"kind": "sentence", "status": _sentence_status(sent, m), "sentence_type": "incarceration",
                         "quantity": None, "unit": "life"})
@@ -318,14 +323,15 @@ def _sentence_status(sent: str, m: re.Match) -> str:
 def _penalty_type(sent: str, m: re.Match) -> str | None:
     after = sent[m.end():m.end() + 40]
     for kind, rx in _PENALTY_WORDS:
-        if re.match(rf"(?:\s+and (?:one|a) day)?[\s,]*(?:(?:in|of|to|on|under|federal|a|the|state|county)\s+){{0,3}}"
+        if re.match(rf"(?:\s+and (?:one|a) day)?[\s,]*(?:(?:in|of|to|on|under|federal|a|the|state|county|term)\s+){{0,3}}"
                     rf"(?:{rx})", after, re.I):
             return kind
     before = sent[max(0, m.start() - 45):m.start()]
     for kind, rx in _PENALTY_WORDS:
         if re.search(rf"(?:{rx})\w*\s*(?:term\s+)?(?:of|for)?\s*(?:up to\s+)?$", before, re.I):
             return kind
-    if re.search(r"sentenced (?:\w+ ){0,8}to (?:serve )?$|\bserving an? $", before, re.I):
+    if re.search(r"sentenced (?:\w+ ){0,8}to (?:serve )?$|\bserving an? $|\b(?:jailed|imprisoned) (?:for )?$",
+                 before, re.I):
         return "incarceration"
     return None
 
