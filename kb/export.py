@@ -276,12 +276,10 @@ def _parties(case, inc, names) -> tuple[list[str] | None, list[str] | None]:
 
 
 def _first_date(facts, kind: str, status: str | None = None) -> str | None:
-    for f in facts:
-        if f["kind"] == kind and (status is None or f["status"] == status):
-            when = f["date"] or (None if f["curated"] else f["published"])
-            if when:
-                return when
-    return None
+    """The most precise date the documents give for this step (2020-12-09 over 2020-12), earliest first."""
+    dates = [f["date"] or (None if f["curated"] else f["published"]) for f in facts
+             if f["kind"] == kind and (status is None or f["status"] == status)]
+    return min((d for d in dates if d), key=lambda d: (-len(d), d), default=None)
 
 
 def _legal_response(case, facts) -> dict[str, Any]:

@@ -213,7 +213,7 @@ _OFFENCES = [  # canonical offence name, pattern (the charge vocabulary of the l
 ]
 _OFFENCE_RE = [(name, re.compile(rx, re.I)) for name, rx in _OFFENCES]
 _CHARGE_TRIGGER = re.compile(r"(?<!in )(?<!in-)\bcharg(?:ed|es?|ing)\b(?! to customers)|\bindicted\b|\bcounts? of\b|"
-                             r"\bple(?:aded|d|ads?|ad) guilty\b|\bguilty pleas? to\b|\bconvicted\b|\bguilty (?:of|on)\b|"
+                             r"\bple(?:aded|d|ads?|ad|ading) guilty\b|\bguilty pleas? to\b|\bconvicted\b|\bguilty (?:of|on)\b|"
                              r"\baccused of\b|\bsentenced (?:\w+ ){0,4}for\b|^Offense:", re.I)
 _ALLEGED = re.compile(r"\b(?:allegedly|alleged|accused|charg(?:ed|es|ing)|indict(?:ed|ment)|complaint|information)\b",
                       re.I)
@@ -437,14 +437,32 @@ def facts(title: str | None, text: str | None, published: str | None = None) -> 
         found = _zh_facts(sent) if _CJK.search(sent) else _en_facts(sent)
         if not found:
             continue
-        when = next((d.value for d in dated if start <= d.start < end and d.value and "/" not in d.value), None)
+        in_sentence = [d for d in dated if start <= d.start < end and d.value and "/" not in d.value]
         for f in found:
+            when = _date_of(f["kind"], sent, start, in_sentence)
             key = (start, tuple(sorted((k, str(v)) for k, v in f.items())))
             if key in seen:
                 continue
             seen.add(key)
             out.append(LegalFact(sentence=sent, start=start, end=end, date=when, case_number=case_no, **f))
     return out
+
+
+_ANCHORS = {"sentence": r"sentenc|jailed|imprisoned|判处|判决|被判", "plea": r"plead|pled|guilty plea|认罪",
+            "arrest": r"arrest|custody|surrender|拘留|逮捕|抓获|投案", "charge": r"charg|indict|complaint|涉嫌|起诉",
+            "verdict": r"convict|guilty|verdict|acquit|判决|宣判", "settlement": r"settle|和解|调解",
+            "claim": r"sue|claim|seek|索赔|起诉|判令"}
+
+
+def _date_of(kind: str, sent: str, offset: int, in_sentence: list) -> str | None:
+    """The date in the sentence nearest the words that name this step ('pleaded guilty in August
+    2020 and in December 2020 was sentenced': the sentence is dated December 2020)."""
+    if not in_sentence:
+        return None
+    anchor = re.search(_ANCHORS[kind], sent, re.I)
+    if not anchor:
+        return in_sentence[0].value
+    return min(in_sentence, key=lambda d: abs(d.start - offset - anchor.start())).value
 
 
 def normalise_case_number(value: str) -> str:
