@@ -160,7 +160,8 @@ def iides_bundle(db: sqlite_utils.Database, inc: dict[str, Any]) -> dict[str, An
         for sentence in _sentences(case_facts):
             relations.append((case_id, add("sentence", f"{case['id']}/{json.dumps(sentence, sort_keys=True)}",
                                            sentence)))
-    for local, impact in _impacts(inc):
+    claimed = {r[0] for r in db.execute("SELECT damages_amount FROM cases WHERE incident_id = ?", [inc["id"]])}
+    for local, impact in _impacts(inc, claimed):
         relations.append((incident_id, add("impact", local, impact)))
     response = _response(db, inc, docs)
     if response:
@@ -344,11 +345,11 @@ def _sentences(facts) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def _impacts(inc) -> list[tuple[str, dict[str, Any]]]:
-    """Stored losses (in US dollars) and records affected, with their metric."""
+def _impacts(inc, claimed: set) -> list[tuple[str, dict[str, Any]]]:
+    """Stored losses (in US dollars; never an amount claimed in a suit) and records affected."""
     out = []
     estimated = bool(re.search(r"about|approx|~|estimat|约|逾|超过", inc["impact_description"] or "", re.I))
-    if inc["impact_amount"] and inc["impact_currency"] == "USD":
+    if inc["impact_amount"] and inc["impact_currency"] == "USD" and inc["impact_amount"] not in claimed:
         out.append(("dollars", {"high": inc["impact_amount"], "metric": "5", "estimated": estimated,
                                 "comment": inc["impact_description"]}))
     if inc["impact_records"]:

@@ -202,3 +202,19 @@ def test_iides_one_insider_per_person_and_claims_are_not_losses(filled):
     assert response["insider_sentenced"] == "2020-12-09"
     assert {"high": 2400000, "metric": "5"}.items() <= _of(cisco, "impact")[0].items()
     assert any(s["source_type"] == "2" and "justice.gov" in s["document"] for s in _of(cisco, "source"))
+
+
+def test_curated_sources_belong_to_one_case_and_cite_the_prosecutor_where_known():
+    from kb.importers.starter import load
+
+    entries = load()["incidents"]
+    owners: dict[str, list[str]] = {}
+    for entry in entries:
+        assert entry["sources"], entry["key"]
+        for source in entry["sources"]:
+            owners.setdefault(source["url"], []).append(entry["key"])
+    assert {url: keys for url, keys in owners.items() if len(keys) > 1} == {}  # no page cited for two cases
+    weimob = next(e for e in entries if e["key"] == "weimob-production-data-deletion-2020")
+    assert not any("yzsam.com" in s["url"] for s in weimob["sources"])  # that page reports the JD Daojia case
+    bytedance = next(e for e in entries if e["key"] == "bytedance-intern-model-training-sabotage-2024")
+    assert bytedance["impact_amount"] is None and bytedance["cases"][0]["damages_amount"] == 8_000_000
