@@ -5,6 +5,8 @@ releases and 107 Chinese case-fact texts from China Judgments Online. A fact
 matches a label per document: sentences by (type, quantity in months/hours or
 amount), pleas by status, charges by offence. Only imposed sentences count;
 maxima ("faces up to 10 years") found as sentences are false positives.
+The baseline, run in the same process, is what the export read before kb.legal:
+"sentenced to N years/months in prison", "pleaded guilty", and statute entities.
 
     python bench/legal_extraction.py            # prints P/R per kind
 """
@@ -13,10 +15,12 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 
 from kb.config import shared_data
+from kb.entities import statutes
 from kb.legal import facts
 from scrapers.base import html_to_text
 
@@ -60,18 +64,27 @@ def predicted(title: str, text: str) -> dict[str, set]:
     return found
 
 
+def baseline(title: str, text: str) -> dict[str, set]:
+    """The rules the IIDES export used before legal facts existed."""
+    full = f"{title}\n\n{text}"
+    sentences = {_sentence_key(["incarceration", int(m.group(1)), m.group(2).lower()])
+                 for m in re.finditer(r"sentenced to (\d+) (year|month)s? (?:in|of) (?:federal )?prison", full, re.I)}
+    pleas = {"guilty"} if re.search(r"pleaded guilty", full, re.I) else set()
+    return {"sentence": sentences, "plea": pleas, "charge": {e.value or e.name for e in statutes(full)}}
+
+
 def expected(doc: dict) -> dict[str, set]:
     return {"sentence": {_sentence_key(s) for s in doc["sentence"]}, "plea": set(doc["plea"]),
             "charge": set(doc["charge"])}
 
 
-def score(shared: Path) -> dict[str, dict[str, float]]:
+def score(shared: Path, extractor=predicted) -> dict[str, dict[str, float]]:
     """Micro precision/recall per kind over every labelled document."""
     texts = corpus_texts(shared)
     labels = json.loads(LABELS.read_text(encoding="utf-8"))["documents"]
     tally = {k: [0, 0, 0] for k in KINDS}  # true positives, predicted, expected
     for doc in labels:
-        got, want = predicted(*texts[(doc["corpus"], doc["id"])]), expected(doc)
+        got, want = extractor(*texts[(doc["corpus"], doc["id"])]), expected(doc)
         for k in KINDS:
             tally[k][0] += len(got[k] & want[k])
             tally[k][1] += len(got[k])
@@ -85,9 +98,10 @@ def main() -> int:
     if not (shared / "doj" / "press_releases_sample.csv").exists():
         print(f"shared data not found at {shared}", file=sys.stderr)
         return 1
-    for kind, s in score(shared).items():
-        print(f"{kind:9s} precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
-              f"(expected {s['expected']}, predicted {s['predicted']})")
+    for name, extractor in (("baseline", baseline), ("kb.legal", predicted)):
+        for kind, s in score(shared, extractor).items():
+            print(f"{name:9s} {kind:9s} precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
+                  f"(expected {s['expected']}, predicted {s['predicted']})")
     return 0
 
 

@@ -236,8 +236,16 @@ _USC = re.compile(r"\b(?P<t>\d{1,2})\s*U\.?\s?S\.?\s?C\.?\s*(?:§+|[Ss]ections?|
                   r"|Title (?P<t2>\d{1,2}),? United States Code,? [Ss]ections? (?P<s2>\d{2,5}[a-z]?(?:\([a-z0-9]+\))*)")
 
 
+_EN_LEGAL_WORDS = re.compile(r"sentenc|jail|prison|ple(?:a|d)|guilty|convict|acquit|verdict|arrest|custody|surrender|"
+                             r"charg|indict|accused|settle|agree|\bsue|claim|seek|demand|award|damages|Offense|"
+                             r"\bfine|restitution|probation|supervised|liable|serving|compensation|counts? of|jury|penalt|"
+                             r"incarcerat", re.I)
+
+
 def _en_facts(sent: str) -> list[dict]:
     out: list[dict] = []
+    if not _EN_LEGAL_WORDS.search(sent):  # most sentences say nothing legal: one scan instead of forty
+        return out
     hypothetical = bool(_HYPOTHETICAL.search(sent))
     if _SENTENCED.search(sent) or _MAXIMUM.search(sent):
         for m in _DURATION.finditer(sent):
@@ -429,7 +437,7 @@ def facts(title: str | None, text: str | None, published: str | None = None) -> 
     """Every legal fact in a document, each with its sentence, offsets, date and case number."""
     full = document_text(title, text)
     case_no = next((e.name for e in case_numbers(full)), None)
-    dated = dates(full, published)
+    dated = None
     out: list[LegalFact] = []
     seen = set()
     for start, end in sentences(full):
@@ -437,6 +445,7 @@ def facts(title: str | None, text: str | None, published: str | None = None) -> 
         found = _zh_facts(sent) if _CJK.search(sent) else _en_facts(sent)
         if not found:
             continue
+        dated = dates(full, published) if dated is None else dated
         in_sentence = [d for d in dated if start <= d.start < end and d.value and "/" not in d.value]
         for f in found:
             when = _date_of(f["kind"], sent, start, in_sentence)
