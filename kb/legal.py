@@ -520,6 +520,11 @@ _ZH_PARTY = re.compile(r"(?P<role>被告人|被告|原告|上诉人|被上诉人
                        r"|[\u4e00-\u9fff]{2,3}(?=[，,。、（(：:]))")
 
 
+_ZH_CIVIL_CAUSE = re.compile(r"(?:侵权责任|侵害商业秘密|侵害技术秘密|不正当竞争|劳动合同|竞业限制|计算机软件著作权(?:权属|侵权)?|"
+                             r"著作权侵权|著作权权属、侵权|名誉权|服务合同|技术服务合同|买卖合同|借款合同|财产损害赔偿|"
+                             r"合同)纠纷|劳动争议")
+
+
 def recognise_court_record(text: str) -> dict | None:
     """For a Chinese judgment, ruling or court announcement: its case number, court, parties,
     cause and judgment; None for anything else (news, blogs)."""
@@ -538,7 +543,7 @@ def recognise_court_record(text: str) -> dict | None:
         cause = re.split(r"[，、]?(?:以|(?<!侵)犯|涉嫌)", m.group("crime"))[-1]
         break
     if cause is None:
-        m = re.search(r"[\u4e00-\u9fff]{2,10}(?:合同|责任|权|秘密|竞争)纠纷|劳动争议", text)
+        m = _ZH_CIVIL_CAUSE.search(text)
         cause = m.group(0) if m else None
     criminal = bool(re.search(r"被告人|被害人|公诉|犯罪", text) or "刑" in (number or "")
                     or (cause or "").endswith("罪"))

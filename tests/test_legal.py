@@ -87,6 +87,12 @@ def test_chinese_case_texts_are_court_records_and_news_is_not(shared):
     assert judgment["cause"] == "侵犯商业秘密罪"
     assert judgment["parties"]["defendant"] == ["李某某"]
     assert "有期徒刑二年" in judgment["judgment"]
+    notice = recognise_court_record(
+        "开庭公告\n定于2024年12月10日上午9时在本院第十法庭公开开庭审理原告北京字节跳动科技有限公司诉被告田某某"
+        "侵权责任纠纷一案。北京市海淀区人民法院")
+    assert (notice["case_type"], notice["cause"]) == ("civil", "侵权责任纠纷")
+    assert notice["parties"] == {"plaintiff": ["北京字节跳动科技有限公司"], "defendant": ["田某某"]}
+    assert notice["court"] == "Beijing Haidian District People's Court"
 
 
 def test_saved_judgment_is_a_court_document_with_facts_in_show(kb, tmp_path):
