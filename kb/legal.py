@@ -372,7 +372,8 @@ _ZH_CRIME = re.compile(r"(?P<pre>涉嫌犯?|涉犯嫌犯|(?<!侵)犯有?|以|构
 _ZH_ARREST = re.compile(r"刑事拘留|被抓获|抓获归案|被(?:依法)?逮捕|批准逮捕|决定逮捕|被(?:公安机关|民警)?(?:当场)?抓获|"
                         r"被(?:依法)?拘留|投案|传唤归案|被羁押|执行逮捕")
 _ZH_PLEA = re.compile(r"认罪认罚|当庭认罪|自愿认罪|表示认罪|认罪悔罪|承认指控")
-_ZH_CLAIM = re.compile(r"索赔|诉请|请求(?:法院)?判令|要求(?:其|被告)?赔偿|诉讼请求")
+_ZH_CLAIM = re.compile(r"索赔|诉请|请求(?:法院)?[，,]?\s*判令|要求(?:其|被告)?赔偿|诉讼请求|起诉要求")
+_ZH_HYPOTHETICAL = re.compile(r"如果|假如|若是|一旦|可能|或将|或许")
 _ZH_AWARD = re.compile(r"判令|判决.{0,12}赔偿|法院.{0,10}(?:支持|判).{0,12}赔偿")
 _ZH_SETTLE = re.compile(r"和解|调解结案|达成调解|调解协议")
 _ZH_VERDICT = re.compile(r"(?:被告人|被告)?\S{0,6}?(?:犯|构成)[\u4e00-\u9fff、]{2,20}罪|宣告无罪|判决.{0,10}无罪")
@@ -399,7 +400,7 @@ def _zh_facts(sent: str) -> list[dict]:
                 out.append({"kind": "sentence", "status": status, "sentence_type": _ZH_KIND[m.group("kind")],
                             "quantity": quantity, "unit": unit})
     seen = set()
-    for m in _ZH_CRIME.finditer(sent):
+    for m in _ZH_CRIME.finditer(sent) if not _ZH_HYPOTHETICAL.search(sent) else ():
         crime = re.split(r"[，、]?(?:以|(?<!侵)犯|涉嫌)", m.group("crime"))[-1]
         crime = re.sub(r"^(?:其|了|的|有)", "", crime)
         if len(crime) < 3 or crime in seen or crime in ("犯罪", "罪行") or crime.endswith("的罪"):

@@ -56,6 +56,10 @@ def test_chinese_sentence_probation_fine_and_claim():
     assert not [f for f in facts(None, text) if f.kind == "sentence" and f.amount == 8_000_000]
     months = _one("被告人张某犯侵犯商业秘密罪，判处有期徒刑三年六个月。", "sentence", sentence_type="incarceration")
     assert (months.quantity, months.unit) == (42, "month")
+    seed = "字节跳动请求法院，判令田某某赔偿公司侵权损失800万元及合理支出2万元，并公开赔礼道歉。"
+    assert {(f.status, f.amount) for f in facts(None, seed) if f.kind == "claim"} == {
+        ("claimed", 8_000_000), ("claimed", 20_000)}
+    assert not facts(None, "律师表示，如果此事确实造成巨大损失，田某某涉嫌破坏生产经营罪。")  # a hypothetical
     suspect = _one("2017年3月11日，被告人杨某因涉嫌走私毒品罪被泉州市公安局刑事拘留。", "charge", statute="走私毒品罪")
     assert suspect.status == "alleged"
 
