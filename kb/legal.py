@@ -29,9 +29,6 @@ import sqlite_utils
 from .entities import case_numbers, courts, dates, document_text
 from .store import transaction
 
-KINDS = ("arrest", "charge", "plea", "verdict", "sentence", "settlement", "claim")
-
-
 @dataclass(frozen=True)
 class LegalFact:
     """One legal fact and the sentence it was read from."""
@@ -331,7 +328,7 @@ def _sentence_status(sent: str, m: re.Match) -> str:
 def _penalty_type(sent: str, m: re.Match) -> str | None:
     after = sent[m.end():m.end() + 40]
     for kind, rx in _PENALTY_WORDS:
-        if re.match(rf"(?:\s+and (?:one|a) day)?[\s,]*(?:(?:in|of|to|on|under|federal|a|the|state|county|term)\s+){{0,3}}"
+        if re.match(rf"(?:\s+and (?:one|a) day)?['’]?[\s,]*(?:(?:in|of|to|on|under|federal|a|the|state|county|term)\s+){{0,3}}"
                     rf"(?:{rx})", after, re.I):
             return kind
     before = sent[max(0, m.start() - 45):m.start()]
@@ -359,7 +356,7 @@ def _amount_type(sent: str, m: re.Match) -> str | None:
 
 # --- Chinese rules --------------------------------------------------------------
 
-_ZH_TERM = rf"(?P<y>{_ZH_NUM})年(?:(?P<m>{_ZH_NUM})个月)?|(?P<mo>{_ZH_NUM})个月"
+_ZH_TERM = rf"(?P<y>{_ZH_NUM})年(?:零?(?P<m>{_ZH_NUM})个月)?|(?P<mo>{_ZH_NUM})个月"
 _ZH_PENALTY = re.compile(
     rf"(?P<kind>有期徒刑|拘役|管制|缓刑|剥夺政治权利)(?:{_ZH_TERM})|(?P<life>无期徒刑|死刑)"
     rf"|(?P<money>罚金|罚款|退赔|赔偿|违法所得)(?:人民币)?(?P<amt>(?:\d+(?:\.\d+)?|{_ZH_NUM})(?:千万|百万|十万|万|亿)?(?:美元|港元|元))")
@@ -376,7 +373,6 @@ _ZH_CLAIM = re.compile(r"索赔|诉请|请求(?:法院)?[，,]?\s*判令|要求(
 _ZH_HYPOTHETICAL = re.compile(r"如果|假如|若是|一旦|可能|或将|或许")
 _ZH_AWARD = re.compile(r"判令|判决.{0,12}赔偿|法院.{0,10}(?:支持|判).{0,12}赔偿")
 _ZH_SETTLE = re.compile(r"和解|调解结案|达成调解|调解协议")
-_ZH_VERDICT = re.compile(r"(?:被告人|被告)?\S{0,6}?(?:犯|构成)[\u4e00-\u9fff、]{2,20}罪|宣告无罪|判决.{0,10}无罪")
 
 
 def _zh_facts(sent: str) -> list[dict]:
