@@ -300,7 +300,7 @@ def _legal_response(case, facts) -> dict[str, Any]:
 
 def _charges(case, facts, country: str | None) -> list[dict[str, Any]]:
     """Charges from the case's claims (statutes) and from its documents' charge facts, with the plea."""
-    plea = next((f["status"] for f in facts if f["kind"] == "plea" and f["status"] in ("guilty", "not_guilty")), None)
+    plea = next((f["status"] for f in facts if f["kind"] == "plea" and f["status"] != "agreed"), None)
     convicted = any(f["kind"] == "charge" and f["status"] == "convicted" for f in facts) or \
         any(f["kind"] == "verdict" and f["status"] == "convicted" for f in facts)
     found: dict[tuple, dict[str, Any]] = {}
@@ -317,7 +317,7 @@ def _charges(case, facts, country: str | None) -> list[dict[str, Any]]:
         charge = found.setdefault((title, section), {"title": title, "section": section})
         charge["nature_of_offense"] = charge.get("nature_of_offense") or nature
         charge["count"] = charge.get("count") or count
-        charge["plea"] = {"guilty": "1", "not_guilty": "3"}.get(plea or "")
+        charge["plea"] = {"guilty": "1", "no_contest": "2", "not_guilty": "3"}.get(plea or "")
         charge["disposition"] = "2" if convicted else None
     return [{k: v for k, v in c.items() if v is not None} for c in found.values()]
 

@@ -10,7 +10,7 @@ outcomes:
   agreement's terms) | requested
 - charge: alleged ("allegedly", 涉嫌, indicted) | convicted (pleaded guilty to,
   convicted of, 犯…罪)
-- plea: guilty | not_guilty | agreed (agreed to plead guilty)
+- plea: guilty | not_guilty | no_contest | agreed (agreed to plead guilty)
 - verdict: convicted | acquitted | liable
 - claim: claimed (索赔, seeks) | awarded (判令赔偿, awarded)
 
@@ -162,7 +162,7 @@ _AMOUNT_TYPES = [
     ("fine", r"\bfine[ds]?\b|\bpenalt"),
 ]
 _OFFENCES = [  # canonical offence name, pattern (the charge vocabulary of the labelled set)
-    ("computer fraud", r"computer (?:fraud|intrusion|hacking)|unauthori[sz]ed (?:computer )?access|"
+    ("computer fraud", r"computer (?:fraud|intrusion|hacking|tampering|trespass)|unauthori[sz]ed (?:computer )?access|"
                        r"(?:illegally|unlawfully) accessing|damag\w+ (?:a )?protected computer|accessing a protected computer|"
                        r"Computer Fraud and Abuse"),
     ("theft of trade secrets", r"theft of trade secrets?|trade secrets? theft|steal\w* trade secrets?"),
@@ -210,7 +210,7 @@ _OFFENCES = [  # canonical offence name, pattern (the charge vocabulary of the l
 ]
 _OFFENCE_RE = [(name, re.compile(rx, re.I)) for name, rx in _OFFENCES]
 _CHARGE_TRIGGER = re.compile(r"(?<!in )(?<!in-)\bcharg(?:ed|es?|ing)\b(?! to customers)|\bindicted\b|\bcounts? of\b|"
-                             r"\bple(?:aded|d|ads?|ad|ading) guilty\b|\bguilty pleas? to\b|\bconvicted\b|\bguilty (?:of|on)\b|"
+                             r"\bple(?:aded|d|ads?|ad|ading) (?:guilty|no contest|nolo contendere)\b|\bguilty pleas? to\b|\bconvicted\b|\bguilty (?:of|on)\b|"
                              r"\baccused of\b|\bsentenced (?:\w+ ){0,4}for\b|^Offense:", re.I)
 _ALLEGED = re.compile(r"\b(?:allegedly|alleged|accused|charg(?:ed|es|ing)|indict(?:ed|ment)|complaint|information)\b",
                       re.I)
@@ -218,7 +218,7 @@ _CONVICTED = re.compile(r"\b(?:pleaded guilty|pled guilty|pleads? guilty|plead g
                         r"guilty verdict|sentenced)\b", re.I)
 _PLEA = re.compile(r"\b(?P<agreed>agree[sd]? to |agreement to )?(?:pleaded|pled|pleads?|pleading) "
                    r"(?P<not>not )?guilty\b|\bentered (?:a )?(?P<not2>not )?guilty pleas?\b|"
-                   r"\bguilty pleas?\b", re.I)
+                   r"\bguilty pleas?\b|\b(?:pleaded|pled|pleads?) (?P<nolo>no contest|nolo contendere)\b", re.I)
 _VERDICT = re.compile(r"\b(?:(?P<conv>convicted|found guilty|guilty verdict|jury (?:found|returned a verdict))|"
                       r"(?P<acq>acquitted|found not guilty)|(?P<liable>found liable|held liable))\b", re.I)
 _ARREST = re.compile(r"\b(?:was|were|been|being) arrested\b|\barrested (?:\w+ )?(?:on|in|at|by|yesterday|today|"
@@ -265,6 +265,8 @@ def _en_facts(sent: str) -> list[dict]:
     for m in _PLEA.finditer(sent):
         if m.group("agreed"):
             status = "agreed"
+        elif m.group("nolo"):
+            status = "no_contest"
         elif m.group("not") or m.group("not2"):
             status = "not_guilty"
         elif m.group(0).lower().startswith("guilty plea") and not re.search(r"\b(?:entered|accepted)\b", sent, re.I):
