@@ -214,7 +214,7 @@ _CHARGE_TRIGGER = re.compile(r"(?<!in )(?<!in-)\bcharg(?:ed|es?|ing)\b(?! to cus
                              r"\baccused of\b|\bsentenced (?:\w+ ){0,4}for\b|^Offense:", re.I)
 _ALLEGED = re.compile(r"\b(?:allegedly|alleged|accused|charg(?:ed|es|ing)|indict(?:ed|ment)|complaint|information)\b",
                       re.I)
-_CONVICTED = re.compile(r"\b(?:pleaded guilty|pled guilty|pleads? guilty|plead guilty|convicted|found guilty|"
+_CONVICTED = re.compile(r"\b(?:pleaded guilty|pled guilty|pleads? guilty|plead guilty|convicted|found guilty|pleaded no contest|"
                         r"guilty verdict|sentenced)\b", re.I)
 _PLEA = re.compile(r"\b(?P<agreed>agree[sd]? to |agreement to )?(?:pleaded|pled|pleads?|pleading) "
                    r"(?P<not>not )?guilty\b|\bentered (?:a )?(?P<not2>not )?guilty pleas?\b|"
