@@ -277,7 +277,33 @@ CREATE INDEX document_sketches_document ON document_sketches(document_id);
 """
 
 # Each migration is one SQL script, applied in its own transaction.
-MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE]
+_M7_LEGAL_FACTS = """
+-- Legal facts read from a document, each with the sentence it came from (offsets in title + blank line + text).
+CREATE TABLE legal_facts (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,          -- arrest, charge, plea, verdict, sentence, settlement, claim
+    status TEXT,                 -- imposed/maximum/agreed, alleged/convicted, guilty, claimed/awarded...
+    sentence_type TEXT,          -- incarceration, probation, supervised_release, fine, restitution...
+    statute TEXT,
+    count INTEGER,
+    quantity INTEGER,
+    unit TEXT,
+    amount REAL,
+    currency TEXT,
+    date TEXT,
+    case_number TEXT,
+    sentence TEXT NOT NULL,
+    start_offset INTEGER NOT NULL,
+    end_offset INTEGER NOT NULL
+);
+CREATE INDEX legal_facts_document ON legal_facts(document_id);
+CREATE INDEX legal_facts_case_number ON legal_facts(case_number);
+"""
+
+# Each migration is one SQL script, applied in its own transaction.
+
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE, _M7_LEGAL_FACTS]
 
 
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:

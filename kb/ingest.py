@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 
 import sqlite_utils
 
-from . import incidents, runs, store
+from . import incidents, legal, runs, store
 from .records import DocumentRecord
 from .store import NEW, UNCHANGED, UPDATED, batches, transaction
 
@@ -36,7 +36,8 @@ BATCH = 500  # documents per transaction
 
 # What happens to a stored document, in order: (name, step(db, doc_ids)).
 STEPS: tuple[tuple[str, Callable[[sqlite_utils.Database, list[int]], Any]], ...] = (
-    ("link", incidents.link_documents),  # extracts entities and facts, then joins an incident
+    ("legal", legal.extract_facts),  # arrests, charges, pleas, sentences... with their sentence
+    ("link", incidents.link_documents),  # extracts entities, then joins an incident
 )
 
 _UNPROCESSED = "processed_sha256 IS NOT content_sha256"  # the partial index documents_unprocessed
@@ -115,11 +116,13 @@ def process(db: sqlite_utils.Database, doc_ids: list[int], result: IngestResult)
 
 
 def _add(totals: dict[str, Any], name: str, value: Any) -> None:
-    """Sum a step's counts over batches (a dict of numbers); keep anything else as the last value."""
+    """Sum a step's counts over batches (a number or a dict of numbers); keep anything else as the last value."""
     if isinstance(value, dict) and isinstance(totals.get(name, {}), dict):
         merged = dict(totals.get(name, {}))
         for key, number in value.items():
             merged[key] = merged.get(key, 0) + number if isinstance(number, (int, float)) else number
         totals[name] = merged
+    elif isinstance(value, (int, float)):
+        totals[name] = totals.get(name, 0) + value
     else:
         totals[name] = value

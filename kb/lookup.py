@@ -80,6 +80,7 @@ def document(db: sqlite_utils.Database, doc_id: int) -> dict[str, Any]:
     )
     doc["cases"] = _rows(db, "SELECT * FROM cases WHERE document_id = ?", [doc_id])
     doc["facts"] = facts(db, "WHERE de.document_id = ?", [doc_id])
+    doc["legal_facts"] = _rows(db, "SELECT * FROM legal_facts WHERE document_id = ? ORDER BY start_offset, id", [doc_id])
     doc["type"] = "document"
     return doc
 
@@ -100,6 +101,9 @@ def incident(db: sqlite_utils.Database, incident_id: int) -> dict[str, Any]:
     inc["cases"] = _rows(db, "SELECT * FROM cases WHERE incident_id = ? ORDER BY filed, id", [incident_id])
     inc["facts"] = facts(db, "JOIN incident_documents l ON l.document_id = de.document_id "
                              "WHERE l.incident_id = ?", [incident_id])
+    inc["legal_facts"] = _rows(db, "SELECT f.* FROM legal_facts f JOIN incident_documents l ON l.document_id = "
+                                   "f.document_id WHERE l.incident_id = ? ORDER BY f.date, f.document_id, f.start_offset",
+                               [incident_id])
     inc["type"] = "incident"
     return inc
 

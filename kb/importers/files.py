@@ -11,8 +11,9 @@ import hashlib
 import re
 from pathlib import Path
 
-from ..errors import KBError
 from ..article_text import extract_article
+from ..errors import KBError
+from ..legal import recognise_court_record
 from ..text import detect_language, gunzip, normalise_date
 from ..records import DocumentRecord
 from ..store import now_iso
@@ -50,6 +51,10 @@ def read_file(path: str | Path) -> DocumentRecord:
         raise KBError(f"{path}: no text found")
     if not rec.title:
         rec.title = path.stem
+    court = recognise_court_record(rec.text) if rec.kind in ("user", "news") else None
+    if court:  # a judgment or court announcement saved from China Judgments Online or a court site
+        rec.kind = "court"
+        rec.meta["court_record"] = court
     rec.raw_sha256 = hashlib.sha256(data).hexdigest()
     rec.fetched_at = now_iso()
     rec.meta.setdefault("file", path.name)
