@@ -1,11 +1,13 @@
 """What every scraper is made of: requests out, responses in, records back.
 
 A scraper class declares `name`, `kind` (news / court / press_release /
-dataset), `claims(url)` (the pages it reads for `kb add URL`), `defaults` (the settings it understands, overridable in
+dataset), `defaults` (the settings it understands, overridable in
 db/sources.toml), `start()` (what to fetch first, given `self.since`) and one
-parse method per kind of page, named by `Request.callback`. Parse methods
-receive a `kb.fetch.Response` and yield DocumentRecords, further Requests, or
-ItemErrors for items that cannot be read. No database or network code here.
+parse method per kind of page, named by `Request.callback`; `claims(url)`
+says which addresses `kb add URL` may give it. Parse methods receive a
+`kb.fetch.Response` and yield DocumentRecords, further Requests, or
+ItemErrors for items that cannot be read. No database or network code here,
+and no source by name: sources live in `scrapers/`, found by entry point.
 
 A scraper that walks a source over several runs (a backfill) reads where it
 stopped from `self.state` and yields a `Cursor` each time it has finished a

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from kb import config, embed, vector_index as index
-from kb.db import KBError, get_setting, open_db
+from kb.db import get_setting, open_db
+from kb.errors import KBError
 from kb.records import DocumentRecord
 from kb.store import save_many
 from tests.conftest import cli
