@@ -6,14 +6,22 @@ STAMP := $(VENV)/.installed
 SHARED ?= $(or $(KB_SHARED_DATA),../shared/data)
 DEMO_DB ?= db/kb.db
 KB := $(BIN)/kb --db $(DEMO_DB)
+# torch build: TORCH=cpu (default: the CPU wheel index, no NVIDIA libraries) or TORCH=cuda (the
+# stock index, whose Linux torch is the CUDA build). TORCH_INDEX=URL picks another wheel index.
+TORCH ?= cpu
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX_cpu := https://download.pytorch.org/whl/cpu
+TORCH_INDEX_cuda :=
+TORCH_INDEX ?= $(TORCH_INDEX_$(TORCH))
 
 .PHONY: install demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# The CPU build of torch first: a bare `torch` would pull a CUDA build of several GB.
-	$(BIN)/pip install --quiet torch==2.13.0
+	@case "$(TORCH)" in cpu|cuda) ;; *) echo "TORCH must be cpu or cuda, not $(TORCH)"; exit 2;; esac
+	# torch first, the build chosen by TORCH (the project itself only asks for sentence-transformers).
+	$(BIN)/pip install --quiet torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 

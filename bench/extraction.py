@@ -1,4 +1,4 @@
-"""Article-body benchmark of kb.extract on scrapinghub's article-extraction-benchmark.
+"""Article-body benchmark of kb.article_text on scrapinghub's article-extraction-benchmark.
 
 Usage: .venv/bin/python bench/extraction.py [--data DIR] [--limit N]
 
@@ -77,7 +77,7 @@ def bs4_text(html: str) -> str:
 
 
 def run(data: Path, limit: int | None) -> None:
-    """Extract every page with kb.extract and the baseline, then print the metrics."""
+    """Extract every page with kb.article_text and the baseline, then print the metrics."""
     truth = json.loads((data / "ground-truth.json").read_text(encoding="utf-8"))
     paths = sorted((data / "html").glob("*.html.gz"))[:limit]
     pages = {p.name.split(".")[0]: gzip.decompress(p.read_bytes()) for p in paths}
@@ -92,9 +92,9 @@ def run(data: Path, limit: int | None) -> None:
     for key, raw in pages.items():
         text = bs4_text(raw.decode("utf-8", errors="replace"))
         baseline.append(page_scores(truth[key].get("articleBody", ""), text))
-    report("kb.extract", metrics(ours))
+    report("kb.article_text", metrics(ours))
     report("beautifulsoup", metrics(baseline))
-    print(f"{len(pages)} pages in {elapsed:.1f}s: {len(pages) / elapsed:.1f} pages/s (kb.extract)")
+    print(f"{len(pages)} pages in {elapsed:.1f}s: {len(pages) / elapsed:.1f} pages/s (kb.article_text)")
     print("lowest-overlap pages (tp share, key, url):")
     for tp, key, url in sorted(worst)[:5]:
         print(f"  {tp:.3f} {key[:12]} {url}")

@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/parse_throughput.py [--repeat N]
 
 Three sets from ../shared/data, each timed in this process (best of N runs):
   news   - the saved news pages and the 181 article-extraction-benchmark pages,
-           through the article scraper (kb.extract: trafilatura + metadata + language)
+           through the article scraper (kb.article_text: trafilatura + metadata + language)
   doj    - the 100 DOJ press releases as one API JSON page, through the doj scraper
   court  - court listing and docket pages (juriscraper's saved HTML) through the
            article scraper, and CourtListener's v4 search example through its scraper

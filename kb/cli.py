@@ -32,8 +32,8 @@ def echo_json(value) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
-def get_db(ctx: click.Context, create: bool = True):
-    return open_db(ctx.obj["db_path"], create=create)
+def get_db(ctx: click.Context, create: bool = True, readonly: bool = False):
+    return open_db(ctx.obj["db_path"], create=create, readonly=readonly)
 
 
 @click.group(cls=KBGroup)
@@ -143,7 +143,7 @@ def add(ctx: click.Context, items: tuple[str, ...]) -> None:
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Counts of documents, incidents, chunks and cases."""
-    result = lookup.stats(get_db(ctx, create=False))
+    result = lookup.stats(get_db(ctx, readonly=True))
     if as_json:
         echo_json(result)
         return
@@ -159,7 +159,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, ident: str, as_json: bool) -> None:
     """Show a document or an incident (by id, incident key or external id)."""
-    record = lookup.show(get_db(ctx, create=False), ident)
+    record = lookup.show(get_db(ctx, readonly=True), ident)
     if as_json:
         echo_json(record)
         return
@@ -227,7 +227,7 @@ def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
 @click.option("--language", default=None, help="Only documents in this language (e.g. en, zh).")
 @click.option("--since", default=None, help="Published on or after this date (YYYY[-MM[-DD]]).")
 @click.option("--until", default=None, help="Published on or before this date (YYYY[-MM[-DD]]).")
-@click.option("--queries", "queries_file", type=click.File("r", encoding="utf-8"), default=None,
+@click.option("--queries", "queries_file", type=click.Path(dir_okay=False, allow_dash=True), default=None,
               help="Run one query per line of this file (with --json: one JSON object per line).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -238,11 +238,11 @@ def search(ctx: click.Context, query: str | None, k: int, mode: str, kind, sourc
 
     if bool(query) == bool(queries_file):
         raise KBError("give a QUERY or --queries FILE (not both)")
-    get_db(ctx, create=False)
+    get_db(ctx, readonly=True)
     searcher = get_searcher(ctx.obj["db_path"])
     filters = Filters(kind=kind, source=source, language=language, since=since, until=until)
     if queries_file:
-        for line in queries_file:
+        for line in _read_queries(queries_file):
             if not line.strip():
                 continue
             try:
@@ -263,6 +263,18 @@ def search(ctx: click.Context, query: str | None, k: int, mode: str, kind, sourc
         echo_json(hits)
     else:
         click.echo(format_hits(hits))
+
+
+def _read_queries(path: str) -> list[str]:
+    """The lines of a --queries file (`-`: standard input); KBError if missing or not UTF-8."""
+    try:
+        if path == "-":
+            return sys.stdin.read().splitlines()
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise KBError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise KBError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 @main.command(epilog="Exit codes: 0 everything ran; 3 a source failed (the others still ran); "
@@ -289,6 +301,7 @@ def update(ctx: click.Context, sources: tuple[str, ...]) -> None:
         sys.exit(EXIT_LOCKED)
     except (KBError, sqlite3.DatabaseError, OSError) as exc:
         log.error("update could not run: %s", exc)
+        click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_CANNOT_START)
     for result in report.results:
         click.echo(f"{result.source}: {result.status}, {summary(result.counts)}")
@@ -322,7 +335,7 @@ def runs_cmd(ctx: click.Context, limit: int, as_json: bool) -> None:
     """Recent scraper and update runs, with counts, duration and errors."""
     from . import runs
 
-    history = runs.history(get_db(ctx, create=False), limit)
+    history = runs.history(get_db(ctx, readonly=True), limit)
     if as_json:
         echo_json(history)
         return
@@ -408,7 +421,7 @@ def sources_cmd(ctx: click.Context, as_json: bool) -> None:
     """The sources: kind, enabled, interval, last run and its status, documents stored."""
     from . import scrape as scraping
 
-    rows = scraping.overview(get_db(ctx), ctx.obj["db_path"])
+    rows = scraping.overview(get_db(ctx, readonly=True), ctx.obj["db_path"])
     if as_json:
         echo_json(rows)
         return
@@ -460,20 +473,9 @@ def extract_cmd(ctx: click.Context, items: tuple[str, ...], url: str | None, as_
 
 def _read_page(path: str) -> bytes:
     """A saved page's bytes (.gz decompressed), at most MAX_PAGE_BYTES."""
-    from .text import gunzip
+    from .text import read_bounded
 
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_PAGE_BYTES + 1)
-        if path.endswith(".gz"):
-            data = gunzip(data)
-    except OSError as exc:
-        raise KBError(f"cannot read {path}: {exc}") from None
-    except KBError as exc:
-        raise KBError(f"{path}: {exc}") from None
-    if len(data) > MAX_PAGE_BYTES:
-        raise KBError(f"{path} is larger than {MAX_PAGE_BYTES // 2**20} MB")
-    return data
+    return read_bounded(path, MAX_PAGE_BYTES)
 
 
 @import_.command("jsonl")
@@ -613,7 +615,7 @@ def similar(ctx: click.Context, ident: str, limit: int, as_json: bool) -> None:
     """Incidents like IDENT (an incident, or a document's incident)."""
     from . import incidents
 
-    db = get_db(ctx, create=False)
+    db = get_db(ctx, readonly=True)
     kind, row_id = lookup.resolve(db, ident)
     if kind == "document":
         linked = lookup.document(db, row_id)["incidents"]
@@ -637,30 +639,35 @@ def similar(ctx: click.Context, ident: str, limit: int, as_json: bool) -> None:
 @main.command("export")
 @click.option("--format", "fmt", type=click.Choice(["iides", "jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--output", "-o", type=click.Path(), default=None,
-              help="File to write (a folder for csv); default: standard output (csv: ./export).")
+              help="File to write; for csv a folder (created if missing) that gets incidents.csv, "
+                   "documents.csv and cases.csv. Default: standard output (csv: ./export).")
 @click.pass_context
 def export_cmd(ctx: click.Context, fmt: str, output: str | None) -> None:
     """Export incidents and documents: IIDES-style JSON, JSON lines, or CSV files."""
     from . import export
 
-    db = get_db(ctx, create=False)
+    db = get_db(ctx, readonly=True)
     if fmt == "csv":
-        for path in export.write_csv(db, Path(output or "export")):
+        for path in export.write_csv(db, export.csv_folder(output or "export")):
             click.echo(f"wrote {path}", err=True)
         return
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout
-    try:
-        if fmt == "jsonl":
-            count = export.write_jsonl(db, out)
-        else:
-            bundles = export.iides_bundles(db)
-            out.write(json.dumps(bundles, ensure_ascii=False, indent=2, default=str) + "\n")
-            count = len(bundles)
-    finally:
-        if output:
-            out.close()
-    if output:
-        click.echo(f"wrote {count} {'records' if fmt == 'jsonl' else 'bundles'} to {output}", err=True)
+    if not output:
+        count = _export(db, fmt, sys.stdout)
+        return
+    with export.atomic_file(output) as out:
+        count = _export(db, fmt, out)
+    click.echo(f"wrote {count} {'records' if fmt == 'jsonl' else 'bundles'} to {output}", err=True)
+
+
+def _export(db, fmt: str, out) -> int:
+    """Write jsonl or iides to `out`; the number of records or bundles."""
+    from . import export
+
+    if fmt == "jsonl":
+        return export.write_jsonl(db, out)
+    bundles = export.iides_bundles(db)
+    out.write(json.dumps(bundles, ensure_ascii=False, indent=2, default=str) + "\n")
+    return len(bundles)
 
 
 @main.command("alias")

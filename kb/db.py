@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlite_utils
 
@@ -306,16 +307,27 @@ CREATE INDEX legal_facts_case_number ON legal_facts(case_number);
 MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE, _M7_LEGAL_FACTS]
 
 
-def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
-    """Open (and migrate) the knowledge base at `path`."""
+def open_db(path: str | Path, create: bool = True, readonly: bool = False) -> sqlite_utils.Database:
+    """Open (and migrate) the knowledge base at `path`.
+
+    `create=False` refuses a missing file; `readonly=True` (read commands) opens
+    without writing anything, and only a file that already is a knowledge base.
+    Either way an existing file that is not a knowledge base is refused.
+    """
     path = Path(path)
-    if not create and not path.exists():
+    if (not create or readonly) and not path.exists():
         raise KBError(f"no database at {path}: run `kb init` or `make demo` first")
+    if path.exists() and not path.is_file():
+        raise KBError(f"{path} is not a regular file, so not a knowledge base")
+    if path.exists():
+        version = _check_kb(path, allow_empty=create and not readonly)
+        if readonly and version == len(MIGRATIONS):
+            return _connect_readonly(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-    except (OSError, sqlite3.OperationalError) as exc:
+    except (OSError, sqlite3.Error) as exc:
         raise KBError(f"cannot open database {path}: {exc}") from None
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
@@ -323,6 +335,47 @@ def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
     db = sqlite_utils.Database(conn)
     migrate(db)
     return db
+
+
+def _uri(path: Path) -> str:
+    return "file:" + quote(str(path.resolve())) + "?mode=ro"
+
+
+def _check_kb(path: Path, allow_empty: bool) -> int:
+    """The schema version of the knowledge base at `path`; KBError if it is not one.
+
+    An empty file passes only when `allow_empty` (it is about to be created).
+    """
+    if path.stat().st_size == 0:
+        if allow_empty:
+            return 0
+        raise KBError(f"{path} is empty, not a knowledge base: run `kb init` first")
+    try:
+        conn = sqlite3.connect(_uri(path), uri=True, timeout=30)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise KBError(f"{path} is not a knowledge base ({exc})") from None
+    if version > len(MIGRATIONS):
+        raise KBError(f"database schema {version} is newer than this kb ({len(MIGRATIONS)}): upgrade kb")
+    if version < 1 or "documents" not in tables:
+        what = "an SQLite database of something else" if tables else "an empty SQLite database"
+        raise KBError(f"{path} is {what}, not a knowledge base")
+    return version
+
+
+def _connect_readonly(path: Path) -> sqlite_utils.Database:
+    """A connection that cannot write (SQLite's read-only mode)."""
+    try:
+        conn = sqlite3.connect(_uri(path), uri=True, timeout=30, check_same_thread=False,
+                               isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.Error as exc:
+        raise KBError(f"cannot open database {path}: {exc}") from None
+    return sqlite_utils.Database(conn)
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 import sqlite_utils
 
 from .entities import statutes
+from .errors import KBError
 from .legal import normalise_case_number
 
 _NS = uuid.UUID("6f1c2a8e-5b7d-4c1e-9a3f-2d4e6b8a0c11")  # stable ids across exports
@@ -76,11 +80,48 @@ def write_jsonl(db: sqlite_utils.Database, out: TextIO) -> int:
     return count
 
 
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[TextIO]:
+    """A text file written beside `path` and moved over it only when complete (KBError if it cannot be)."""
+    path = Path(path)
+    if path.is_dir():
+        raise KBError(f"{path} is a folder: give a file name for --output")
+    if not path.parent.is_dir():
+        raise KBError(f"no folder {path.parent} for {path.name}: create it first")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise KBError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        os.chmod(tmp, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise KBError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 # --- csv --------------------------------------------------------------------------
+
+def csv_folder(value: str | Path) -> Path:
+    """The folder CSV files go into; KBError for a file, or a name that reads as one file."""
+    folder = Path(value)
+    if folder.exists() and not folder.is_dir():
+        raise KBError(f"{folder} is a file: csv writes three files, so give a folder for --output")
+    if not folder.exists() and folder.suffix.lower() == ".csv":
+        raise KBError(f"csv writes incidents.csv, documents.csv and cases.csv into a folder: "
+                      f"give a folder for --output, not {folder.name}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KBError(f"cannot create folder {folder}: {exc.strerror or exc}") from None
+    return folder
+
 
 def write_csv(db: sqlite_utils.Database, folder: Path) -> list[Path]:
     """incidents.csv (with document counts), documents.csv (with incident keys), cases.csv."""
-    folder.mkdir(parents=True, exist_ok=True)
     tables = {
         "incidents": "SELECT i.*, (SELECT count(*) FROM incident_documents l WHERE l.incident_id = i.id) "
                      "AS documents FROM incidents i ORDER BY i.id",

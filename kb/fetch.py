@@ -1,12 +1,14 @@
 """The one HTTP layer: polite to servers, bounded and safe against hostile ones.
 
 `Fetcher.get(url)` checks the target (http(s) only, no loopback/private/
-link-local/reserved addresses unless allowed), honours robots.txt, waits its
-turn per host, sends conditional headers when given validators, follows
-redirects by hand (each hop checked), retries transient failures with
-exponential backoff that honours Retry-After, streams the body under a size
-cap and a deadline, checks the content type, and keeps the raw bytes
-gzip-compressed under the raw folder, named by their sha256.
+link-local/reserved addresses, also embedded in IPv6 forms, unless allowed)
+and connects to the very address it checked (no second DNS answer can
+rebind it), honours robots.txt, waits its turn per host, sends conditional
+headers when given validators, follows redirects by hand (each hop checked),
+retries transient failures with exponential backoff that honours
+Retry-After, streams the body under a size cap, all within one total
+deadline per URL (retries included), checks the content type, and keeps the
+raw bytes gzip-compressed under the raw folder, named by their sha256.
 
 Every failure is a `FetchError` with a short reason; a `Response` is only ever
 returned whole. The `fetch_state` helpers at the bottom keep the validators
@@ -52,6 +54,9 @@ DEFAULT_HOST_DELAYS = {
 
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: IPv4-compatible (::a.b.c.d) and NAT64.
+_EMBEDS_IPV4 = [ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96")]
+_NEVER_PUBLIC = [ipaddress.ip_network("64:ff9b:1::/48")]  # local-use NAT64 (RFC 8215)
 ROBOTS_MAX_BYTES = 512 * 1024
 
 
@@ -127,7 +132,7 @@ class FetchSettings:
     host_delays: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HOST_DELAYS))
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
-    total_timeout: float = 120.0
+    total_timeout: float = 60.0  # per URL, all tries, redirects and robots.txt included
     max_bytes: int = 20 * 1024 * 1024
     retries: int = 3
     backoff: float = 2.0
@@ -148,6 +153,8 @@ class Fetcher:
         self._robots: dict[str, Protego | FetchError | None] = {}
         self._delays = dict(self.settings.host_delays)
         self._last_request: dict[str, float] = {}
+        self._pinned: dict[str, str] = {}  # host -> the address check_target approved
+        self._deadline = 0.0
         s = self.settings
         self._client = httpx.Client(
             headers={"User-Agent": s.user_agent},
@@ -181,6 +188,7 @@ class Fetcher:
                 extra["If-None-Match"] = etag
             if modified:
                 extra["If-Modified-Since"] = modified
+        self._deadline = time.monotonic() + s.total_timeout
         for attempt in range(s.retries + 1):
             try:
                 response = self._follow(url, accept, extra)
@@ -191,6 +199,9 @@ class Fetcher:
                 if wait > s.max_retry_wait:
                     raise FetchError(url, f"{exc.reason}; server asks to wait {wait:.0f}s, over the "
                                           f"{s.max_retry_wait:.0f}s cap", exc.status) from None
+                if time.monotonic() + wait >= self._deadline:
+                    raise FetchError(url, f"{exc.reason}; no complete answer within the "
+                                          f"{s.total_timeout:g}s deadline ({attempt + 1} tries)", exc.status) from None
                 time.sleep(wait)
                 continue
             if not response.not_modified:
@@ -221,8 +232,16 @@ class Fetcher:
     def _request(self, url: str, current: str, accept, headers, cap: int) -> Response | str:
         """One request: a Response, or the next URL of a redirect."""
         self._wait_turn(current)
+        s = self.settings
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise FetchError(url, f"no complete answer within the {s.total_timeout:g}s deadline")
+        target, host, sni = self._pin(current)
         try:
-            with self._client.stream("GET", current, headers=headers) as r:
+            with self._client.stream("GET", target, headers={**headers, "Host": host},
+                                     extensions={"sni_hostname": sni},
+                                     timeout=httpx.Timeout(min(s.read_timeout, left),
+                                                           connect=min(s.connect_timeout, left))) as r:
                 status = r.status_code
                 if status in REDIRECT_STATUSES and r.headers.get("location"):
                     return urljoin(current, r.headers["location"].strip())
@@ -249,16 +268,24 @@ class Fetcher:
         declared = r.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise FetchError(url, f"body of {int(declared)} bytes is over the {cap}-byte cap")
-        deadline = time.monotonic() + self.settings.total_timeout
         chunks, size = [], 0
         for chunk in r.iter_bytes():
             size += len(chunk)
             if size > cap:
                 raise FetchError(url, f"body over the {cap}-byte cap")
-            if time.monotonic() > deadline:
-                raise _Retryable(url, f"body not complete within {self.settings.total_timeout:.0f}s")
+            if time.monotonic() > self._deadline:
+                raise FetchError(url, f"body not complete within the {self.settings.total_timeout:g}s deadline")
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _pin(self, url: str) -> tuple[str, str, str]:
+        """(URL with the checked address in place of the host, Host header, TLS server name)."""
+        parts = urlsplit(url)
+        address = self._pinned[parts.hostname]
+        literal = f"[{address}]" if ":" in address else address
+        netloc = literal + (f":{parts.port}" if parts.port else "")
+        host = parts.netloc.rpartition("@")[2]
+        return parts._replace(netloc=netloc).geturl(), host, parts.hostname
 
     @staticmethod
     def _response(url: str, current: str, r: httpx.Response, body: bytes) -> Response:
@@ -286,7 +313,8 @@ class Fetcher:
     # --- target checks, robots.txt, politeness -----------------------------------
 
     def check_target(self, url: str) -> None:
-        """Refuse non-http(s) URLs and hosts that resolve to non-public addresses."""
+        """Refuse non-http(s) URLs and hosts that resolve to non-public addresses; pin the host
+        to the first address checked, so the connection goes where the check looked."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise FetchError(url, f"scheme {parts.scheme or 'none'!r} not allowed (http/https only)")
@@ -298,17 +326,24 @@ class Fetcher:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError, ValueError) as exc:
             raise FetchError(url, f"cannot resolve {host}: {exc}") from None
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0].split("%")[0])
-            if address.version == 6 and address.ipv4_mapped:
-                address = address.ipv4_mapped
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        for address in addresses:
             if not self._public(address):
                 raise FetchError(url, f"refused: {host} is a non-public address ({address})")
+        if not addresses:
+            raise FetchError(url, f"cannot resolve {host}: no address")
+        self._pinned[host] = str(addresses[0])
 
     def _public(self, address) -> bool:
+        """Whether `address`, and every IPv4 address embedded in it, is public (or allowed)."""
         if any(address in net for net in self._allowed):
             return True
-        return address.is_global and not address.is_multicast
+        embedded = _embedded_ipv4(address)
+        if embedded and all(any(v4 in net for net in self._allowed) for v4 in embedded):
+            return True
+        if any(address in net for net in _NEVER_PUBLIC):
+            return False
+        return all(a.is_global and not a.is_multicast for a in [address, *embedded])
 
     def _robots_allow(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -345,7 +380,18 @@ class Fetcher:
             pause = last + delay - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
+                self._deadline += pause  # waiting our turn is politeness, not the server's slowness
         self._last_request[host] = time.monotonic()
+
+
+def _embedded_ipv4(address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries: mapped, IPv4-compatible, NAT64, 6to4, Teredo."""
+    if address.version != 6:
+        return []
+    found = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if any(address in net for net in _EMBEDS_IPV4):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [a for a in found if a is not None]
 
 
 def _check_type(url: str, content_type: str, accept: tuple[str, ...] | None) -> None:

@@ -47,11 +47,11 @@ def resolve(db: sqlite_utils.Database, ident: str) -> tuple[str, int]:
     (a VCDB incident_id, a URL), compared case-insensitively.
     """
     ident = ident.strip()
-    if ident[:1] in ("d", "i") and ident[1:].isdigit():
+    if ident[:1] in ("d", "i") and _row_id(ident[1:]):
         table = "documents" if ident[0] == "d" else "incidents"
         if db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [int(ident[1:])]).fetchone():
             return ("document" if ident[0] == "d" else "incident"), int(ident[1:])
-    if ident.isdigit():
+    if _row_id(ident):
         for kind, table in (("document", "documents"), ("incident", "incidents")):
             if db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [int(ident)]).fetchone():
                 return kind, int(ident)
@@ -65,6 +65,11 @@ def resolve(db: sqlite_utils.Database, ident: str) -> tuple[str, int]:
     if row:
         return "document", row[0]
     raise KBError(f"nothing found for {ident!r}: give a document or incident id, an incident key, or an external id")
+
+
+def _row_id(text: str) -> bool:
+    """Whether `text` is a number SQLite can hold as a row id (1 to 2**63 - 1)."""
+    return text.isascii() and text.isdigit() and len(text) <= 19 and 0 < int(text) < 2**63
 
 
 def document(db: sqlite_utils.Database, doc_id: int) -> dict[str, Any]:

@@ -94,3 +94,16 @@ class DocumentRecord:
     raw_path: str | None = None
     incident: IncidentRecord | None = None
     cases: list[CaseRecord] = field(default_factory=list)
+
+
+def check_numbers(value: Any) -> None:
+    """ValueError for a number SQLite cannot store (an integer beyond 64 bits), anywhere in `value`."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, int) and not -2**63 <= item < 2**63:
+            raise ValueError(f"number out of range: {str(item)[:20]}...")

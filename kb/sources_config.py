@@ -41,6 +41,9 @@ class SourcesConfig:
         if unknown:
             raise KBError(f"{self.path}: unknown [fetch] setting(s) {', '.join(unknown)} "
                           f"(known: {', '.join(sorted(known))})")
+        defaults = FetchSettings()
+        for key, value in self.fetch.items():
+            _check_type(self.path, f"[fetch] {key}", value, getattr(defaults, key))
         return FetchSettings(**self.fetch)
 
     def settings_for(self, scraper_cls) -> dict[str, Any]:
@@ -51,9 +54,27 @@ class SourcesConfig:
         if unknown:
             raise KBError(f"{self.path}: unknown setting(s) {', '.join(unknown)} for source "
                           f"{scraper_cls.name} (known: {', '.join(sorted(defaults))})")
+        for key, value in given.items():
+            _check_type(self.path, f"[sources.{scraper_cls.name}] {key}", value, defaults[key])
         if given.get("path"):
             given["path"] = str((self.path.parent / Path(given["path"]).expanduser()).resolve())
         return {**defaults, **given}
+
+
+def _check_type(path: Path, name: str, value: Any, default: Any) -> None:
+    """KBError unless `value` has the type of the setting's default (any number for a number)."""
+    if default is None:
+        return
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        expected = "true or false" if isinstance(default, bool) else (
+            "a number >= 0" if isinstance(default, (int, float)) else f"a {type(default).__name__}")
+        raise KBError(f"{path}: {name} = {str(value)[:40]!r}: expected {expected}")
 
 
 def config_file(db_path: str | Path) -> Path:

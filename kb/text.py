@@ -1,9 +1,9 @@
-"""Text helpers every module shares: HTML to text, dates, CJK ranges, language, WeChat, gzip.
+"""Text helpers every module shares: HTML to text, dates, CJK ranges, language, WeChat, bounded reads.
 
     html_to_text("<p>a</p><p>b</p>")      -> "a\\nb"
     normalise_date("2024年11月29日")        -> "2024-11-29"
     detect_language("字节跳动起诉前实习生")  -> "zh"
-    gunzip(data)                          -> bytes, at most MAX_DECOMPRESSED of them
+    read_bounded("page.html.gz", limit)   -> its bytes, decompressed, at most `limit` of them
 
 Language identification is light-weight: writing script first, then
 stopwords. Good enough to tell the languages this knowledge base meets
@@ -14,6 +14,7 @@ without a model.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import re
 import zlib
 from urllib.parse import urlsplit
@@ -149,28 +150,21 @@ def is_wechat_page(html: str, url: str | None = None) -> bool:
     return is_wechat_url(url) or bool(_WECHAT_MARKER.search(html))
 
 
-# --- bounded decompression --------------------------------------------------------
-
-MAX_DECOMPRESSED = 50 * 1024 * 1024  # bytes: a small .gz may expand a thousandfold
+# --- bounded reading ----------------------------------------------------------------
 
 
-def gunzip(data: bytes, limit: int = MAX_DECOMPRESSED) -> bytes:
-    """The bytes of gzip `data` (all members); KBError when bad or larger than `limit`."""
-    out, rest = [], data
-    size = 0
+def read_bounded(path, limit: int) -> bytes:
+    """A file's bytes, a `.gz` decompressed as it is read; KBError past `limit` bytes or if unreadable."""
+    gz = str(path).lower().endswith(".gz")
     try:
-        while rest:
-            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            out.append(inflater.decompress(rest, limit + 1 - size))
-            size += len(out[-1])
-            if size > limit or inflater.unconsumed_tail:
-                raise KBError(f"decompresses to more than {limit // 2**20} MB")
-            if not inflater.eof:
-                raise KBError("not valid gzip: truncated")
-            rest = inflater.unused_data.lstrip(b"\0")
-    except zlib.error as exc:
-        raise KBError(f"not valid gzip: {exc}") from None
-    return b"".join(out)
+        with (gzip.open if gz else open)(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise KBError(f"cannot read {path}: {exc}") from None
+    if len(data) > limit:
+        raise KBError(f"{path} is larger than {limit / 1e6:g} MB{' once decompressed' if gz else ''}: "
+                      "refused (split it into smaller files)")
+    return data
 
 
 # --- language ---------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,21 @@ from kb.cli import main
 from kb.db import open_db
 
 FIXTURES = Path(__file__).parent / "fixtures"
+REQUIRE_BROWSER = os.environ.get("KB_REQUIRE_BROWSER") == "1"  # set by .ci/run
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "required_in_ci: where KB_REQUIRE_BROWSER=1, skipping this test fails it")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI a required test that skips (no browser, no shared data...) is a failure, never silent."""
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_BROWSER and report.skipped and item.get_closest_marker("required_in_ci"):
+        report.outcome = "failed"
+        report.longrepr = f"required in CI (KB_REQUIRE_BROWSER=1) but skipped: {call.excinfo.value if call.excinfo else ''}"
 
 
 @pytest.fixture(scope="session")

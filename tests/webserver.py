@@ -159,3 +159,19 @@ def redirect(location: str, status: int = 302):
         req.send_header("Content-Length", "0")
         req.end_headers()
     return handler
+
+
+def drip(interval: float, total: int = 10_000):
+    """Send the headers, then one byte every `interval` seconds (a slow-loris server)."""
+    def handler(req):
+        req.send_response(200)
+        req.send_header("Content-Type", "text/html; charset=utf-8")
+        req.end_headers()
+        try:
+            for _ in range(total):
+                req.wfile.write(b"x")
+                req.wfile.flush()
+                time.sleep(interval)
+        except OSError:
+            pass
+    return handler

@@ -1,25 +1,33 @@
 """User-supplied documents: HTML, Markdown with front matter, plain text, PDF.
 
 `read_file(path)` turns one file into a `DocumentRecord`. A document that
-names its URL is keyed by it, so adding the same article twice, or adding a
-page a scraper already stored under the same source, updates one row.
+names its URL is keyed by it, so adding the same article twice updates one
+row. Files are hostile input: sizes are capped (also after decompression),
+binary data is refused, and front matter cannot claim the source name of an
+importer or scraper (it would overwrite that source's records).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from importlib.metadata import entry_points
 from pathlib import Path
 
-from ..article_text import extract_article
+from ..article_text import MAX_BYTES, decode_html, extract_article
 from ..errors import KBError
 from ..legal import recognise_court_record
-from ..text import detect_language, gunzip, normalise_date
+from ..text import detect_language, normalise_date, read_bounded
 from ..records import DocumentRecord
 from ..store import now_iso
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+MAX_FILE_BYTES = 50 * 1024 * 1024  # a PDF
+MAX_TEXT_BYTES = MAX_BYTES  # text, Markdown or HTML (after decompression): what the decoder reads
+MAX_NOT_TEXT = 0.01  # share of control or undecodable characters that marks binary data
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.S)
+_NOT_TEXT = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f-\x9f\ufffd]")
+_SUFFIXES = {".html": "html", ".htm": "html", ".xhtml": "html", ".md": "markdown", ".markdown": "markdown",
+             ".pdf": "pdf", ".txt": "text", ".text": "text", "": "text"}
 
 
 def read_file(path: str | Path) -> DocumentRecord:
@@ -27,26 +35,24 @@ def read_file(path: str | Path) -> DocumentRecord:
     path = Path(path)
     if not path.is_file():
         raise KBError(f"no such file: {path}")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise KBError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MB")
-    data = path.read_bytes()
     name = path.name.lower()
-    if name.endswith(".gz"):
-        try:
-            data, name = gunzip(data), name[:-3]
-        except KBError as exc:
-            raise KBError(f"{path}: {exc}") from None
-    suffix = Path(name).suffix
-    if suffix in (".html", ".htm", ".xhtml"):
-        rec = _from_html(data)
-    elif suffix in (".md", ".markdown"):
-        rec = _from_markdown(data.decode("utf-8", errors="replace"))
-    elif suffix == ".pdf":
-        rec = _from_pdf(path, data)
-    elif suffix in (".txt", ".text", ""):
-        rec = _from_text(data.decode("utf-8", errors="replace"))
-    else:
+    suffix = Path(name[:-3] if name.endswith(".gz") else name).suffix
+    kind = _SUFFIXES.get(suffix)
+    if kind is None:
         raise KBError(f"{path}: unsupported file type {suffix!r} (use .html, .md, .txt or .pdf)")
+    data = read_bounded(path, MAX_FILE_BYTES if kind == "pdf" else MAX_TEXT_BYTES)
+    if kind == "html":
+        _as_text(path, data)
+        rec = _from_html(data)
+    elif kind == "markdown":
+        rec = _from_markdown(_as_text(path, data))
+    elif kind == "pdf":
+        rec = _from_pdf(path, data)
+    else:
+        rec = _from_text(_as_text(path, data))
+    if rec.source in reserved_sources():
+        raise KBError(f"{path}: front matter says source {rec.source!r}, which belongs to an importer; "
+                      "name the publication instead, or leave `source:` out")
     if not rec.text.strip():
         raise KBError(f"{path}: no text found")
     if not rec.title:
@@ -61,6 +67,19 @@ def read_file(path: str | Path) -> DocumentRecord:
     if not rec.external_id:
         rec.external_id = rec.url or f"sha256:{rec.raw_sha256}"
     return rec
+
+
+def _as_text(path: Path, data: bytes) -> str:
+    """The file decoded as text; KBError when the bytes are not text (binary data)."""
+    text = decode_html(data)[0]
+    if b"\x00" in data or len(_NOT_TEXT.findall(text)) > MAX_NOT_TEXT * max(len(text), 1):
+        raise KBError(f"{path}: not text (binary data, or an unknown encoding)")
+    return text
+
+
+def reserved_sources() -> set[str]:
+    """Source names that importers and scrapers own: user files may not store under them."""
+    return {"vcdb", "starter", *(ep.name for ep in entry_points(group="kb.scrapers"))}
 
 
 def _record(title, text, url=None, published=None, language=None, author=None,
@@ -110,13 +129,16 @@ def _from_markdown(content: str) -> DocumentRecord:
 
 
 def markdown_to_text(content: str) -> str:
-    """Markdown to readable plain text: no images, links as their words, no markup."""
-    content = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", content)
-    content = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", content)
-    content = re.sub(r"(?m)^\s{0,3}#{1,6}\s*", "", content)
-    content = re.sub(r"(?m)^\s*[*+-]\s+", "", content)
+    """Markdown to readable plain text: no images, links as their words, no markup.
+
+    Every pattern stops at the next bracket or line end, so the time is linear in the input.
+    """
+    content = re.sub(r"!\[[^\[\]]*\]\([^()]*\)", "", content)
+    content = re.sub(r"\[([^\[\]]*)\]\([^()]*\)", r"\1", content)
+    content = re.sub(r"(?m)^[ \t]{0,3}#{1,6}[ \t]*", "", content)
+    content = re.sub(r"(?m)^[ \t]*[*+-][ \t]+", "", content)
     content = re.sub(r"(\*\*|__|`)", "", content)
-    content = re.sub(r"(?m)^\s*(---+|\*\*\*+)\s*$", "", content)
+    content = re.sub(r"(?m)^[ \t]*(---+|\*\*\*+)[ \t]*$", "", content)
     return re.sub(r"\n{3,}", "\n\n", content).strip()
 
 
@@ -129,12 +151,15 @@ def _from_pdf(path: Path, data: bytes) -> DocumentRecord:
     from io import BytesIO
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise KBError(f"{path}: the PDF is encrypted with a password; save an unlocked copy first")
         text = "\n\n".join((page.extract_text() or "") for page in reader.pages)
         title = (reader.metadata.title if reader.metadata else None) or None
-    except (PdfReadError, ValueError, KeyError) as exc:
-        raise KBError(f"{path}: cannot read PDF: {exc}") from None
+    except KBError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds of error on broken or hostile files
+        raise KBError(f"{path}: cannot read PDF: {type(exc).__name__}: {exc}"[:300]) from None
     return _record(title or next((l for l in text.splitlines() if l.strip()), None), text)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ..records import DocumentRecord, IncidentRecord
+from ..records import DocumentRecord, IncidentRecord, check_numbers
 
 # NAICS two-digit sectors, as VERIS records them in victim.industry.
 _NAICS = {
@@ -23,6 +23,9 @@ _NAICS = {
     "61": "Education", "62": "Healthcare", "71": "Entertainment", "72": "Accommodation",
     "81": "Other services", "92": "Public administration",
 }
+
+
+MAX_FILE_BYTES = 10 * 1024 * 1024  # one VERIS incident is a few KB
 
 
 @dataclass
@@ -39,12 +42,22 @@ def read_folder(path: str | Path) -> VcdbResult:
     result = VcdbResult()
     for file in sorted(folder.rglob("*.json")):
         try:
+            if not file.is_file():
+                raise OSError("not a file")
+            if file.stat().st_size > MAX_FILE_BYTES:
+                raise OSError(f"larger than {MAX_FILE_BYTES // 2**20} MB")
             data = json.loads(file.read_text(encoding="utf-8"))
+            check_numbers(data)
             result.records.append(to_record(data))
+        except OSError as exc:
+            result.errors.append((str(file), f"cannot read: {exc.strerror or exc}"))
+        except RecursionError:
+            result.errors.append((str(file), "bad JSON: nested too deeply"))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             reason = f"bad JSON: {exc}" if isinstance(exc, ValueError) else f"missing or malformed field: {exc}"
-            result.errors.append((str(file), reason))
+            result.errors.append((str(file), reason[:200]))
     return result
+
 
 
 def iter_records(path: str | Path) -> Iterator[DocumentRecord]:
@@ -58,10 +71,12 @@ def to_record(data: dict) -> DocumentRecord:
     if not isinstance(incident_id, str) or not incident_id.strip():
         raise KeyError("incident_id")
     victim = data.get("victim") or {}
-    organisation = victim.get("victim_id") or None
-    countries = [c for c in victim.get("country") or [] if c and c != "Unknown"]
+    organisation = _text(victim.get("victim_id"))
+    countries = [c for c in victim.get("country") or [] if isinstance(c, str) and c and c != "Unknown"]
     timeline = (data.get("timeline") or {}).get("incident") or {}
     year = timeline.get("year")
+    if isinstance(year, int) and not 1900 <= year <= 2100:
+        raise ValueError(f"incident year {str(year)[:20]} is not a plausible year")
     published = _date(year, timeline.get("month"), timeline.get("day"))
     actor = data.get("actor") or {}
     role, job = _insider(actor)
@@ -108,12 +123,17 @@ def to_record(data: dict) -> DocumentRecord:
     )
 
 
+def _text(value) -> str | None:
+    """A string field, or None when it is missing, empty or not a string."""
+    return value.strip() or None if isinstance(value, str) else None
+
+
 def _date(year, month, day) -> str | None:
     if not isinstance(year, int):
         return None
-    if not isinstance(month, int):
+    if not isinstance(month, int) or not 1 <= month <= 12:
         return f"{year:04d}"
-    if not isinstance(day, int):
+    if not isinstance(day, int) or not 1 <= day <= 31:
         return f"{year:04d}-{month:02d}"
     return f"{year:04d}-{month:02d}-{day:02d}"
 

@@ -74,6 +74,8 @@ def edit(db: sqlite_utils.Database, incident_id: int, changes: dict[str, str]) -
             values[key] = _NUMERIC[key](raw) if key in _NUMERIC and raw != "" else (raw or None)
         except ValueError:
             raise KBError(f"{key} must be a number, not {raw!r}") from None
+        if isinstance(values[key], (int, float)) and not -2**63 <= values[key] < 2**63:
+            raise KBError(f"{key} is out of range: {raw[:30]!r}")
     with transaction(db):
         _require(db, [incident_id])
         current = db.execute("SELECT manual_fields FROM incidents WHERE id = ?", [incident_id]).fetchone()[0]
