@@ -200,8 +200,9 @@ def embed(ctx: click.Context, device: str, model_name: str | None, batch_size: i
 
 @main.command("index")
 @click.option("--rebuild", is_flag=True, help="Rebuild the index file from the vectors in the database.")
-@click.option("--type", "kind", type=click.Choice(["flat", "ivf", "hnsw"]), default=None,
-              help="flat: exact (default); ivf or hnsw: approximate, for large corpora. Implies --rebuild.")
+@click.option("--type", "kind", type=click.Choice(["auto", "flat", "ivf", "hnsw"]), default=None,
+              help="auto (default): exact up to 20,000 vectors, HNSW above; flat: exact; ivf or hnsw: "
+                   "approximate. Implies --rebuild.")
 @click.pass_context
 def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
     """Check, or rebuild, the FAISS index beside the database."""
@@ -211,10 +212,11 @@ def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
     path = config.index_path(ctx.obj["db_path"])
     if rebuild or kind:
         size = vindex.rebuild(db, path, kind)
-        click.echo(f"Rebuilt {vindex.index_type(db)} index at {path}: {size} vectors.")
+        click.echo(f"Rebuilt {vindex.built_params(db)['type']} index at {path}: {size} vectors.")
         return
     index = vindex.load(path)
-    click.echo(f"{vindex.index_type(db)} index at {path}: {index.ntotal} vectors of dimension {index.d}.")
+    click.echo(f"{vindex.kind_of(index)} index at {path}: {index.ntotal} vectors of dimension {index.d} "
+               f"({vindex.index_type(db)}: {vindex.params(index)}).")
 
 
 @main.command()

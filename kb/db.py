@@ -230,7 +230,12 @@ CREATE INDEX entity_aliases_entity ON entity_aliases(entity_id);
 """
 
 # Each migration is one SQL script, applied in its own transaction.
-MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS]
+_M4_INDEX_AUTO = """
+-- Every rebuild used to record the old default "flat"; forget it so the index type follows corpus size.
+DELETE FROM settings WHERE key = 'index_type' AND value = 'flat';
+"""
+
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_INDEX_AUTO]
 
 
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
