@@ -1,7 +1,7 @@
 """Index choice at scale: build time, disk, memory and query latency of flat vs the "auto" index.
 
 Usage: nice .venv/bin/python bench/scale.py [--sizes 100000,300000,1000000] [--sentences 3000]
-       [--keep DIR]
+       [--index-only] [--keep DIR]
 Not part of `make test`. For each size it writes a knowledge base of that
 many passages into a temporary folder (or DIR with --keep) and measures, in
 the same process, the exact flat index (the baseline) against the index
@@ -71,7 +71,7 @@ def real_sentences(shared: Path) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(english)), list(dict.fromkeys(chinese))
 
 
-def sentence_pool(model, count: int, rng) -> tuple[list[str], np.ndarray, np.ndarray]:
+def sentence_pool(model, count: int, rng, cache: Path | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
     """`count` real sentences (a tenth Chinese), their real vectors, and which are Chinese."""
     english, chinese = real_sentences(config.shared_data())
     n_zh = min(len(chinese), count // 10)
@@ -79,7 +79,13 @@ def sentence_pool(model, count: int, rng) -> tuple[list[str], np.ndarray, np.nda
     picked_zh = rng.choice(len(chinese), n_zh, replace=False)
     texts = [english[i] for i in picked_en] + [chinese[i] for i in picked_zh]
     start = time.perf_counter()
-    vectors = embed.encode_documents(model, texts, 64)
+    if cache and cache.exists() and json.loads(cache.with_suffix(".json").read_text()) == texts:
+        vectors = np.load(cache)
+    else:
+        vectors = embed.encode_documents(model, texts, 64)
+        if cache:
+            np.save(cache, vectors)
+            cache.with_suffix(".json").write_text(json.dumps(texts))
     print(f"sentence pool: {len(texts)} real sentences ({n_zh} Chinese) of {len(english)} English and "
           f"{len(chinese)} Chinese; embedded with {config.DEFAULT_MODEL} in {time.perf_counter() - start:.0f} s",
           flush=True)
@@ -121,6 +127,22 @@ def generate(db_path: Path, size: int, pool: tuple, rng) -> tuple[np.ndarray, np
     return np.arange(1, size + 1, dtype=np.int64), all_vectors
 
 
+def passage_vectors(size: int, pool: tuple, rng) -> np.ndarray:
+    """Vectors only (for --index-only), made as generate() makes them: a tenth Chinese, 2-5 sentences each."""
+    _, vectors, is_zh = pool
+    zh_ids, en_ids = np.flatnonzero(is_zh), np.flatnonzero(~is_zh)
+    out = np.empty((size, vectors.shape[1]), dtype=np.float32)
+    for start in range(0, size, 50_000):
+        n = min(50_000, size - start)
+        zh = rng.random(n) < 0.1
+        picks = np.where(zh[:, None], rng.choice(zh_ids, (n, 5)), rng.choice(en_ids, (n, 5)))
+        used = np.arange(5)[None, :] < rng.integers(2, 6, n)[:, None]
+        mixed = (vectors[picks] * used[..., None]).sum(axis=1) / used.sum(axis=1, keepdims=True)
+        mixed += rng.normal(0, NOISE, mixed.shape).astype(np.float32)
+        out[start:start + n] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+    return out
+
+
 RESIDENT = """
 import os, sys, faiss
 def rss():
@@ -151,14 +173,20 @@ def recall_at(approx, exact, queries: np.ndarray, k: int = 10) -> float:
     return float(np.mean([len(set(w) & set(g)) / k for w, g in zip(want, got)]))
 
 
-def measure_size(folder: Path, size: int, pool: tuple, model, queries: list[str], rng) -> dict:
+def measure_size(folder: Path, size: int, pool: tuple, model, queries: list[str], rng,
+                 index_only: bool = False) -> dict | None:
     from query_latency import compare  # bench/ is on sys.path when this script runs
 
     db_path = folder / f"scale-{size}.db"
     start = time.perf_counter()
-    ids, vectors = generate(db_path, size, pool, rng)
-    print(f"\n== {size:,} passages: generated in {time.perf_counter() - start:.0f} s, "
-          f"database {db_path.stat().st_size / 2**20:,.0f} MiB", flush=True)
+    if index_only:
+        ids, vectors = np.arange(1, size + 1, dtype=np.int64), passage_vectors(size, pool, rng)
+        print(f"\n== {size:,} passage vectors (index only): generated in {time.perf_counter() - start:.0f} s",
+              flush=True)
+    else:
+        ids, vectors = generate(db_path, size, pool, rng)
+        print(f"\n== {size:,} passages: generated in {time.perf_counter() - start:.0f} s, "
+              f"database {db_path.stat().st_size / 2**20:,.0f} MiB", flush=True)
     chosen = index.choose(size)
     paths = {}
     for kind in dict.fromkeys(["flat", chosen]):
@@ -171,7 +199,26 @@ def measure_size(folder: Path, size: int, pool: tuple, model, queries: list[str]
               f"resident {resident_mb(paths[kind]):6.0f} MiB  params {index.params(built)}", flush=True)
         del built
     del vectors
+    if index_only:
+        return faiss_only(paths, model, queries)
     return compare(db_path, paths, model, queries)
+
+
+def faiss_only(paths: dict[str, Path], model, queries: list[str]) -> None:
+    """Recall@10 against exact search and FAISS p50/p95 at the k kb search asks for."""
+    from kb.search import POOL
+
+    vectors = np.vstack([embed.encode_query(model, q) for q in queries])
+    exact = index.load(paths["flat"])
+    for kind, path in paths.items():
+        loaded = exact if kind == "flat" else index.load(path)
+        times = []
+        for vector in vectors:
+            start = time.perf_counter()
+            loaded.search(vector[None, :], POOL * 4)
+            times.append(time.perf_counter() - start)
+        print(f"  {kind}: recall@10 vs exact {recall_at(loaded, exact, vectors):.3f}; "
+              f"FAISS at k={POOL * 4}: {ms(times)}", flush=True)
 
 
 def load_queries() -> list[str]:
@@ -186,18 +233,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100000,300000")
     parser.add_argument("--sentences", type=int, default=3000, help="real sentences embedded with the model")
+    parser.add_argument("--index-only", action="store_true",
+                        help="vectors and indexes only: no database, no hybrid search (for 1M on a small machine)")
     parser.add_argument("--keep", type=Path, help="keep the generated databases and indexes in this folder")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     model = embed.load_model(config.DEFAULT_MODEL, "cpu")
-    pool = sentence_pool(model, args.sentences, rng)
+    pool = sentence_pool(model, args.sentences, rng, args.keep / "pool.npy" if args.keep else None)
     one_thread_per_query()  # as in a serving process; builds below run on one thread too
     queries = load_queries()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
         for size in (int(s) for s in args.sizes.split(",")):
-            measure_size(folder, size, pool, model, queries, rng)
+            measure_size(folder, size, pool, model, queries, rng, args.index_only)
             if not args.keep:
                 for path in folder.iterdir():
                     path.unlink()
