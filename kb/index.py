@@ -29,7 +29,9 @@ INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
 FLAT_LIMIT = 20_000  # "auto": exact search up to this many vectors, HNSW above
 HNSW_M = 32  # graph neighbours per vector (memory: 2 * M * 4 bytes per vector besides the vector)
 HNSW_EF_CONSTRUCTION = 64
-HNSW_EF_SEARCH = 256  # candidates kept while searching: recall@10 0.976 at 100k (128: 0.938), 2 ms
+# Candidates kept while searching, by size, for recall@10 >= 0.95 of exact search (bench/scale.py):
+# 100k: 256 -> 0.976 (128: 0.938), 2 ms of CPU; 300k: 512 -> 0.961 (256: 0.932), 7 ms; 1M: not measured.
+HNSW_EF_SEARCH = ((200_000, 256), (500_000, 512), (None, 1024))
 STALE_REBUILD = 0.1  # HNSW cannot remove: rebuild once this share of its vectors is stale
 
 
@@ -44,6 +46,11 @@ def choose(n: int, flat_limit: int = FLAT_LIMIT) -> str:
     return "flat" if n <= flat_limit else "hnsw"
 
 
+def ef_search(n: int) -> int:
+    """The HNSW efSearch for an index of `n` vectors."""
+    return next(ef for limit, ef in HNSW_EF_SEARCH if limit is None or n <= limit)
+
+
 def new_index(kind: str, dim: int, vectors: np.ndarray):
     """An empty index of `kind` (trained on `vectors` where it needs training)."""
     faiss = _faiss()
@@ -52,7 +59,7 @@ def new_index(kind: str, dim: int, vectors: np.ndarray):
     if kind == "hnsw":
         hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        hnsw.hnsw.efSearch = ef_search(len(vectors))
         return faiss.IndexIDMap2(hnsw)
     if kind == "ivf":
         nlist = max(1, min(4096, int(np.sqrt(len(vectors)))))
@@ -204,6 +211,8 @@ def sync(db: sqlite_utils.Database, path: Path, flat_limit: int = FLAT_LIMIT) ->
     if len(missing):
         ids, vectors = _vectors(db, missing.tolist())
         index.add_with_ids(vectors, ids)
+    if kind == "hnsw":
+        _faiss().downcast_index(index.index).hnsw.efSearch = ef_search(int(index.ntotal))
     save(index, path)
     with db.conn:
         set_setting(db, "index_params", json.dumps(params(index)))

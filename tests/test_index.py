@@ -32,7 +32,7 @@ def test_auto_index_goes_approximate_above_the_limit_and_finds_stored_vectors(tm
     assert index.built_params(db)["type"] == "flat"
     assert index.rebuild(db, path, flat_limit=500) == 2000
     built = index.built_params(db)
-    assert built["type"] == "hnsw" and built["efSearch"] == index.HNSW_EF_SEARCH
+    assert built["type"] == "hnsw" and built["efSearch"] == index.ef_search(2000)
     loaded = index.load(path)
     assert index.kind_of(loaded) == "hnsw"
     picks = np.random.default_rng(1).choice(len(ids), 50, replace=False)
