@@ -1,125 +1,177 @@
-"""Query latency of kb search (warm) against a brute-force cosine scan in SQLite.
+"""Warm `kb search` latency with a per-stage breakdown: exact flat index (baseline) vs the "auto" index.
 
-Usage: .venv/bin/python bench/query_latency.py DB [--big 100000]
-DB: an embedded database (e.g. after `make demo`). The brute-force scan is
-how `llm similar` and datasette-embeddings search: read every stored vector
-in SQL and score it. The second part replicates the real chunk vectors
-(with small noise) to --big chunks in a temporary database.
+Usage: .venv/bin/python bench/query_latency.py DB [--rounds 2]
+DB: an embedded database (after `make demo`, or one that `bench/scale.py --keep
+DIR` generated at 100k+ passages). Both indexes are built from the vectors
+in DB into a temporary folder and searched in the same process with the
+labelled queries of tests/data (English) and a few Chinese ones. Printed per
+index: recall@10 against exact search, FAISS p50/p95 at the k kb search asks
+for, and hybrid p50/p95 split into stages: query encoding, FAISS, FTS keyword
+hits, the SQL join of chunks to documents, the SQL of result rows, and the
+rest (Python: fusion, sorting, dicts), and the CPU time of the whole search
+(the machine is shared: wall time includes waiting for a core). Before that,
+query encoding and exact FAISS with the libraries' default threads vs one.
 """
 
+from __future__ import annotations
+
 import argparse
-import shutil
-import sqlite3
+import contextlib
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from kb import config, vector_index as index
+import kb.embed
+import kb.search
+from kb import vector_index as index
 from kb.db import open_db
-from kb.embed import encode_query
-from kb.search import Searcher
+from kb.search import POOL, Searcher
+from scale import load_queries, ms, recall_at
 
-QUERIES = [
-    "employee stole trade secrets before joining a competitor",
-    "nurse looked at patient records without a reason",
-    "former employee deleted files after being fired",
-    "laptop with unencrypted customer data was stolen",
-    "clerk sold social security numbers",
-    "bank teller embezzled money from customer accounts",
-    "misdirected email exposed personal information",
-    "system administrator sabotaged servers",
+# (module, function, stage name): wrapped while measuring; names absent from the module are skipped.
+STAGES = [
+    (kb.embed, "encode_query", "query encoding"),
+    (kb.search, "keyword_hits", "FTS keyword hits"),
+    (kb.search, "_best_chunks", "SQL chunks->documents"),
+    (kb.search, "_describe", "SQL result rows"),
 ]
 
 
-def percentiles(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
-    return f"p50 {statistics.median(ms):7.2f} ms  p95 {p95:7.2f} ms"
+class _TimedIndex:
+    """Delegates to a FAISS index, adding each search's time to a stage."""
 
+    def __init__(self, inner, spent):
+        self._inner, self._spent = inner, spent
 
-def brute_force(conn: sqlite3.Connection, vector: np.ndarray, k: int = 10):
-    return conn.execute(
-        "SELECT id, cosine(embedding) AS s FROM chunks WHERE embedding IS NOT NULL ORDER BY s DESC LIMIT ?",
-        [k]).fetchall()
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
 
-
-def measure(db_path: Path, searcher: Searcher, rounds: int = 3) -> dict[str, list[float]]:
-    model = searcher.model(searcher.connect())
-    conn = sqlite3.connect(db_path)
-    current = {}
-    conn.create_function("cosine", 1, lambda blob: float(np.frombuffer(blob, dtype=np.float32) @ current["v"]),
-                         deterministic=True)
-    times = {name: [] for name in ("query encoding", "faiss top-100", "sqlite scan top-10",
-                                   "kb search semantic", "kb search hybrid", "encode + sqlite scan")}
-    for query in QUERIES * rounds:
+    def search(self, *args, **kwargs):
         start = time.perf_counter()
-        vector = encode_query(model, query)
-        encoded = time.perf_counter()
-        times["query encoding"].append(encoded - start)
-        current["v"] = vector[0]
-        searcher.index().search(vector, 100)
-        times["faiss top-100"].append(time.perf_counter() - encoded)
-        start = time.perf_counter()
-        brute_force(conn, vector)
-        scanned = time.perf_counter() - start
-        times["sqlite scan top-10"].append(scanned)
-        times["encode + sqlite scan"].append(scanned + times["query encoding"][-1])
-        for mode in ("semantic", "hybrid"):
+        try:
+            return self._inner.search(*args, **kwargs)
+        finally:
+            self._spent["FAISS search"] += time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def timed_stages(searcher: Searcher, spent: dict):
+    """Wrap the stage functions and the searcher's index so each call adds to `spent`."""
+    originals = []
+
+    def wrap(module, name, stage):
+        inner = getattr(module, name)
+
+        def timed(*args, **kwargs):
             start = time.perf_counter()
-            searcher.search(query, k=10, mode=mode)
-            times[f"kb search {mode}"].append(time.perf_counter() - start)
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                spent[stage] += time.perf_counter() - start
+        originals.append((module, name, inner))
+        setattr(module, name, timed)
+
+    for module, name, stage in STAGES:
+        if hasattr(module, name):
+            wrap(module, name, stage)
+    plain_index = searcher.index
+    searcher.index = lambda: _TimedIndex(plain_index(), spent)
+    try:
+        yield
+    finally:
+        searcher.index = plain_index
+        for module, name, inner in originals:
+            setattr(module, name, inner)
+
+
+def profile(searcher: Searcher, queries: list[str], rounds: int) -> dict[str, list[float]]:
+    """Per query: seconds in each stage, and the whole hybrid search."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for query in queries * rounds:
+        spent: dict[str, float] = defaultdict(float)
+        with timed_stages(searcher, spent):
+            start, cpu = time.perf_counter(), time.thread_time()
+            searcher.search(query, k=10, mode="hybrid")
+            total = time.perf_counter() - start
+            cpu = time.thread_time() - cpu
+        for stage in [s for _, _, s in STAGES] + ["FAISS search"]:
+            times[stage].append(spent[stage])
+        times["Python, fusion, rest"].append(total - sum(spent.values()))
+        times["hybrid kb search"].append(total)
+        times["  its CPU time"].append(cpu)  # this thread's: what an idle core would take
     return times
 
 
-def report(label: str, times: dict[str, list[float]]) -> None:
-    print(f"\n{label}")
-    for name, samples in times.items():
-        print(f"  {name:<22} {percentiles(samples)}")
-    p50 = {name: statistics.median(samples) for name, samples in times.items()}
-    print(f"  vector stage, sqlite scan / faiss (p50): {p50['sqlite scan top-10'] / p50['faiss top-100']:.1f}x")
-    print(f"  end to end, encode + scan / kb search semantic (p50): "
-          f"{p50['encode + sqlite scan'] / p50['kb search semantic']:.2f}x")
+def thread_effect(model, flat, queries: list[str], threads: int = 2) -> None:
+    """Query encoding and exact FAISS at `threads` threads (the libraries' default here) vs one."""
+    import faiss
+    import torch
+
+    for n in (threads, 1):
+        torch.set_num_threads(n)
+        faiss.omp_set_num_threads(n)
+        encode, scan = [], []
+        for query in queries:
+            start = time.perf_counter()
+            vector = kb.embed.encode_query(model, query)
+            encoded = time.perf_counter()
+            flat.search(vector, POOL * 4)
+            encode.append(encoded - start)
+            scan.append(time.perf_counter() - encoded)
+        print(f"  {n} thread(s): query encoding {ms(encode)}; exact FAISS {ms(scan)}")
 
 
-def grow(source: Path, target: Path, size: int) -> None:
-    """Copy the database and replicate its chunk vectors (plus noise) up to `size` chunks."""
-    open_db(source).execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    shutil.copy(source, target)
-    db = open_db(target)
-    rows = db.execute("SELECT document_id, text, text_hash, embedding FROM chunks WHERE embedding IS NOT NULL").fetchall()
-    rng = np.random.default_rng(0)
-    have, seq = len(rows), 10_000
-    with db.conn:
-        while have < size:
-            batch = []
-            for doc_id, text, digest, blob in rows[: size - have]:
-                v = np.frombuffer(blob, dtype=np.float32) + rng.normal(0, 0.02, 384).astype(np.float32)
-                v /= np.linalg.norm(v)
-                batch.append((doc_id, seq, text, digest, v.tobytes()))
-                seq += 1
-            db.conn.executemany(
-                "INSERT INTO chunks (document_id, seq, text, text_hash, embedding) VALUES (?, ?, ?, ?, ?)", batch)
-            have += len(batch)
-    index.rebuild(db, config.index_path(target))
+def compare(db_path: Path, paths: dict[str, Path], model, queries: list[str], rounds: int = 2) -> dict:
+    """Hybrid search over `db_path` with each index file in `paths` ("flat" first: the baseline)."""
+    vectors = np.vstack([kb.embed.encode_query(model, q) for q in queries])
+    exact = index.load(paths["flat"])
+    results = {}
+    for kind, path in paths.items():
+        searcher = Searcher(db_path, model=model)
+        searcher.index_path = path
+        searcher.warm_up()
+        loaded = searcher.index()
+        faiss_times = []
+        for vector in vectors:
+            start = time.perf_counter()
+            loaded.search(vector[None, :], POOL * 4)
+            faiss_times.append(time.perf_counter() - start)
+        recall = recall_at(loaded, exact, vectors) if kind != "flat" else 1.0
+        searcher.search(queries[0])  # warm the SQLite page cache for this searcher's connection
+        times = profile(searcher, queries, rounds)
+        print(f"  {kind} ({index.params(loaded)}): recall@10 vs exact {recall:.3f}; "
+              f"FAISS alone at k={POOL * 4}: {ms(faiss_times)}")
+        for stage, samples in times.items():
+            print(f"    {stage:<24} {ms(samples)}")
+        results[kind] = {"recall": recall, "times": times}
+    flat = statistics.median(results["flat"]["times"]["hybrid kb search"])
+    for kind in list(results)[1:]:
+        print(f"  hybrid p50, flat / {kind}: {flat / statistics.median(results[kind]['times']['hybrid kb search']):.2f}x")
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("db", type=Path)
-    parser.add_argument("--big", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
+    db = open_db(args.db, create=False)
+    ids, vectors = index._vectors(db)
     searcher = Searcher(args.db)
-    searcher.warm_up()
-    chunks = open_db(args.db).execute("SELECT count(*) FROM chunks").fetchone()[0]
-    report(f"{args.db} ({chunks} chunks)", measure(args.db, searcher))
+    model = searcher.model(db)
+    chosen = index.choose(len(ids))
     with tempfile.TemporaryDirectory() as tmp:
-        big = Path(tmp) / "big.db"
-        grow(args.db, big, args.big)
-        big_searcher = Searcher(big, model=searcher.model(searcher.connect()))
-        report(f"replicated corpus ({args.big} chunks)", measure(big, big_searcher, rounds=2))
+        paths = {}
+        for kind in dict.fromkeys(["flat", chosen, "hnsw"]):
+            paths[kind] = Path(tmp) / f"{kind}.faiss"
+            index.save(index.build(ids, vectors, kind), paths[kind])
+        print(f"{args.db}: {len(ids):,} passages; auto chooses {chosen}")
+        thread_effect(model, index.load(paths["flat"]), load_queries()[:30])
+        compare(args.db, paths, model, load_queries(), args.rounds)
 
 
 if __name__ == "__main__":

@@ -201,8 +201,9 @@ def embed(ctx: click.Context, device: str, model_name: str | None, batch_size: i
 
 @main.command("index")
 @click.option("--rebuild", is_flag=True, help="Rebuild the index file from the vectors in the database.")
-@click.option("--type", "kind", type=click.Choice(["flat", "ivf", "hnsw"]), default=None,
-              help="flat: exact (default); ivf or hnsw: approximate, for large corpora. Implies --rebuild.")
+@click.option("--type", "kind", type=click.Choice(["auto", "flat", "ivf", "hnsw"]), default=None,
+              help="auto (default): exact up to 20,000 vectors, HNSW above; flat: exact; ivf or hnsw: "
+                   "approximate. Implies --rebuild.")
 @click.pass_context
 def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
     """Check, or rebuild, the FAISS index beside the database."""
@@ -212,10 +213,11 @@ def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
     path = config.index_path(ctx.obj["db_path"])
     if rebuild or kind:
         size = vector_index.rebuild(db, path, kind)
-        click.echo(f"Rebuilt {vector_index.index_type(db)} index at {path}: {size} vectors.")
+        click.echo(f"Rebuilt {vector_index.built_params(db)['type']} index at {path}: {size} vectors.")
         return
     index = vector_index.load(path)
-    click.echo(f"{vector_index.index_type(db)} index at {path}: {index.ntotal} vectors of dimension {index.d}.")
+    click.echo(f"{vector_index.kind_of(index)} index at {path}: {index.ntotal} vectors of dimension {index.d} "
+               f"({vector_index.index_type(db)}: {vector_index.params(index)}).")
 
 
 @main.command()

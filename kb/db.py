@@ -304,7 +304,12 @@ CREATE INDEX legal_facts_case_number ON legal_facts(case_number);
 
 # Each migration is one SQL script, applied in its own transaction.
 
-MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE, _M7_LEGAL_FACTS]
+_M8_INDEX_AUTO = """
+-- Every rebuild used to record the old default "flat"; forget it so the index type follows corpus size.
+DELETE FROM settings WHERE key = 'index_type' AND value = 'flat';
+"""
+
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE, _M7_LEGAL_FACTS, _M8_INDEX_AUTO]
 
 
 def open_db(path: str | Path, create: bool = True, readonly: bool = False) -> sqlite_utils.Database:

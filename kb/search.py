@@ -11,7 +11,9 @@ vectors. Each document appears once; filters are applied in SQL.
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +91,7 @@ class Searcher:
                 if not name:
                     raise KBError("nothing is embedded yet: run `kb embed` for semantic search")
                 self._model = load_model(name, self.device)
+            one_thread_per_query()
             return self._model
 
     def index(self):
@@ -150,6 +153,22 @@ class Searcher:
             if len(hits) >= pool or n >= index.ntotal:
                 return dict(list(hits.items())[:pool])
             wanted *= 4
+
+
+@functools.cache
+def one_thread_per_query() -> None:
+    """Encode and search each query on one thread (process-wide, once).
+
+    A query is too small to split: a second thread that waits for a busy core
+    costs far more than it saves (on the shared 2-core machine, bench/query_latency.py:
+    query encoding p50 1,030 ms with 2 torch threads vs 56 ms with 1; exact FAISS
+    at 100k 170 ms vs 46 ms). Concurrent queries still use every core.
+    """
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
 
 def fuse(keyword: dict | None, semantic: dict | None) -> tuple[dict[int, float], dict[int, str]]:

@@ -4,10 +4,18 @@ The database is the source of truth: the index holds each embedded chunk's
 vector under the chunk id, and `sync` brings it level with the database
 (adding new chunks, dropping removed ones). Writes go to a temporary file
 that is renamed over the old one, so a reader never sees half an index.
+
+The index type is chosen by corpus size unless the user fixes one
+(`kb index --type`): exact inner-product search up to FLAT_LIMIT vectors
+(a full scan costs about 0.5 ms per 1,000 vectors on one core), HNSW
+above it. The parameters were measured with bench/scale.py (README,
+"Index choice and scale"); the ones a build used are recorded in the
+`index_params` setting.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -18,7 +26,14 @@ from .db import get_setting, set_setting
 from .errors import KBError
 from .store import batches
 
-INDEX_TYPES = ("flat", "ivf", "hnsw")
+INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
+FLAT_LIMIT = 20_000  # "auto": exact search up to this many vectors, HNSW above
+HNSW_M = 32  # graph neighbours per vector (memory: 2 * M * 4 bytes per vector besides the vector)
+HNSW_EF_CONSTRUCTION = 64
+# Candidates kept while searching, by size, for recall@10 >= 0.95 of exact search (bench/scale.py):
+# 100k: 256 -> 0.976 (128: 0.938), 2 ms of CPU; 300k: 512 -> 0.961 (256: 0.932), 7 ms; 1M: not measured.
+HNSW_EF_SEARCH = ((200_000, 256), (500_000, 512), (None, 1024))
+STALE_REBUILD = 0.1  # HNSW cannot remove: rebuild once this share of its vectors is stale
 
 
 def _faiss():
@@ -27,13 +42,26 @@ def _faiss():
     return faiss
 
 
+def choose(n: int, flat_limit: int = FLAT_LIMIT) -> str:
+    """The index type "auto" means for `n` vectors."""
+    return "flat" if n <= flat_limit else "hnsw"
+
+
+def ef_search(n: int) -> int:
+    """The HNSW efSearch for an index of `n` vectors."""
+    return next(ef for limit, ef in HNSW_EF_SEARCH if limit is None or n <= limit)
+
+
 def new_index(kind: str, dim: int, vectors: np.ndarray):
     """An empty index of `kind` (trained on `vectors` where it needs training)."""
     faiss = _faiss()
     if kind == "flat":
         return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
     if kind == "hnsw":
-        return faiss.IndexIDMap2(faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT))
+        hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        hnsw.hnsw.efSearch = ef_search(len(vectors))
+        return faiss.IndexIDMap2(hnsw)
     if kind == "ivf":
         nlist = max(1, min(4096, int(np.sqrt(len(vectors)))))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -42,6 +70,41 @@ def new_index(kind: str, dim: int, vectors: np.ndarray):
         index.nprobe = min(nlist, 16)
         return index
     raise KBError(f"unknown index type {kind!r}: choose one of {', '.join(INDEX_TYPES)}")
+
+
+def build(ids: np.ndarray, vectors: np.ndarray, kind: str = "auto", flat_limit: int = FLAT_LIMIT):
+    """An index of `kind` ("auto": chosen by size) holding `vectors` under `ids`."""
+    if kind == "auto":
+        kind = choose(len(ids), flat_limit)
+    index = new_index(kind, vectors.shape[1], vectors)
+    if len(ids):
+        index.add_with_ids(vectors, ids)
+    return index
+
+
+def kind_of(index) -> str:
+    """"flat", "hnsw" or "ivf": what an index file really holds."""
+    faiss = _faiss()
+    inner = faiss.downcast_index(index.index) if hasattr(index, "id_map") else index
+    if isinstance(inner, faiss.IndexHNSW):
+        return "hnsw"
+    if isinstance(inner, faiss.IndexIVF):
+        return "ivf"
+    return "flat"
+
+
+def params(index) -> dict:
+    """The parameters of a built index, as recorded in the `index_params` setting."""
+    faiss = _faiss()
+    kind = kind_of(index)
+    out = {"type": kind, "vectors": int(index.ntotal), "dim": int(index.d)}
+    if kind == "hnsw":
+        hnsw = faiss.downcast_index(index.index).hnsw
+        out.update(M=int(hnsw.nb_neighbors(1)), efConstruction=int(hnsw.efConstruction), efSearch=int(hnsw.efSearch))
+    elif kind == "ivf":
+        ivf = faiss.extract_index_ivf(index)
+        out.update(nlist=int(ivf.nlist), nprobe=int(ivf.nprobe))
+    return out
 
 
 def load(path: Path):
@@ -88,10 +151,17 @@ def _vectors(db: sqlite_utils.Database, ids=None) -> tuple[np.ndarray, np.ndarra
 
 
 def index_type(db: sqlite_utils.Database) -> str:
-    return get_setting(db, "index_type") or "flat"
+    """The requested type: "auto" (by size) unless the user fixed one."""
+    return get_setting(db, "index_type") or "auto"
 
 
-def rebuild(db: sqlite_utils.Database, path: Path, kind: str | None = None) -> int:
+def built_params(db: sqlite_utils.Database) -> dict:
+    """What the last build chose (type and parameters); empty before the first build."""
+    return json.loads(get_setting(db, "index_params") or "{}")
+
+
+def rebuild(db: sqlite_utils.Database, path: Path, kind: str | None = None,
+            flat_limit: int = FLAT_LIMIT) -> int:
     """Build the index afresh from the vectors stored in the database; return its size."""
     kind = kind or index_type(db)
     if kind not in INDEX_TYPES:
@@ -100,19 +170,21 @@ def rebuild(db: sqlite_utils.Database, path: Path, kind: str | None = None) -> i
     dim = vectors.shape[1] if len(vectors) else int(get_setting(db, "embedding_dim") or 0)
     if not dim:
         raise KBError("nothing is embedded yet: run `kb embed` first")
-    index = new_index(kind, dim, vectors)
-    if len(ids):
-        index.add_with_ids(vectors, ids)
+    index = build(ids, vectors.reshape(len(ids), dim), kind, flat_limit)
     save(index, path)
     with db.conn:
         set_setting(db, "index_type", kind)
+        set_setting(db, "index_params", json.dumps(params(index)))
     return int(index.ntotal)
 
 
-def sync(db: sqlite_utils.Database, path: Path) -> tuple[int, int]:
+def sync(db: sqlite_utils.Database, path: Path, flat_limit: int = FLAT_LIMIT) -> tuple[int, int]:
     """Bring the index level with the database; return (added, removed).
 
-    A missing, corrupt or wrong-sized index is rebuilt from the database.
+    A missing, corrupt or wrong-sized index is rebuilt from the database, and
+    so is an "auto" index whose size crossed `flat_limit`. HNSW cannot remove
+    vectors: removed chunks stay in it (search drops ids the database no longer
+    has) until they are STALE_REBUILD of it, then it is rebuilt.
     """
     dim = int(get_setting(db, "embedding_dim") or 0)
     if not dim:
@@ -120,23 +192,29 @@ def sync(db: sqlite_utils.Database, path: Path) -> tuple[int, int]:
     try:
         index = load(path)
     except KBError:
-        return rebuild(db, path), 0
+        return rebuild(db, path, flat_limit=flat_limit), 0
     if index.d != dim:
-        return rebuild(db, path), 0
+        return rebuild(db, path, flat_limit=flat_limit), 0
     have = ids_in(index)
     want = np.fromiter((r[0] for r in db.execute(
         "SELECT id FROM chunks WHERE embedding IS NOT NULL")), dtype=np.int64)
     stale = np.setdiff1d(have, want, assume_unique=True)
     missing = np.setdiff1d(want, have, assume_unique=True)
-    if not len(stale) and not len(missing):
+    kind = kind_of(index)
+    wrong_kind = index_type(db) == "auto" and kind != choose(len(want), flat_limit)
+    if wrong_kind or (kind == "hnsw" and len(stale) > STALE_REBUILD * len(want)):
+        rebuild(db, path, flat_limit=flat_limit)
+        return len(missing), len(stale)
+    if not len(missing) and (kind == "hnsw" or not len(stale)):
         return 0, 0
-    if len(stale):
-        if index_type(db) == "hnsw":  # HNSW cannot remove: rebuild
-            rebuild(db, path)
-            return len(missing), len(stale)
+    if len(stale) and kind != "hnsw":
         index.remove_ids(stale)
     if len(missing):
         ids, vectors = _vectors(db, missing.tolist())
         index.add_with_ids(vectors, ids)
+    if kind == "hnsw":
+        _faiss().downcast_index(index.index).hnsw.efSearch = ef_search(int(index.ntotal))
     save(index, path)
-    return len(missing), len(stale)
+    with db.conn:
+        set_setting(db, "index_params", json.dumps(params(index)))
+    return len(missing), len(stale) if kind != "hnsw" else 0

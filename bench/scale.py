@@ -1,0 +1,257 @@
+"""Index choice at scale: build time, disk, memory and query latency of flat vs the "auto" index.
+
+Usage: nice .venv/bin/python bench/scale.py [--sizes 100000,300000,1000000] [--sentences 3000]
+       [--index-only] [--keep DIR]
+Not part of `make test`. For each size it writes a knowledge base of that
+many passages into a temporary folder (or DIR with --keep) and measures, in
+the same process, the exact flat index (the baseline) against the index
+"auto" chooses for that size (kb.vector_index.choose): build time, file size,
+resident memory after loading, recall@10 of the approximate index against
+exact search, FAISS p50/p95 at the k kb search asks for, and warm hybrid
+`kb search` p50/p95 with a per-stage breakdown (bench/query_latency.py).
+
+The passages are real text recombined: sentences of VCDB summaries, DOJ press
+releases, news articles (the article-extraction benchmark) and Chinese
+criminal-case descriptions (LeCaRD) and the seed article, from
+$KB_SHARED_DATA. Embedding a million passages with the real model is
+impossible on this CPU in time, so only the sentence pool is embedded with
+the real default model; a passage's vector is the normalised mean of its
+sentences' real vectors plus Gaussian noise (a noisy combination of real
+vectors, close to what the model gives the passage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kb import config, embed, vector_index as index
+from kb.db import open_db, set_setting
+from kb.search import one_thread_per_query
+from kb.store import transaction
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])")
+TAG = re.compile(r"<[^>]+>")
+NOISE = 0.03  # per-dimension standard deviation added to a passage vector before normalising
+CHINESE_QUERIES = ["实习生破坏模型训练被公司起诉", "员工删除公司数据库", "窃取商业秘密跳槽到竞争对手",
+                   "前员工盗取源代码", "利用职务之便非法获取公民个人信息"]
+
+
+def _sentences_of(text: str, low: int = 30, high: int = 400) -> list[str]:
+    return [s.strip() for s in SENTENCE_END.split(text) if low <= len(s.strip()) <= high]
+
+
+def real_sentences(shared: Path) -> tuple[list[str], list[str]]:
+    """(English sentences, Chinese sentences) from the real data, in a fixed order."""
+    english, chinese = [], []
+    for path in sorted((shared / "vcdb" / "json").glob("*.json")):
+        english += _sentences_of(json.loads(path.read_text()).get("summary") or "")
+    csv.field_size_limit(10_000_000)
+    with open(shared / "doj" / "press_releases_sample.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            english += _sentences_of(html.unescape(TAG.sub(" ", row["body"])).replace("\xa0", " "))
+    truth = json.loads((shared / "news" / "article-extraction-benchmark" / "ground-truth.json").read_text())
+    for item in truth.values():
+        english += _sentences_of(item.get("articleBody") or "")
+    for line in (shared / "court" / "zh-lecard" / "query.jsonl").read_text().splitlines():
+        chinese += _sentences_of(json.loads(line)["q"], low=12)
+    for path in sorted((shared / "news" / "seed").glob("*.md")):
+        chinese += _sentences_of(path.read_text(), low=12)
+    return list(dict.fromkeys(english)), list(dict.fromkeys(chinese))
+
+
+def sentence_pool(model, count: int, rng, cache: Path | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """`count` real sentences (a tenth Chinese), their real vectors, and which are Chinese."""
+    english, chinese = real_sentences(config.shared_data())
+    n_zh = min(len(chinese), count // 10)
+    picked_en = rng.choice(len(english), min(len(english), count - n_zh), replace=False)
+    picked_zh = rng.choice(len(chinese), n_zh, replace=False)
+    texts = [english[i] for i in picked_en] + [chinese[i] for i in picked_zh]
+    start = time.perf_counter()
+    if cache and cache.exists() and json.loads(cache.with_suffix(".json").read_text()) == texts:
+        vectors = np.load(cache)
+    else:
+        vectors = embed.encode_documents(model, texts, 64)
+        if cache:
+            np.save(cache, vectors)
+            cache.with_suffix(".json").write_text(json.dumps(texts))
+    print(f"sentence pool: {len(texts)} real sentences ({n_zh} Chinese) of {len(english)} English and "
+          f"{len(chinese)} Chinese; embedded with {config.DEFAULT_MODEL} in {time.perf_counter() - start:.0f} s",
+          flush=True)
+    return texts, vectors, np.arange(len(texts)) >= len(texts) - n_zh
+
+
+def generate(db_path: Path, size: int, pool: tuple, rng) -> tuple[np.ndarray, np.ndarray]:
+    """A knowledge base of `size` passages (1-8 per document) with FTS; returns (chunk ids, vectors)."""
+    texts, vectors, is_zh = pool
+    zh_ids, en_ids = np.flatnonzero(is_zh), np.flatnonzero(~is_zh)
+    db = open_db(db_path)
+    dim = vectors.shape[1]
+    all_vectors = np.empty((size, dim), dtype=np.float32)
+    made, doc = 0, 0
+    with transaction(db):
+        while made < size:
+            doc += 1
+            zh = rng.random() < 0.1
+            source = zh_ids if zh else en_ids
+            n_passages = int(min(size - made, rng.integers(1, 9)))
+            picks = rng.choice(source, (n_passages, int(rng.integers(2, 6))))
+            title = texts[picks[0, 0]][:120]
+            bodies = [("" if zh else " ").join(texts[i] for i in row) for row in picks]
+            db.execute(
+                "INSERT INTO documents (id, source, external_id, kind, title, language, published, text, "
+                "created_at, updated_at) VALUES (?, 'scale', ?, 'news', ?, ?, ?, ?, '', '')",
+                [doc, str(doc), title, "zh" if zh else "en", f"{2000 + doc % 25}-01-01", "\n".join(bodies)])
+            mixed = vectors[picks].mean(axis=1) + rng.normal(0, NOISE, (n_passages, dim)).astype(np.float32)
+            mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+            all_vectors[made:made + n_passages] = mixed
+            db.conn.executemany(
+                "INSERT INTO chunks (id, document_id, seq, text, text_hash, embedding) VALUES (?, ?, ?, ?, '', ?)",
+                [(made + s + 1, doc, s, f"{title}\n{body}", mixed[s].tobytes()) for s, body in enumerate(bodies)])
+            made += n_passages
+        set_setting(db, "embedding_model", config.DEFAULT_MODEL)
+        set_setting(db, "embedding_dim", str(dim))
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.close()
+    return np.arange(1, size + 1, dtype=np.int64), all_vectors
+
+
+def passage_vectors(size: int, pool: tuple, rng) -> np.ndarray:
+    """Vectors only (for --index-only), made as generate() makes them: a tenth Chinese, 2-5 sentences each."""
+    _, vectors, is_zh = pool
+    zh_ids, en_ids = np.flatnonzero(is_zh), np.flatnonzero(~is_zh)
+    out = np.empty((size, vectors.shape[1]), dtype=np.float32)
+    for start in range(0, size, 50_000):
+        n = min(50_000, size - start)
+        zh = rng.random(n) < 0.1
+        picks = np.where(zh[:, None], rng.choice(zh_ids, (n, 5)), rng.choice(en_ids, (n, 5)))
+        used = np.arange(5)[None, :] < rng.integers(2, 6, n)[:, None]
+        mixed = (vectors[picks] * used[..., None]).sum(axis=1) / used.sum(axis=1, keepdims=True)
+        mixed += rng.normal(0, NOISE, mixed.shape).astype(np.float32)
+        out[start:start + n] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+    return out
+
+
+RESIDENT = """
+import os, sys, faiss
+def rss():
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+before = rss()
+index = faiss.read_index(sys.argv[1])
+print(rss() - before)
+"""
+
+
+def resident_mb(path: Path) -> float:
+    """Resident memory a fresh process gains by loading the index file."""
+    out = subprocess.run([sys.executable, "-c", RESIDENT, str(path)], capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
+def ms(samples: list[float]) -> str:
+    values = sorted(s * 1000 for s in samples)
+    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+    return f"p50 {statistics.median(values):7.2f} ms  p95 {p95:7.2f} ms"
+
+
+def recall_at(approx, exact, queries: np.ndarray, k: int = 10) -> float:
+    """Share of the exact top-k that the approximate index also returns in its top-k."""
+    _, want = exact.search(queries, k)
+    _, got = approx.search(queries, k)
+    return float(np.mean([len(set(w) & set(g)) / k for w, g in zip(want, got)]))
+
+
+def measure_size(folder: Path, size: int, pool: tuple, model, queries: list[str], rng,
+                 index_only: bool = False) -> dict | None:
+    from query_latency import compare  # bench/ is on sys.path when this script runs
+
+    db_path = folder / f"scale-{size}.db"
+    start = time.perf_counter()
+    if index_only:
+        ids, vectors = np.arange(1, size + 1, dtype=np.int64), passage_vectors(size, pool, rng)
+        print(f"\n== {size:,} passage vectors (index only): generated in {time.perf_counter() - start:.0f} s",
+              flush=True)
+    else:
+        ids, vectors = generate(db_path, size, pool, rng)
+        print(f"\n== {size:,} passages: generated in {time.perf_counter() - start:.0f} s, "
+              f"database {db_path.stat().st_size / 2**20:,.0f} MiB", flush=True)
+    chosen = index.choose(size)
+    paths = {}
+    for kind in dict.fromkeys(["flat", chosen]):
+        start = time.perf_counter()
+        built = index.build(ids, vectors, kind)
+        seconds = time.perf_counter() - start
+        paths[kind] = folder / f"scale-{size}.{kind}.faiss"
+        index.save(built, paths[kind])
+        print(f"  {kind:<5} build {seconds:7.1f} s  file {paths[kind].stat().st_size / 2**20:7.0f} MiB  "
+              f"resident {resident_mb(paths[kind]):6.0f} MiB  params {index.params(built)}", flush=True)
+        del built
+    del vectors
+    if index_only:
+        return faiss_only(paths, model, queries)
+    return compare(db_path, paths, model, queries)
+
+
+def faiss_only(paths: dict[str, Path], model, queries: list[str]) -> None:
+    """Recall@10 against exact search and FAISS p50/p95 at the k kb search asks for."""
+    from kb.search import POOL
+
+    vectors = np.vstack([embed.encode_query(model, q) for q in queries])
+    exact = index.load(paths["flat"])
+    for kind, path in paths.items():
+        loaded = exact if kind == "flat" else index.load(path)
+        times = []
+        for vector in vectors:
+            start = time.perf_counter()
+            loaded.search(vector[None, :], POOL * 4)
+            times.append(time.perf_counter() - start)
+        print(f"  {kind}: recall@10 vs exact {recall_at(loaded, exact, vectors):.3f}; "
+              f"FAISS at k={POOL * 4}: {ms(times)}", flush=True)
+
+
+def load_queries() -> list[str]:
+    rows = []
+    for name in ("vcdb_queries.tsv", "vcdb_queries_validation.tsv"):
+        path = config.PROJECT_ROOT / "tests" / "data" / name
+        rows += [line.split("\t")[0] for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    return rows + CHINESE_QUERIES
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="100000,300000")
+    parser.add_argument("--sentences", type=int, default=3000, help="real sentences embedded with the model")
+    parser.add_argument("--index-only", action="store_true",
+                        help="vectors and indexes only: no database, no hybrid search (for 1M on a small machine)")
+    parser.add_argument("--keep", type=Path, help="keep the generated databases and indexes in this folder")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    model = embed.load_model(config.DEFAULT_MODEL, "cpu")
+    pool = sentence_pool(model, args.sentences, rng, args.keep / "pool.npy" if args.keep else None)
+    one_thread_per_query()  # as in a serving process; builds below run on one thread too
+    queries = load_queries()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        for size in (int(s) for s in args.sizes.split(",")):
+            measure_size(folder, size, pool, model, queries, rng, args.index_only)
+            if not args.keep:
+                for path in folder.iterdir():
+                    path.unlink()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

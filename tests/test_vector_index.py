@@ -1,0 +1,63 @@
+"""The automatic index choice, with real faiss and a real SQLite file (small generated vectors)."""
+
+import numpy as np
+
+from kb import config, vector_index
+from kb.db import open_db, set_setting
+
+DIM = 32
+
+
+def _stored(tmp_path, n, seed=0):
+    """A database holding `n` unit vectors as chunk embeddings; returns (db, path, ids, vectors)."""
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    path = tmp_path / "kb.db"
+    db = open_db(path)
+    with db.conn:
+        db.execute("INSERT INTO documents (source, external_id, kind, text, created_at, updated_at) "
+                   "VALUES ('test', '1', 'news', 'generated vectors', '2024', '2024')")
+        db.conn.executemany(
+            "INSERT INTO chunks (document_id, seq, text, text_hash, embedding) VALUES (1, ?, 'x', ?, ?)",
+            [(i, str(i), v.tobytes()) for i, v in enumerate(vectors)])
+        set_setting(db, "embedding_dim", str(DIM))
+    ids = np.array([r[0] for r in db.execute("SELECT id FROM chunks ORDER BY seq")])
+    return db, config.index_path(path), ids, vectors
+
+
+def test_auto_index_goes_approximate_above_the_limit_and_finds_stored_vectors(tmp_path):
+    db, path, ids, vectors = _stored(tmp_path, 2000)
+    assert vector_index.rebuild(db, path, flat_limit=5000) == 2000
+    assert vector_index.built_params(db)["type"] == "flat"
+    assert vector_index.rebuild(db, path, flat_limit=500) == 2000
+    built = vector_index.built_params(db)
+    assert built["type"] == "hnsw" and built["efSearch"] == vector_index.ef_search(2000)
+    loaded = vector_index.load(path)
+    assert vector_index.kind_of(loaded) == "hnsw"
+    picks = np.random.default_rng(1).choice(len(ids), 50, replace=False)
+    _, found = loaded.search(vectors[picks], 1)
+    assert (found[:, 0] == ids[picks]).all()  # each stored vector is its own nearest neighbour
+
+
+def test_sync_switches_to_hnsw_when_the_corpus_outgrows_the_limit(tmp_path):
+    db, path, ids, vectors = _stored(tmp_path, 600)
+    with db.conn:
+        db.execute("UPDATE chunks SET embedding = NULL WHERE seq >= 300")
+    assert vector_index.sync(db, path, flat_limit=400) == (300, 0)
+    assert vector_index.kind_of(vector_index.load(path)) == "flat"
+    with db.conn:
+        db.conn.executemany("UPDATE chunks SET embedding = ? WHERE id = ?",
+                            [(v.tobytes(), int(i)) for i, v in zip(ids[300:], vectors[300:])])
+    assert vector_index.sync(db, path, flat_limit=400) == (300, 0)
+    grown = vector_index.load(path)
+    assert vector_index.kind_of(grown) == "hnsw" and grown.ntotal == 600
+    _, found = grown.search(vectors[450:451], 1)
+    assert found[0, 0] == ids[450]
+    with db.conn:  # one removed chunk stays in the HNSW graph (search drops unknown ids) ...
+        db.execute("DELETE FROM chunks WHERE id = ?", [int(ids[0])])
+    assert vector_index.sync(db, path, flat_limit=400) == (0, 0)
+    with db.conn:  # ... until removed chunks pass STALE_REBUILD of the index
+        db.execute("DELETE FROM chunks WHERE seq < 100")
+    assert vector_index.sync(db, path, flat_limit=400) == (0, 100)
+    assert vector_index.load(path).ntotal == 500
