@@ -229,8 +229,16 @@ CREATE INDEX incident_documents_method ON incident_documents(method);
 CREATE INDEX entity_aliases_entity ON entity_aliases(entity_id);
 """
 
+# `kb embed --rebuild` embeds into this table and swaps the chunks only when all are done.
+_M4_EMBED_STAGING = """
+CREATE TABLE staged_vectors (
+    text_hash TEXT PRIMARY KEY,
+    embedding BLOB NOT NULL
+);
+"""
+
 # Each migration is one SQL script, applied in its own transaction.
-MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS]
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_EMBED_STAGING]
 
 
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
