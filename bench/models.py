@@ -98,7 +98,10 @@ def main() -> None:
     names = args.models.split(",")
     print(f"{len(records)} documents ({args.vcdb} VCDB distractors); models: {', '.join(names)}")
     with tempfile.TemporaryDirectory() as tmp:
-        results = {name: measure(name, records, args.modes.split(","), Path(tmp)) for name in names}
+        results = {}
+        for name in names:
+            results[name] = measure(name, records, args.modes.split(","), Path(tmp))
+            print(name, {k: round(v, 3) for k, v in results[name].items()}, flush=True)
     rows = list(next(iter(results.values())))
     width = max(len(r) for r in rows) + 2
     print("".join([f"{'':<{width}}", *(f"{n.split('/')[-1][:26]:>28}" for n in names)]))
