@@ -83,6 +83,14 @@ def encode_query(model, text: str) -> np.ndarray:
     return np.asarray(vector, dtype=np.float32)
 
 
+def encode_queries(model, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """Normalised float32 vectors (n, d) for many queries at once, with the model's query prompt."""
+    prompt = model.prompts.get("query")
+    vectors = model.encode(list(texts), batch_size=batch_size, prompt=prompt or None,
+                           normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
