@@ -395,11 +395,11 @@ def _fts_terms(terms: Iterable[str]) -> str:
     matches them close together, in any order (删除 了 数据库 for 删除数据库)."""
     parts = []
     for term in terms:
-        tokens = [f'"{w}"' for w in (words.segment(term) or term).replace('"', " ").split()]
+        tokens = [f'"{w}"' for w in words.tokens(term.replace('"', " "))]
         if len(tokens) == 1:
             parts.append(tokens[0])
         elif tokens:
-            parts.append(f"NEAR({' '.join(tokens)}, 3)")
+            parts.append(f"NEAR({' '.join(tokens)}, 6)")  # the index holds sub-words too
     return " OR ".join(dict.fromkeys(parts))
 
 
@@ -411,8 +411,8 @@ def _word_hits(db, match: str, where: str, params: list, pool: int):
         "FROM documents_words JOIN documents d ON d.id = documents_words.rowid "
         f"WHERE documents_words MATCH ?{where} ORDER BY bm25(documents_words, 4.0, 1.0) LIMIT ?",
         [match, *params, pool]).fetchall()
-    return [(d, score, words.desegment(snip) if words.CJK_RUN.search(snip or "") else snip)
-            for d, score, snip in rows]
+    # A snippet of segmented text reads badly (it repeats sub-words): those come from the original text.
+    return [(d, score, None if words.CJK_RUN.search(snip or "") else snip) for d, score, snip in rows]
 
 
 def keyword_hits(db, query: str, filters: Filters, pool: int, terms: list[str] | None = None,
@@ -532,7 +532,16 @@ def _document_hit(rank: int, row: tuple, score: float, snippet: str | None, simi
     why = Why(_found_terms(terms, row[4], text),
               round(similarity, 6) if similarity is not None else None, passage)
     return DocumentHit(rank, round(float(score), 6), row[0], row[1], row[2], row[3], row[4], row[5],
-                       row[6], row[7], snippet or text[:240], incident_id, why)
+                       row[6], row[7], snippet or _text_snippet(text, why.terms), incident_id, why)
+
+
+def _text_snippet(text: str, terms: list[str], size: int = 160) -> str:
+    """A window of the text around the first term found in it (its start when none is)."""
+    lowered = text[:200_000].lower()
+    found = [i for i in (lowered.find(t.lower()) for t in terms) if i >= 0]
+    start = max(0, min(found) - 40) if found else 0
+    piece = text[start:start + size]
+    return ("…" if start else "") + piece + ("…" if start + size < len(text) else "")
 
 
 def _describe(db, doc_ids: list[int], scores, snippets, similarity, passages, terms) -> list[DocumentHit]:

@@ -61,33 +61,31 @@ def _segmenter():
 
 
 def cut(run: str) -> list[str]:
-    """The words of one run of Chinese characters."""
+    """The words of one run of Chinese characters (for queries)."""
     with _lock:  # one segmenter shared by threads
         return [w for w in _segmenter().cut(run, False) if w.strip()]
 
 
+def _cut_for_index(run: str) -> list[str]:
+    """The words of a run, each long word followed by the shorter words inside it
+    (数据库管理员 -> 数据 据库 数据库 管理 管理员 数据库管理员), so a query word finds it."""
+    with _lock:
+        return [w for w in _segmenter().cut_for_search(run, False) if w.strip()]
+
+
 def segment(text: str | None) -> str | None:
-    """`text` with its Chinese split into space-separated words; None when it has no Chinese."""
+    """`text` with its Chinese split into space-separated words for the index; None without Chinese."""
     if not text or not CJK_RUN.search(text):
         return None
-    return CJK_RUN.sub(lambda m: " " + " ".join(cut(m.group(0))) + " ", text)
+    return CJK_RUN.sub(lambda m: " " + " ".join(_cut_for_index(m.group(0))) + " ", text)
 
 
-_GAP = re.compile(r"\s+")
-
-
-def desegment(text: str) -> str:
-    """Undo `segment` on a piece of its output (e.g. a snippet): drop the spaces it added."""
-
-    def gap(m: re.Match) -> str:
-        left = m.start() > 0 and CJK_RUN.match(text, m.start() - 1) is not None
-        right = CJK_RUN.match(text, m.end()) is not None
-        value = m.group(0)
-        if left and right and value == " ":
-            return ""  # between two words of one run
-        return value[1 if left else 0: len(value) - (1 if right else 0)]
-
-    return _GAP.sub(gap, text)
+def tokens(term: str) -> list[str]:
+    """A term's words in order: Chinese cut as in queries, other text split on spaces."""
+    out = []
+    for piece in re.split(f"([{CJK}]+)", term):
+        out.extend(cut(piece) if CJK_RUN.fullmatch(piece) else piece.split())
+    return out
 
 
 def query_words(query: str) -> list[str]:
