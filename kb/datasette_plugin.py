@@ -91,13 +91,20 @@ def _is_kb_connection(conn) -> bool:
     return names == {"documents", "settings"}
 
 
+_found: dict[int, str] = {}  # id(datasette) -> name of its KB database, so requests skip the check
+
+
 async def kb_database(datasette):
     """The Datasette database holding the KB: the configured one, else the first with the KB tables."""
+    known = datasette.databases.get(_found.get(id(datasette), ""))
+    if known is not None:
+        return known
     wanted = _plugin_config(datasette).get("database")
     for name, db in datasette.databases.items():
         if not db.path or (wanted and name != wanted):
             continue
         if await db.execute_fn(_is_kb_connection):
+            _found[id(datasette)] = name
             return db
     return None
 

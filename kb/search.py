@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -60,7 +60,7 @@ class Why:
     passage: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # shallow: dataclasses.asdict deep-copies (a third of a request's time)
 
 
 @dataclass
@@ -80,7 +80,7 @@ class DocumentHit:
     why: Why = field(default_factory=Why)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = dict(vars(self))
         out["why"] = self.why.to_dict()
         return out
 
@@ -113,7 +113,7 @@ class IncidentHit:
     why: Why = field(default_factory=Why)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if k not in ("documents", "why")}
+        out = {k: v for k, v in vars(self).items() if k not in ("documents", "why")}
         out["documents"] = [d.to_dict() for d in self.documents]
         out["why"] = self.why.to_dict()
         return out
@@ -230,6 +230,10 @@ class Searcher:
         db = getattr(self._local, "db", None)
         if db is None:
             db = self._local.db = open_db(self.db_path, create=False)
+            # Searches read chunks, documents and incidents at random: keep their pages in memory
+            # (with SQLite's default 2 MB cache a warm search took 27 ms here, with this 17 ms).
+            db.execute("PRAGMA cache_size = -65536")
+            db.execute("PRAGMA mmap_size = 268435456")
         return db
 
     def model(self, db):
@@ -254,12 +258,6 @@ class Searcher:
             if self._index is None or stamp != self._index_stamp:
                 self._index = vindex.load(self.index_path)
                 self._index_stamp = stamp
-                if self._index.ntotal <= SINGLE_THREAD_VECTORS:
-                    # One query over a small index: OpenMP threads only spin against each other
-                    # and against concurrent requests (measured 19 ms -> 1.3 ms at 4,883 vectors).
-                    import faiss
-
-                    faiss.omp_set_num_threads(1)
             return self._index
 
     def warm_up(self) -> None:
@@ -320,17 +318,16 @@ class Searcher:
                 if vector is None:
                     vector = self.query_vectors([query])[0]
                 semantic = self.semantic_hits(db, vector, filters, pool)
-        scores, snippets = fuse(keyword, semantic)
+        scores = fuse(keyword, semantic)
         ranked = sorted(scores, key=lambda d: -scores[d])
         similarity = {d: s for d, (s, _) in (semantic or {}).items()}
-        passages = {d: p for d, (_, p) in (semantic or {}).items()}
+        best_chunk = {d: c for d, (_, c) in (semantic or {}).items()}
         match_terms = terms + [t for group in expansions for t in group]
         if by == "document":
-            docs = ranked[:k]
-            hits = _describe(db, docs, scores, snippets, similarity, passages, match_terms)
+            hits = _describe(db, ranked[:k], scores, similarity, best_chunk, match_terms)
             return Results(query, mode, by, hits, warnings)
-        return Results(query, mode, by, _incidents(db, ranked, k, scores, snippets, similarity,
-                                                   passages, match_terms, filters), warnings)
+        return Results(query, mode, by, _incidents(db, ranked, k, scores, similarity, best_chunk,
+                                                   match_terms, filters), warnings)
 
     def search_many(self, queries: Iterable[str], k: int = 10, mode: str = "hybrid",
                     filters: Filters | None = None, by: str = "incident",
@@ -355,9 +352,15 @@ class Searcher:
                 except KBError as exc:
                     yield q, None, str(exc)
 
-    def semantic_hits(self, db, vector, filters: Filters, pool: int) -> dict[int, tuple[float, str]]:
-        """Documents by their best chunk's cosine similarity to the query vector."""
+    def semantic_hits(self, db, vector, filters: Filters, pool: int) -> dict[int, tuple[float, int]]:
+        """Documents by their best chunk's cosine similarity to the query vector: {doc: (score, chunk)}."""
         index = self.index()
+        if index.ntotal <= SINGLE_THREAD_VECTORS:
+            # One query over a small index: OpenMP threads only spin against each other and
+            # against concurrent requests (19 ms -> 1.3 ms at 4,883 vectors). Set per thread.
+            import faiss
+
+            faiss.omp_set_num_threads(1)
         vector = vector.reshape(1, -1)
         where, params = filters.sql()
         wanted = pool * 4
@@ -373,19 +376,14 @@ class Searcher:
             wanted *= 4
 
 
-def fuse(keyword: dict | None, semantic: dict | None) -> tuple[dict[int, float], dict[int, str]]:
-    """Combine {doc: (score, snippet or None)} lists; a single list keeps its own scores."""
+def fuse(keyword: dict | None, semantic: dict | None) -> dict[int, float]:
+    """Combine {doc: (score, _)} lists into {doc: score}; a single list keeps its own scores."""
     lists = [(hits, w) for hits, w in ((keyword, 1 - SEMANTIC_WEIGHT), (semantic, SEMANTIC_WEIGHT))
              if hits is not None]
-    snippets: dict[int, str] = {}
-    for hits, _ in lists:
-        for doc_id, (_, snippet) in hits.items():
-            if snippet:
-                snippets.setdefault(doc_id, snippet)
     if not lists:
-        return {}, snippets
+        return {}
     if len(lists) == 1:
-        return {d: s for d, (s, _) in lists[0][0].items()}, snippets
+        return {d: s for d, (s, _) in lists[0][0].items()}
     scores: dict[int, float] = {}
     for hits, weight in lists:
         if not hits:
@@ -394,7 +392,7 @@ def fuse(keyword: dict | None, semantic: dict | None) -> tuple[dict[int, float],
         low, span = min(values), (max(values) - min(values)) or 1.0
         for doc_id, (score, _) in hits.items():
             scores[doc_id] = scores.get(doc_id, 0.0) + weight * (score - low) / span
-    return scores, snippets
+    return scores
 
 
 # --- keyword search --------------------------------------------------------
@@ -484,20 +482,27 @@ def _like_hits(db, terms: list[str], where: str, params: list, pool: int):
 
 # --- semantic search -------------------------------------------------------
 
-def _best_chunks(db, found: dict[int, float], where: str, params: list) -> dict[int, tuple[float, str]]:
+def _best_chunks(db, found: dict[int, float], where: str, params: list) -> dict[int, tuple[float, int]]:
+    """{document: (score, chunk)} of each document's best chunk among `found`, best first."""
     if not found:
         return {}
     marks = ",".join("?" * len(found))
-    rows = db.execute(
-        f"SELECT c.id, c.document_id, c.text FROM chunks c JOIN documents d ON d.id = c.document_id "
-        f"WHERE c.id IN ({marks}){where}", [*found, *params]).fetchall()
-    best: dict[int, tuple[float, str]] = {}
-    for chunk_id, doc_id, text in rows:
+    join = " JOIN documents d ON d.id = c.document_id" if where else ""  # only filters need documents
+    rows = db.execute(f"SELECT c.id, c.document_id FROM chunks c{join} WHERE c.id IN ({marks}){where}",
+                      [*found, *params]).fetchall()
+    best: dict[int, tuple[float, int]] = {}
+    for chunk_id, doc_id in rows:
         score = found[chunk_id]
         if doc_id not in best or score > best[doc_id][0]:
-            best[doc_id] = (score, text)
-    ordered = sorted(best.items(), key=lambda item: -item[1][0])
-    return {doc_id: (score, _passage_snippet(text)) for doc_id, (score, text) in ordered}
+            best[doc_id] = (score, chunk_id)
+    return dict(sorted(best.items(), key=lambda item: -item[1][0]))
+
+
+def _passages(db, best_chunk: dict[int, int], doc_ids: list[int]) -> dict[int, str]:
+    """The best passage of each shown document that matched by meaning."""
+    chunks = {best_chunk[d]: d for d in doc_ids if d in best_chunk}
+    return {chunks[r[0]]: _passage_snippet(r[1]) for r in _rows(
+        db, "SELECT id, text FROM chunks WHERE id IN ({marks})", list(chunks)).values()}
 
 
 def _passage_snippet(chunk_text: str, size: int = 240) -> str:
@@ -534,12 +539,12 @@ def _rows(db, sql: str, ids: list[int], params: list | None = None) -> dict[int,
     return {r[0]: r for r in db.execute(sql.format(marks=marks), [*ids, *(params or [])])}
 
 
-def _document_hit(rank: int, row: tuple, score: float, snippet: str | None, similarity: float | None,
+def _document_hit(rank: int, row: tuple, score: float, similarity: float | None,
                   passage: str | None, terms: list[str], incident_id: int | None) -> DocumentHit:
     text = row[9] or ""
     why = Why(_found_terms(terms, row[4], text),
               round(similarity, 6) if similarity is not None else None, passage)
-    snippet = _text_snippet(text, why.terms) if why.terms else (snippet or _text_snippet(text, []))
+    snippet = _text_snippet(text, why.terms) if why.terms else (passage or _text_snippet(text, []))
     return DocumentHit(rank, round(float(score), 6), row[0], row[1], row[2], row[3], row[4], row[5],
                        row[6], row[7], snippet, incident_id, why)
 
@@ -557,10 +562,11 @@ def _text_snippet(text: str, terms: list[str], size: int = 240) -> str:
     return ("…" if start else "") + piece + ("…" if start + size < len(text) else "")
 
 
-def _describe(db, doc_ids: list[int], scores, snippets, similarity, passages, terms) -> list[DocumentHit]:
+def _describe(db, doc_ids: list[int], scores, similarity, best_chunk, terms) -> list[DocumentHit]:
     rows = _rows(db, f"SELECT {_DOC_COLUMNS} FROM documents d WHERE d.id IN ({{marks}})", doc_ids)
+    passages = _passages(db, best_chunk, doc_ids)
     targets = _resolve_merged(db, {r[8] for r in rows.values() if r[8] is not None})
-    return [_document_hit(rank, rows[d], scores[d], snippets.get(d), similarity.get(d), passages.get(d),
+    return [_document_hit(rank, rows[d], scores[d], similarity.get(d), passages.get(d),
                           terms, targets.get(rows[d][8], rows[d][8]))
             for rank, d in enumerate(doc_ids, start=1)]
 
@@ -581,7 +587,7 @@ def _resolve_merged(db, incident_ids: set[int]) -> dict[int, int]:
     return out
 
 
-def _incidents(db, ranked: list[int], k: int, scores, snippets, similarity, passages, terms,
+def _incidents(db, ranked: list[int], k: int, scores, similarity, best_chunk, terms,
                filters: Filters) -> list[IncidentHit]:
     """Group ranked documents by incident; the top k incidents with their documents."""
     if not ranked:
@@ -600,8 +606,9 @@ def _incidents(db, ranked: list[int], k: int, scores, snippets, similarity, pass
         elif len(groups) < k:
             groups[key] = [doc_id]
     top = [(key, members[:MAX_DOCUMENTS]) for key, members in groups.items()]
-    docs = _rows(db, f"SELECT {_DOC_COLUMNS} FROM documents d WHERE d.id IN ({{marks}})",
-                 [d for _, members in top for d in members])
+    shown = [d for _, members in top for d in members]
+    docs = _rows(db, f"SELECT {_DOC_COLUMNS} FROM documents d WHERE d.id IN ({{marks}})", shown)
+    passages = _passages(db, best_chunk, shown)
     incident_ids = [key[1] for key, _ in top if key[0] == "i"]
     meta = _rows(db, "SELECT id, title, incident_type, organisation, year FROM incidents WHERE id IN ({marks})",
                  incident_ids)
@@ -610,12 +617,12 @@ def _incidents(db, ranked: list[int], k: int, scores, snippets, similarity, pass
     hits = []
     for rank, (key, members) in enumerate(top, start=1):
         incident_id = key[1] if key[0] == "i" else None
-        documents = [_document_hit(n, docs[d], scores[d], snippets.get(d), similarity.get(d), passages.get(d),
+        documents = [_document_hit(n, docs[d], scores[d], similarity.get(d), passages.get(d),
                                    terms, incident_id) for n, d in enumerate(members, start=1)]
         for row in extra.get(incident_id, []):
             if len(documents) >= MAX_DOCUMENTS:
                 break
-            documents.append(_document_hit(len(documents) + 1, row, 0.0, None, None, None, terms, incident_id))
+            documents.append(_document_hit(len(documents) + 1, row, 0.0, None, None, terms, incident_id))
         best = documents[0]
         info = meta.get(incident_id) or (None, best.title, None, None, None)
         why = Why(list(dict.fromkeys(t for d in documents for t in d.why.terms)),
