@@ -332,7 +332,7 @@ def test_served_site_answers_while_the_kb_is_written(starter_copy, shared, tmp_p
         failures = [(status, path, body[:200]) for status, path, body in results
                     if status != 200 or "database is locked" in body]
         assert not failures, failures[:5]
-        hits = httpx.get(base + "/-/kb-search.json?q=clerk+rerouted+warehouse+forklifts+to+a+private+depot&mode=semantic&k=3",
+        hits = httpx.get(base + "/-/kb-search.json?q=clerk+rerouted+warehouse+forklifts+to+a+private+depot&mode=semantic&k=3&by=document",
                          timeout=60).json()["hits"]
         assert hits[0]["title"].startswith("Quartermaster clerk")  # new index read without a restart
         vcdb = httpx.get(base + "/-/kb-search.json?q=vcdb&mode=keyword&source=vcdb&k=1", timeout=60)
