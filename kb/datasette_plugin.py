@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+import weakref
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -91,12 +92,12 @@ def _is_kb_connection(conn) -> bool:
     return names == {"documents", "settings"}
 
 
-_found: dict[int, str] = {}  # id(datasette) -> name of its KB database, so requests skip the check
+_found: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # datasette -> its KB database's name
 
 
 async def kb_database(datasette):
     """The Datasette database holding the KB: the configured one, else the first with the KB tables."""
-    known = datasette.databases.get(_found.get(id(datasette), ""))
+    known = datasette.databases.get(_found.get(datasette, ""))
     if known is not None:
         return known
     wanted = _plugin_config(datasette).get("database")
@@ -104,7 +105,7 @@ async def kb_database(datasette):
         if not db.path or (wanted and name != wanted):
             continue
         if await db.execute_fn(_is_kb_connection):
-            _found[id(datasette)] = name
+            _found[datasette] = name
             return db
     return None
 
