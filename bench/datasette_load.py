@@ -57,11 +57,13 @@ def start_server(db: Path) -> tuple[subprocess.Popen, str]:
     sys.exit(f"kb serve did not start on {db}")
 
 
-def client(base: str, mode: str, offset: int, until: float, latencies: list, errors: list) -> None:
+def client(base: str, mode: str, offset: int, until: float, latencies: list, errors: list,
+           floor: bool = False) -> None:
     with httpx.Client(base_url=base, timeout=60) as http:
         i = offset
         while time.monotonic() < until:
-            path = "/-/kb-search.json?" + urlencode({"q": QUERIES[i % len(QUERIES)], "mode": mode})
+            path = ("/-/versions.json" if floor else
+                    "/-/kb-search.json?" + urlencode({"q": QUERIES[i % len(QUERIES)], "mode": mode}))
             start = time.perf_counter()
             response = http.get(path)
             latencies.append(time.perf_counter() - start)
@@ -85,26 +87,35 @@ def main() -> None:
         sys.exit(f"no database at {args.db}: run `make demo` first or give DB")
     proc, base = start_server(args.db)
     try:
-        latencies: list[float] = []
-        errors: list[int] = []
-        until = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=client, args=(base, args.mode, n, until, latencies, errors))
-                   for n in range(args.clients)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        # The floor: the same clients on a page that runs no search (what Datasette itself costs here).
+        for label, floor in (("/-/versions.json (no search, the floor)", True),
+                             (f"/-/kb-search.json ({args.mode})", False)):
+            report(label, *load(base, args, floor), args)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def load(base: str, args, floor: bool) -> tuple[list[float], list[int], float]:
+    latencies: list[float] = []
+    errors: list[int] = []
+    until = time.monotonic() + args.seconds
+    threads = [threading.Thread(target=client, args=(base, args.mode, n, until, latencies, errors, floor))
+               for n in range(args.clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors, time.perf_counter() - started
+
+
+def report(label: str, latencies: list[float], errors: list[int], elapsed: float, args) -> None:
     ms = sorted(x * 1000 for x in latencies)
-    print(f"/-/kb-search.json ({args.mode}) on {args.db}: {args.clients} clients for {args.seconds:.0f}s")
+    print(f"{label} on {args.db}: {args.clients} clients for {args.seconds:.0f}s")
     print(f"  requests {len(ms)}  errors {len(errors)}  {len(ms) / elapsed:.1f} req/s")
     print(f"  latency p50 {statistics.median(ms):.1f} ms  p95 {percentile(ms, 0.95):.1f} ms  "
           f"max {ms[-1]:.1f} ms")
-
 
 if __name__ == "__main__":
     main()

@@ -1,30 +1,85 @@
-"""Relevance of keyword, semantic and hybrid search on the labelled VCDB queries.
+"""Relevance of keyword, semantic and hybrid search on the labelled queries, by document and by incident,
+and the throughput of batch search (`kb search --queries`) against one query at a time.
 
-Usage: .venv/bin/python bench/relevance.py [DB]   (DB: an embedded VCDB database, default db/kb.db)
+Usage: .venv/bin/python bench/relevance.py [DB] [--no-speed]
+DB: an embedded VCDB database (default db/kb.db: kb init; kb import starter; kb import vcdb; kb embed).
+The cross-lingual sets (tests/data/crosslingual_*.tsv) are reported when present.
 """
 
+import argparse
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from kb.search_eval import evaluate, read_labelled
 from kb.search import Searcher
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+KB = str(Path(sys.executable).parent / "kb")
 # vcdb_queries.tsv guided the choice of fusion; vcdb_queries_validation.tsv was written
 # afterwards by someone who never saw the search engine, to check that choice.
-QUERY_FILES = ("vcdb_queries.tsv", "vcdb_queries_validation.tsv")
+QUERY_FILES = ("vcdb_queries.tsv", "vcdb_queries_validation.tsv",
+               "crosslingual_en_zh.tsv", "crosslingual_zh_en.tsv")
+
+
+def relevance(searcher: Searcher, db: str) -> None:
+    for name in QUERY_FILES:
+        if not (DATA / name).exists():
+            print(f"\n{name}: not present, skipped")
+            continue
+        pairs = read_labelled(DATA / name)
+        print(f"\n{name}: {len(pairs)} labelled queries over {db}")
+        print(f"{'by':<10}{'mode':<10}{'recall@10':>10}{'hit@5':>8}{'MRR@10':>8}")
+        for by in ("incident", "document"):
+            for mode in ("keyword", "semantic", "hybrid"):
+                r = evaluate(searcher, pairs, mode, by=by)
+                print(f"{by:<10}{mode:<10}{r['recall']:>10.3f}{r['hit@5']:>8.3f}{r['mrr']:>8.3f}")
+
+
+def speed(searcher: Searcher, db: str) -> None:
+    """Queries per second: one at a time (in process, and one `kb search` per query) vs batched."""
+    queries = [q for name in QUERY_FILES[:2] for q, _ in read_labelled(DATA / name)]
+    searcher.search("warm up", k=10)
+    searcher._vectors.clear()
+    start = time.perf_counter()
+    for query in queries:
+        searcher.search(query, k=10)
+    single = len(queries) / (time.perf_counter() - start)
+    searcher._vectors.clear()
+    start = time.perf_counter()
+    for _ in searcher.search_many(queries, k=10):
+        pass
+    batched = len(queries) / (time.perf_counter() - start)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as handle:
+        handle.write("\n".join(queries) + "\n")
+        handle.flush()
+        start = time.perf_counter()
+        subprocess.run([KB, "--db", db, "search", "--queries", handle.name, "--json"], check=True,
+                       capture_output=True)
+        cli_batch = len(queries) / (time.perf_counter() - start)
+    sample = queries[:3]
+    start = time.perf_counter()
+    for query in sample:
+        subprocess.run([KB, "--db", db, "search", query, "--json"], check=True, capture_output=True)
+    cli_single = len(sample) / (time.perf_counter() - start)
+    print(f"\nthroughput over {len(queries)} queries (hybrid, by incident, k=10, cold query cache)")
+    print(f"  in process, one query at a time   {single:8.1f} queries/s")
+    print(f"  in process, search_many (batched) {batched:8.1f} queries/s  ({batched / single:.1f}x)")
+    print(f"  kb search QUERY, one process each {cli_single:8.2f} queries/s (over {len(sample)})")
+    print(f"  kb search --queries FILE          {cli_batch:8.1f} queries/s  ({cli_batch / cli_single:.0f}x)")
 
 
 def main() -> None:
-    db = sys.argv[1] if len(sys.argv) > 1 else "db/kb.db"
-    searcher = Searcher(db)
-    for name in QUERY_FILES:
-        pairs = read_labelled(DATA / name)
-        print(f"\n{name}: {len(pairs)} labelled queries over {db}")
-        print(f"{'mode':<10}{'recall@10':>10}{'MRR@10':>10}")
-        for mode in ("keyword", "semantic", "hybrid"):
-            result = evaluate(searcher, pairs, mode)
-            print(f"{mode:<10}{result['recall']:>10.3f}{result['mrr']:>10.3f}")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db", nargs="?", default="db/kb.db")
+    parser.add_argument("--no-speed", action="store_true", help="only the relevance tables")
+    args = parser.parse_args()
+    searcher = Searcher(args.db)
+    relevance(searcher, args.db)
+    if not args.no_speed:
+        speed(searcher, args.db)
 
 
 if __name__ == "__main__":

@@ -183,14 +183,14 @@ def embed(ctx: click.Context, device: str, model_name: str | None, batch_size: i
     db = get_db(ctx)
     bar = None
 
-    def progress(done: int, total: int) -> None:
+    def progress_bar(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
             bar = click.progressbar(length=total, label="Embedding chunks", file=sys.stderr)
         bar.update(done - bar.pos)
 
-    if not sys.stderr.isatty():  # a log or a pipe: a line with rate and ETA every few seconds
-        progress = embedding.progress_lines()
+    # On a terminal a bar; in a log or a pipe a line with rate and ETA every few seconds.
+    progress = progress_bar if sys.stderr.isatty() else embedding.progress_lines()
     report = embedding.embed(db, model_name, device, batch_size, rebuild=rebuild, progress=progress)
     if bar is not None:
         bar.render_finish()
@@ -228,6 +228,8 @@ def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
 @click.argument("query", required=False)
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="Number of results.")
 @click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default="hybrid", show_default=True)
+@click.option("--by", type=click.Choice(["incident", "document"]), default="incident", show_default=True,
+              help="Incidents with their best documents, or single documents.")
 @click.option("--kind", default=None, help="Only documents of this kind (news, court, press_release, dataset, curated, user).")
 @click.option("--source", default=None, help="Only documents from this source (e.g. vcdb, doj).")
 @click.option("--language", default=None, help="Only documents in this language (e.g. en, zh).")
@@ -237,34 +239,33 @@ def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
               help="Run one query per line of this file (with --json: one JSON object per line).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def search(ctx: click.Context, query: str | None, k: int, mode: str, kind, source, language,
+def search(ctx: click.Context, query: str | None, k: int, mode: str, by: str, kind, source, language,
            since, until, queries_file, as_json: bool) -> None:
-    """Search documents by what happened, in your own words."""
+    """Search incidents (or documents) by what happened, in your own words, in English or Chinese."""
     from .search import Filters, get_searcher
 
     if bool(query) == bool(queries_file):
         raise KBError("give a QUERY or --queries FILE (not both)")
     get_db(ctx, readonly=True)
-    searcher = get_searcher(ctx.obj["db_path"])
     filters = Filters(kind=kind, source=source, language=language, since=since, until=until)
+    searcher = get_searcher(ctx.obj["db_path"])
     if queries_file:
-        for line in _read_queries(queries_file):
-            if not line.strip():
-                continue
-            try:
-                hits, error = searcher.search(line, k=k, mode=mode, filters=filters), None
-            except KBError as exc:
-                hits, error = [], str(exc)
+        for line, results, error in searcher.search_many(_read_queries(queries_file), k=k, mode=mode,
+                                                         filters=filters, by=by):
+            _warn(results.warnings if results else [])
+            hits = [h.to_dict() for h in results.hits] if results else []
             if as_json:
-                out = {"query": line.strip(), "hits": hits}
+                out = {"query": line, "hits": hits}
                 if error:
                     out["error"] = error
                 click.echo(json.dumps(out, ensure_ascii=False))
             else:
-                click.echo(f"## {line.strip()}")
+                click.echo(f"## {line}")
                 click.echo(error or format_hits(hits))
         return
-    hits = searcher.search(query, k=k, mode=mode, filters=filters)
+    results = searcher.search(query, k=k, mode=mode, filters=filters, by=by)
+    _warn(results.warnings)
+    hits = [h.to_dict() for h in results.hits]
     if as_json:
         echo_json(hits)
     else:
@@ -281,6 +282,17 @@ def _read_queries(path: str) -> list[str]:
         raise KBError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise KBError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+_warned: set[str] = set()
+
+
+def _warn(warnings: list[str]) -> None:
+    """Each warning once per command, on stderr."""
+    for warning in warnings:
+        if warning not in _warned:
+            _warned.add(warning)
+            click.echo(f"Warning: {warning}", err=True)
 
 
 @main.command(epilog="Exit codes: 0 everything ran; 3 a source failed (the others still ran); "
@@ -357,19 +369,41 @@ def runs_cmd(ctx: click.Context, limit: int, as_json: bool) -> None:
 
 
 def format_hits(hits: list[dict]) -> str:
-    """A readable table of search results."""
+    """A readable table of search results (incidents with their documents, or documents)."""
     if not hits:
         return "No results."
     lines = []
     for hit in hits:
-        where = f"{hit['source']}:{hit['external_id']}"
         lines.append(f"{hit['rank']:>3}. {hit['title'] or '(untitled)'}")
-        lines.append(f"     {hit['published'] or '----'}  {hit['kind']}  {where[:60]}  "
-                     f"d{hit['document_id']}" + (f"  i{hit['incident_id']}" if hit["incident_id"] else "")
-                     + f"  score {hit['score']:.4f}")
-        if hit["snippet"]:
-            lines.append("     " + " ".join(hit["snippet"].split())[:200])
+        if "documents" in hit:
+            label = f"i{hit['incident_id']}" if hit["incident_id"] else "not linked to an incident"
+            facts = "  ".join(str(hit[f]) for f in ("incident_type", "organisation", "year") if hit.get(f))
+            lines.append(f"     {label}  {facts}  score {hit['score']:.4f}".rstrip())
+            lines.append("     why: " + _why(hit["why"]))
+            for doc in hit["documents"]:
+                lines.append(f"     - {_document_line(doc)}")
+        else:
+            lines.append(f"     {_document_line(doc=hit)}" + (f"  i{hit['incident_id']}" if hit["incident_id"] else ""))
+            if hit["snippet"]:
+                lines.append("     " + " ".join(hit["snippet"].split())[:200])
     return "\n".join(lines)
+
+
+def _document_line(doc: dict) -> str:
+    where = f"{doc['source']}:{doc['external_id']}"
+    return (f"{doc['published'] or '----'}  {doc['kind']}  {doc['language'] or '--'}  {where[:60]}  "
+            f"d{doc['document_id']}  score {doc['score']:.4f}")
+
+
+def _why(why: dict) -> str:
+    parts = []
+    if why["terms"]:
+        parts.append("terms " + ", ".join(why["terms"][:8]))
+    if why["semantic"] is not None:
+        parts.append(f"meaning {why['semantic']:.2f}")
+    if why["passage"]:
+        parts.append("“" + " ".join(why["passage"].split())[:120] + "”")
+    return "; ".join(parts) or "-"
 
 
 ERRORS_SHOWN = 20

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+import weakref
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -24,7 +25,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup, escape
 
 from .errors import KBError
-from .search import MODES, Filters, get_searcher
+from .search import BY, MODES, Filters, TimeBudget, check_k, get_searcher
 
 TEMPLATES = Path(__file__).parent / "templates"
 CONFIG_FILE = resources.files("kb").joinpath("data/datasette.yaml")  # package data: found in any install
@@ -91,13 +92,20 @@ def _is_kb_connection(conn) -> bool:
     return names == {"documents", "settings"}
 
 
+_found: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # datasette -> its KB database's name
+
+
 async def kb_database(datasette):
     """The Datasette database holding the KB: the configured one, else the first with the KB tables."""
+    known = datasette.databases.get(_found.get(datasette, ""))
+    if known is not None:
+        return known
     wanted = _plugin_config(datasette).get("database")
     for name, db in datasette.databases.items():
         if not db.path or (wanted and name != wanted):
             continue
         if await db.execute_fn(_is_kb_connection):
+            _found[datasette] = name
             return db
     return None
 
@@ -135,19 +143,37 @@ def _warm_up(searcher) -> None:
 
 @hookimpl
 def prepare_connection(conn, database, datasette):
-    """Make connections to the KB query-only and give them kb_search(query[, k[, mode]])."""
+    """Make connections to the KB query-only and give them the search functions.
+
+    kb_search(query[, k[, mode]]) returns the best documents' ids as a JSON
+    array, kb_search_incidents(query[, k[, mode]]) the best incidents' ids.
+    Bad arguments return {"error": reason} instead of ids. Calls on one
+    connection share a time budget of Datasette's SQL time limit; a query that
+    spends it is interrupted like any query that runs too long.
+    """
     wanted = _plugin_config(datasette).get("database")
     db = datasette.databases.get(database)
     if db is None or not db.path or (wanted and database != wanted) or not _is_kb_connection(conn):
         return
     conn.execute("PRAGMA query_only = 1")  # the web never writes the KB; `kb` commands do
     searcher = get_searcher(db.path)
+    budget = TimeBudget(datasette.setting("sql_time_limit_ms") / 1000)
 
-    def kb_search(query, k=10, mode="hybrid"):
-        hits = searcher.search(query, k=int(k), mode=mode)
-        return json.dumps([hit["document_id"] for hit in hits])
+    def sql_function(by: str, key: str):
+        def function(query, k=10, mode="hybrid"):
+            try:
+                results = budget.spend(lambda: searcher.search(query, k=check_k(k), mode=mode, by=by))
+            except KBError as exc:
+                if budget.left <= 0:
+                    conn.interrupt()  # Datasette reports it as a query over its time limit
+                    return "[]"
+                return json.dumps({"error": str(exc)}, ensure_ascii=False)
+            return json.dumps([getattr(hit, key) for hit in results.hits if getattr(hit, key) is not None])
 
-    conn.create_function("kb_search", -1, kb_search)
+        return function
+
+    conn.create_function("kb_search", -1, sql_function("document", "document_id"))
+    conn.create_function("kb_search_incidents", -1, sql_function("incident", "incident_id"))
 
 
 @hookimpl
@@ -181,7 +207,7 @@ def extra_template_vars(view_name, table, database, request, datasette):
 # --- the search page ---
 
 async def search_view(datasette, request):
-    """/-/kb-search (HTML) and /-/kb-search.json."""
+    """/-/kb-search (HTML) and /-/kb-search.json: incidents by default, `by=document` for documents."""
     as_json = bool(request.url_vars.get("format"))
     db = await kb_database(datasette)
     if db is None:
@@ -189,31 +215,43 @@ async def search_view(datasette, request):
     if not await may_view(datasette, request.actor, db.name):
         return _error("Permission denied.", 403, as_json)
     form = read_form(request.args)
-    hits, error, started = [], None, time.perf_counter()
+    hits, warnings, error, started = [], [], None, time.perf_counter()
     if form["q"]:
         try:
-            hits = await run_search(db, form)
+            results = await run_search(db, form)
+            hits, warnings = [hit.to_dict() for hit in results.hits], results.warnings
         except KBError as exc:
             error = str(exc)
     took_ms = round((time.perf_counter() - started) * 1000, 1)
     for hit in hits:
-        hit["document_path"] = datasette.urls.row(db.name, "documents", hit["document_id"])
-        hit["incident_path"] = (datasette.urls.row(db.name, "incidents", hit["incident_id"])
-                                if hit["incident_id"] else None)
+        _add_paths(datasette, db, hit)
+        for doc in hit.get("documents", []):
+            _add_paths(datasette, db, doc)
     if as_json:
-        body = {"query": form["q"], "mode": form["mode"], "k": form["k"],
+        body = {"query": form["q"], "mode": form["mode"], "by": form["by"], "k": form["k"],
                 "filters": {f: form[f] for f in FILTERS if form[f]}, "took_ms": took_ms, "hits": hits}
+        if warnings:
+            body["warnings"] = warnings
         if error:
             body["error"] = error
         return Response.json(body, status=400 if error else 200)
     top = max([h["score"] for h in hits] + [0])
     for hit in hits:
-        hit["snippet_html"] = highlight(hit["snippet"] or "", form["q"])
         hit["score_pct"] = round(100 * max(hit["score"], 0) / top) if top > 0 else 0
-    context = {"form": form, "hits": hits, "error": error, "modes": MODES, "database": db.name,
-               "took_ms": took_ms, "incidents": await incident_cards(db, hits),
+        for doc in [hit, *hit.get("documents", [])]:
+            doc["snippet_html"] = highlight(doc["snippet"] or "", form["q"], doc["why"]["terms"])
+    context = {"form": form, "hits": hits, "error": error, "warnings": warnings, "modes": MODES, "bys": BY,
+               "database": db.name, "took_ms": took_ms,
+               "incidents": await incident_cards(db, hits) if form["by"] == "document" else {},
                "choices": await filter_choices(db), "examples": EXAMPLES, "counts": await counts(db)}
     return Response.html(await datasette.render_template("kb_search.html", context, request=request))
+
+
+def _add_paths(datasette, db, hit: dict) -> None:
+    """Links to the hit's document and incident row pages."""
+    hit["document_path"] = datasette.urls.row(db.name, "documents", hit["document_id"])
+    hit["incident_path"] = (datasette.urls.row(db.name, "incidents", hit["incident_id"])
+                            if hit["incident_id"] else None)
 
 
 async def may_view(datasette, actor, database: str) -> bool:
@@ -227,7 +265,8 @@ async def may_view(datasette, actor, database: str) -> bool:
 
 def read_form(args) -> dict:
     """The search parameters from a query string, with defaults."""
-    form = {"q": (args.get("q") or "").strip(), "mode": args.get("mode") or "hybrid"}
+    form = {"q": (args.get("q") or "").strip(), "mode": args.get("mode") or "hybrid",
+            "by": args.get("by") or "incident"}
     try:
         form["k"] = min(max(int(args.get("k") or 20), 1), MAX_K)
     except ValueError:
@@ -239,9 +278,9 @@ def read_form(args) -> dict:
 
 async def run_search(db, form: dict) -> list[dict]:
     """kb.search in a worker thread, outside any SQL time limit."""
-    filters = Filters(**{f: form[f] for f in FILTERS})
+    filters = Filters(**{f: form[f] for f in FILTERS})  # bad dates raise KBError: a 400 with the reason
     searcher = get_searcher(db.path)
-    return await asyncio.to_thread(searcher.search, form["q"], form["k"], form["mode"], filters)
+    return await asyncio.to_thread(searcher.search, form["q"], form["k"], form["mode"], filters, form["by"])
 
 
 def _error(message: str, status: int, as_json: bool) -> Response:
@@ -279,12 +318,13 @@ async def filter_choices(db) -> dict[str, list[str]]:
     return choices
 
 
-def highlight(text: str, query: str) -> Markup:
-    """`text` escaped, with the query's words (3+ letters) wrapped in <mark>."""
-    words = sorted({w for w in re.findall(r"[^\W_]{3,}", query)}, key=len, reverse=True)
+def highlight(text: str, query: str, terms: list[str] = ()) -> Markup:
+    """`text` escaped, with the query's words (3+ letters) and the matched terms wrapped in <mark>."""
+    words = sorted({w for w in re.findall(r"[^\W_]{3,}", query)} | {t for t in terms if len(t) >= 2},
+                   key=len, reverse=True)
     if not words:
         return escape(text)
-    pattern = re.compile("(" + "|".join(re.escape(w) for w in words) + r")\w*", re.IGNORECASE)
+    pattern = re.compile("(" + "|".join(re.escape(w) for w in words) + r")[a-z]*", re.IGNORECASE)
     out, last = Markup(), 0
     for match in pattern.finditer(text):
         out += escape(text[last:match.start()]) + Markup("<mark>{}</mark>").format(match.group(0))

@@ -319,7 +319,56 @@ CREATE TABLE staged_vectors (
 
 # Each migration is one SQL script, applied in its own transaction.
 
-MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE, _M7_LEGAL_FACTS, _M8_INDEX_AUTO, _M9_EMBED_STAGING]
+_M10_SEGMENTED_WORDS = """
+-- The word index reads Chinese segmented into words (kb.words.segment, registered on
+-- every kb connection as kb_segment) so BM25 has word statistics for Chinese too.
+-- documents_segmented holds the segmented title/text of documents that contain Chinese
+-- (NULL where a field has none); the index's content is documents with those overlaid.
+DROP TRIGGER documents_words_ai;
+DROP TRIGGER documents_words_ad;
+DROP TRIGGER documents_words_au;
+DROP TABLE documents_words;
+CREATE TABLE documents_segmented (id INTEGER PRIMARY KEY, title TEXT, text TEXT);
+INSERT INTO documents_segmented(id, title, text)
+    SELECT id, kb_segment(title), kb_segment(text) FROM documents
+    WHERE kb_segment(title) IS NOT NULL OR kb_segment(text) IS NOT NULL;
+CREATE VIEW documents_words_content AS
+    SELECT d.id AS id, coalesce(s.title, d.title) AS title, coalesce(s.text, d.text) AS text
+    FROM documents d LEFT JOIN documents_segmented s ON s.id = d.id;
+CREATE VIRTUAL TABLE documents_words USING fts5(
+    title, text, content=documents_words_content, content_rowid=id,
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+INSERT INTO documents_words(rowid, title, text) SELECT id, title, text FROM documents_words_content;
+CREATE TRIGGER documents_words_ai AFTER INSERT ON documents BEGIN
+    INSERT INTO documents_segmented(id, title, text)
+        SELECT new.id, kb_segment(new.title), kb_segment(new.text)
+        WHERE kb_segment(new.title) IS NOT NULL OR kb_segment(new.text) IS NOT NULL;
+    INSERT INTO documents_words(rowid, title, text)
+        SELECT id, title, text FROM documents_words_content WHERE id = new.id;
+END;
+CREATE TRIGGER documents_words_ad AFTER DELETE ON documents BEGIN
+    INSERT INTO documents_words(documents_words, rowid, title, text)
+        SELECT 'delete', old.id, coalesce(s.title, old.title), coalesce(s.text, old.text)
+        FROM (SELECT 1) LEFT JOIN documents_segmented s ON s.id = old.id;
+    DELETE FROM documents_segmented WHERE id = old.id;
+END;
+CREATE TRIGGER documents_words_au AFTER UPDATE OF title, text ON documents BEGIN
+    INSERT INTO documents_words(documents_words, rowid, title, text)
+        SELECT 'delete', old.id, coalesce(s.title, old.title), coalesce(s.text, old.text)
+        FROM (SELECT 1) LEFT JOIN documents_segmented s ON s.id = old.id;
+    DELETE FROM documents_segmented WHERE id = old.id;
+    INSERT INTO documents_segmented(id, title, text)
+        SELECT new.id, kb_segment(new.title), kb_segment(new.text)
+        WHERE kb_segment(new.title) IS NOT NULL OR kb_segment(new.text) IS NOT NULL;
+    INSERT INTO documents_words(rowid, title, text)
+        SELECT id, title, text FROM documents_words_content WHERE id = new.id;
+END;
+"""
+
+# Each migration is one SQL script, applied in its own transaction.
+
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE, _M7_LEGAL_FACTS, _M8_INDEX_AUTO, _M9_EMBED_STAGING, _M10_SEGMENTED_WORDS]
 
 
 def open_db(path: str | Path, create: bool = True, readonly: bool = False) -> sqlite_utils.Database:
@@ -347,6 +396,7 @@ def open_db(path: str | Path, create: bool = True, readonly: bool = False) -> sq
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA synchronous=NORMAL")
+    register_functions(conn)
     db = sqlite_utils.Database(conn)
     migrate(db)
     return db
@@ -391,6 +441,13 @@ def _connect_readonly(path: Path) -> sqlite_utils.Database:
     except sqlite3.Error as exc:
         raise KBError(f"cannot open database {path}: {exc}") from None
     return sqlite_utils.Database(conn)
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """SQL functions the schema's triggers call (kb_segment: Chinese split into words)."""
+    from .words import segment
+
+    conn.create_function("kb_segment", 1, segment, deterministic=True)
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import json
 import shutil
 import socket
 import sqlite3
@@ -51,28 +51,45 @@ def site(starter_db):
 
 # --- search page and JSON ---
 
-def test_json_search_finds_the_bytedance_case_from_english(site):
+def test_json_search_finds_the_bytedance_incident_from_english(site):
     body = get(site, f"/-/kb-search.json?q={quote(QUERY)}&k=5").json()
-    assert body["query"] == QUERY and body["mode"] == "hybrid"
+    assert body["query"] == QUERY and body["mode"] == "hybrid" and body["by"] == "incident"
     top = body["hits"][0]
-    assert is_bytedance(top)
+    assert is_bytedance(top) and top["title"].startswith("ByteDance")
+    assert top["incident_path"] == f"/kb/incidents/{top['incident_id']}"
+    assert {d["language"] for d in top["documents"]} >= {"en", "zh"}
+    assert all(d["document_path"] == f"/kb/documents/{d['document_id']}" for d in top["documents"])
+    assert top["why"]["semantic"] > 0 and top["why"]["terms"]
+    assert len({h["incident_id"] for h in body["hits"]}) == len(body["hits"])
+
+
+def test_json_search_by_document_keeps_the_document_fields(site):
+    body = get(site, f"/-/kb-search.json?q={quote(QUERY)}&k=5&by=document").json()
+    top = body["hits"][0]
+    assert is_bytedance(top) and "documents" not in top
+    assert {"rank", "score", "document_id", "source", "external_id", "url", "title", "published", "kind",
+            "language", "snippet", "incident_id"} <= set(top)
     assert top["document_path"] == f"/kb/documents/{top['document_id']}"
     assert top["incident_path"] == f"/kb/incidents/{top['incident_id']}"
 
 
 def test_search_page_shows_result_cards_with_links(site):
-    response = get(site, f"/-/kb-search?q={quote(QUERY)}")
-    assert response.status_code == 200
-    html = response.text
-    hit = get(site, f"/-/kb-search.json?q={quote(QUERY)}&k=1").json()["hits"][0]
-    assert f'href="/kb/documents/{hit["document_id"]}"' in html
-    assert f'href="/kb/incidents/{hit["incident_id"]}"' in html
-    assert "ByteDance" in html and 'class="kb-card"' in html
-    assert "<mark>" in html  # query words highlighted in snippets
+    for by in ("incident", "document"):
+        response = get(site, f"/-/kb-search?q={quote(QUERY)}&by={by}")
+        assert response.status_code == 200
+        html = response.text
+        hit = get(site, f"/-/kb-search.json?q={quote(QUERY)}&k=1&by={by}").json()["hits"][0]
+        assert f'href="/kb/documents/{hit["document_id"]}"' in html
+        assert f'href="/kb/incidents/{hit["incident_id"]}"' in html
+        assert "ByteDance" in html and 'class="kb-card"' in html
+        assert "<mark>" in html  # query words highlighted in snippets
+    incident_page = get(site, f"/-/kb-search?q={quote(QUERY)}").text
+    assert 'class="kb-why"' in incident_page and "by meaning" in incident_page
+    assert "字节跳动" in incident_page  # the Chinese report is listed under the incident
 
 
 def test_filters_and_modes_reach_the_search(site):
-    news = get(site, "/-/kb-search.json?q=%E5%AE%9E%E4%B9%A0%E7%94%9F&kind=news").json()["hits"]
+    news = get(site, "/-/kb-search.json?q=%E5%AE%9E%E4%B9%A0%E7%94%9F&kind=news&by=document").json()["hits"]
     assert news and {h["kind"] for h in news} == {"news"}
     for mode in ("keyword", "semantic"):
         hits = get(site, f"/-/kb-search.json?q={quote(QUERY)}&mode={mode}").json()["hits"]
@@ -87,6 +104,9 @@ def test_bad_input_gets_a_clear_message(site):
     assert page.status_code == 200 and "nothing to search for" in page.text
     empty = get(site, "/-/kb-search")
     assert empty.status_code == 200 and "Try:" in empty.text
+    for args, reason in (("since=garbage", "not a date"), ("until=zzz", "not a date"), ("by=case", "unknown grouping")):
+        response = get(site, f"/-/kb-search.json?q=sabotage&{args}")
+        assert response.status_code == 400 and reason in response.json()["error"], args
 
 
 # --- SQL, tables, rows ---
@@ -98,6 +118,46 @@ def test_kb_search_works_inside_sql(site):
     assert any(is_bytedance(r) for r in rows)
     canned = get(site, f"/kb/kb_search_join.json?query={quote(QUERY)}&_shape=array").json()
     assert canned and canned[0]["title"].startswith("ByteDance")
+
+
+def test_kb_search_incidents_works_inside_sql(site, starter_db):
+    sql = ("select i.id, i.title from json_each(kb_search_incidents('intern sabotaged training', 5)) hits "
+           "join incidents i on i.id = hits.value order by hits.key")
+    rows = get(site, f"/kb.json?sql={quote(sql)}&_shape=array").json()
+    assert rows and rows[0]["title"].startswith("ByteDance")
+    assert len({r["id"] for r in rows}) == len(rows)
+
+
+@pytest.mark.parametrize("call", ["kb_search('sabotage', 'ten')", "kb_search('sabotage', 0)",
+                                  "kb_search_incidents('sabotage', 5000)", "kb_search('sabotage', 5, 'psychic')",
+                                  "kb_search('')"])
+def test_bad_sql_arguments_say_why(site, call):
+    response = get(site, f"/kb.json?sql={quote('select ' + call + ' as r')}&_shape=array")
+    assert response.status_code == 200, response.text
+    error = json.loads(response.json()[0]["r"])["error"]
+    assert any(word in error for word in ("k must be", "unknown mode", "empty query")), error
+
+
+def test_many_sql_searches_in_one_query_keep_to_the_time_limit(starter_copy):
+    """200 kb_search() calls in one SQL query stop at the SQL time limit instead of all running."""
+    from datasette.app import Datasette
+
+    from kb.search import get_searcher
+
+    ds = started(Datasette([str(starter_copy)], metadata=load_config("kb"), settings={"sql_time_limit_ms": 300}))
+    searcher, calls = get_searcher(starter_copy), []
+    real_search = searcher.search
+    searcher.search = lambda *args, **kwargs: calls.append(args) or real_search(*args, **kwargs)
+    try:
+        sql = ("select kb_search(title || ' ' || id, 5) from documents, "
+               "(select 1 union select 2 union select 3 union select 4) limit 200")
+        response = get(ds, f"/kb.json?sql={quote(sql)}&_shape=array")
+        assert response.status_code == 400 and "too long" in response.text
+        assert 0 < len(calls) < 200
+        ok = get(ds, f"/kb.json?sql={quote(chr(39).join(['select kb_search(', 'logic bomb', ', 3) as r']))}&_shape=array")
+        assert ok.status_code == 200 and json.loads(ok.json()[0]["r"])  # the budget refills while idle
+    finally:
+        del searcher.search
 
 
 def test_default_facets_appear(site):
@@ -271,7 +331,7 @@ def test_served_site_answers_while_the_kb_is_written(starter_copy, shared, tmp_p
         failures = [(status, path, body[:200]) for status, path, body in results
                     if status != 200 or "database is locked" in body]
         assert not failures, failures[:5]
-        hits = httpx.get(base + "/-/kb-search.json?q=clerk+rerouted+warehouse+forklifts+to+a+private+depot&mode=semantic&k=3",
+        hits = httpx.get(base + "/-/kb-search.json?q=clerk+rerouted+warehouse+forklifts+to+a+private+depot&mode=semantic&k=3&by=document",
                          timeout=60).json()["hits"]
         assert hits[0]["title"].startswith("Quartermaster clerk")  # new index read without a restart
         vcdb = httpx.get(base + "/-/kb-search.json?q=vcdb&mode=keyword&source=vcdb&k=1", timeout=60)
