@@ -51,6 +51,8 @@ bench: install  # run `make demo` first: several benchmarks read its database
 	$(BIN)/python bench/extraction.py
 	$(BIN)/python bench/parse_throughput.py
 	$(BIN)/python bench/clustering.py
+	$(BIN)/python bench/linking.py
+	$(BIN)/python bench/legal_extraction.py
 	$(BIN)/python bench/datasette_load.py $(DEMO_DB)
 
 clean:
