@@ -572,7 +572,7 @@ def incident_candidates(ctx: click.Context, as_json: bool) -> None:
     """Low-confidence "same case?" pairs left for review (decide with `kb incident link` or `merge`)."""
     from . import incidents
 
-    results = incidents.candidates(get_db(ctx, create=False))
+    results = incidents.candidates(get_db(ctx, readonly=True))
     if as_json:
         echo_json(results)
         return
