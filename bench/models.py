@@ -35,10 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import config, embed, index
+from kb import config, embed, vector_index
 from kb.db import open_db
 from kb.importers import files, starter, vcdb
-from kb.relevance import evaluate, read_labelled
+from kb.search_eval import evaluate, read_labelled
 from kb.search import Searcher
 from kb.store import save_many
 
@@ -73,7 +73,7 @@ def measure(name: str, records: list, modes: list[str], tmp: Path) -> dict:
     model = embed.load_model(name, "cpu")
     model.encode_queries(["warm up"])
     report = embed.embed(db, model=model)
-    index.sync(db, config.index_path(path))
+    vector_index.sync(db, config.index_path(path))
     searcher = Searcher(path, model=model)
     out = {"chunks": report.chunks_embedded, "passages/s": report.rate}
     english = [p for f in ENGLISH for p in read_labelled(DATA / f)]

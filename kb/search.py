@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
+import statistics
 import sys
 import threading
 import time
@@ -43,6 +44,7 @@ SEMANTIC_WEIGHT = 0.5  # hybrid score = w * semantic + (1 - w) * keyword, each s
 EXPANSION_WEIGHT = 0.5  # lexicon terms in the other language count half as much as the query's own
 TITLE_WEIGHT = 2.0  # BM25 weight of a title word against a body word (2 beat 1 and 4 on tests/data)
 POOL = 100  # candidates taken from each list before fusion
+LANGUAGE_POOL = 50  # documents of one language whose similarities standardise that language's scores
 MAX_K = 1000
 MAX_DOCUMENTS = 5  # documents shown per incident hit
 MAX_QUERY_CHARS = 2000
@@ -226,6 +228,7 @@ class Searcher:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._vectors: OrderedDict[str, Any] = OrderedDict()
+        self._selectors = None  # (index, {language: selector}), see languages()
 
     def connect(self):
         """This thread's connection, opened (and the schema checked) once per thread."""
@@ -323,8 +326,8 @@ class Searcher:
                 semantic = self.semantic_hits(db, vector, filters, pool)
         scores = fuse(keyword, semantic)
         ranked = sorted(scores, key=lambda d: -scores[d])
-        similarity = {d: s for d, (s, _) in (semantic or {}).items()}
-        best_chunk = {d: c for d, (_, c) in (semantic or {}).items()}
+        similarity = {d: hit[2] for d, hit in (semantic or {}).items()}
+        best_chunk = {d: hit[1] for d, hit in (semantic or {}).items()}
         match_terms = terms + [t for group in expansions for t in group]
         if by == "document":
             hits = _describe(db, ranked[:k], scores, similarity, best_chunk, match_terms)
@@ -355,22 +358,59 @@ class Searcher:
                 except KBError as exc:
                     yield q, None, str(exc)
 
-    def semantic_hits(self, db, vector, filters: Filters, pool: int) -> dict[int, tuple[float, int]]:
-        """Documents by their best chunk's cosine similarity to the query vector: {doc: (score, chunk)}."""
+    def semantic_hits(self, db, vector, filters: Filters, pool: int) -> dict[int, tuple[float, int, float]]:
+        """Documents by their best chunk's similarity, standardised within each language:
+        {doc: (score, chunk, cosine similarity)}, best first.
+
+        multilingual-e5 rates any text in the query's own language above the right
+        answer in the other language, so one ranking rarely crosses languages.
+        Each document language is searched on its own (a FAISS id selector) and a
+        document's similarity becomes a z-score against the top LANGUAGE_POOL
+        documents of its language: the best Chinese and the best English document
+        compete on equal terms. With one language this keeps the plain order.
+        """
         index = self.index()
         vector = vector.reshape(1, -1)
-        where, params = filters.sql()
-        wanted = pool * 4
-        while True:
-            n = min(wanted, index.ntotal)
-            if n == 0:
-                return {}
-            scores, ids = index.search(vector, n)
-            found = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
-            hits = _best_chunks(db, found, where, params)
-            if len(hits) >= pool or n >= index.ntotal:
-                return dict(list(hits.items())[:pool])
-            wanted *= 4
+        out: dict[int, tuple[float, int, float]] = {}
+        for language, selector in self.languages(db, filters.language):
+            hits = _nearest(db, index, vector, filters, max(pool, LANGUAGE_POOL), selector)
+            head = [similarity for similarity, _ in hits.values()][:LANGUAGE_POOL]
+            if not head:
+                continue
+            mean, spread = statistics.fmean(head), max(statistics.pstdev(head), 1e-3)
+            for doc_id, (similarity, chunk_id) in hits.items():
+                out[doc_id] = ((similarity - mean) / spread, chunk_id, similarity)
+        return dict(sorted(out.items(), key=lambda item: -item[1][0])[:pool])
+
+    def languages(self, db, only: str | None = None) -> list[tuple[str | None, Any]]:
+        """(language, FAISS id selector of its chunks) for each document language, re-read with the index."""
+        index = self.index()
+        with self._lock:
+            if self._selectors is None or self._selectors[0] is not index:
+                chunks: dict[str | None, list[int]] = {}
+                for chunk_id, language in db.execute(
+                        "SELECT c.id, d.language FROM chunks c JOIN documents d ON d.id = c.document_id "
+                        "WHERE c.embedding IS NOT NULL"):
+                    chunks.setdefault(language, []).append(chunk_id)
+                self._selectors = (index, {lang: vindex.selector(ids) for lang, ids in chunks.items()})
+            selectors = self._selectors[1]
+        return [(lang, sel) for lang, sel in selectors.items() if only is None or lang == only]
+
+
+def _nearest(db, index, vector, filters: Filters, pool: int, selector) -> dict[int, tuple[float, int]]:
+    """The `pool` documents nearest the vector among the selector's chunks: {doc: (similarity, chunk)}."""
+    where, params = filters.sql()
+    wanted = pool * 4
+    while True:
+        n = min(wanted, index.ntotal)
+        if n == 0:
+            return {}
+        scores, ids = vindex.search(index, vector, n, selector)
+        found = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+        hits = _best_chunks(db, found, where, params)
+        if len(hits) >= pool or n >= index.ntotal or len(found) < n:
+            return dict(list(hits.items())[:pool])
+        wanted *= 4
 
 
 @functools.cache
@@ -390,21 +430,21 @@ def one_thread_per_query() -> None:
 
 
 def fuse(keyword: dict | None, semantic: dict | None) -> dict[int, float]:
-    """Combine {doc: (score, _)} lists into {doc: score}; a single list keeps its own scores."""
+    """Combine {doc: (score, ...)} lists into {doc: score}; a single list keeps its own scores."""
     lists = [(hits, w) for hits, w in ((keyword, 1 - SEMANTIC_WEIGHT), (semantic, SEMANTIC_WEIGHT))
              if hits is not None]
     if not lists:
         return {}
     if len(lists) == 1:
-        return {d: s for d, (s, _) in lists[0][0].items()}
+        return {d: hit[0] for d, hit in lists[0][0].items()}
     scores: dict[int, float] = {}
     for hits, weight in lists:
         if not hits:
             continue
-        values = [s for s, _ in hits.values()]
+        values = [hit[0] for hit in hits.values()]
         low, span = min(values), (max(values) - min(values)) or 1.0
-        for doc_id, (score, _) in hits.items():
-            scores[doc_id] = scores.get(doc_id, 0.0) + weight * (score - low) / span
+        for doc_id, hit in hits.items():
+            scores[doc_id] = scores.get(doc_id, 0.0) + weight * (hit[0] - low) / span
     return scores
 
 

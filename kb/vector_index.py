@@ -137,6 +137,27 @@ def ids_in(index) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
+def selector(ids) -> tuple:
+    """A FAISS id selector for these chunk ids (with the array it reads, which must stay alive)."""
+    array = np.asarray(ids, dtype=np.int64)
+    return _faiss().IDSelectorBatch(len(array), _faiss().swig_ptr(array)), array
+
+
+def search(index, vectors: np.ndarray, k: int, only: tuple | None = None):
+    """(scores, ids) of the k nearest vectors, among the ids of `only` (see `selector`) when given."""
+    if only is None:
+        return index.search(vectors, k)
+    faiss = _faiss()
+    kind = kind_of(index)
+    if kind == "hnsw":
+        params = faiss.SearchParametersHNSW(sel=only[0], efSearch=faiss.downcast_index(index.index).hnsw.efSearch)
+    elif kind == "ivf":
+        params = faiss.SearchParametersIVF(sel=only[0], nprobe=faiss.extract_index_ivf(index).nprobe)
+    else:
+        params = faiss.SearchParameters(sel=only[0])
+    return index.search(vectors, k, params=params)
+
+
 def _vectors(db: sqlite_utils.Database, ids=None) -> tuple[np.ndarray, np.ndarray]:
     dim = int(get_setting(db, "embedding_dim") or 0)
     sql = "SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL"
