@@ -41,7 +41,8 @@ from .errors import KBError
 MODES = ("hybrid", "semantic", "keyword")
 BY = ("incident", "document")
 SEMANTIC_WEIGHT = 0.5  # hybrid score = w * semantic + (1 - w) * keyword, each scaled to [0, 1]
-EXPANSION_WEIGHT = 0.5  # lexicon terms in the other language count half as much as the query's own
+EXPANSION_WEIGHT = 0.5  # other wordings in the query's language count half as much as the query's own words
+CROSS_WEIGHT = 1.0  # lexicon terms in the other language: the only words that can match its documents
 TITLE_WEIGHT = 2.0  # BM25 weight of a title word against a body word (2 beat 1 and 4 on tests/data)
 POOL = 100  # candidates taken from each list before fusion
 LANGUAGE_POOL = 50  # documents of one language whose similarities standardise that language's scores
@@ -325,6 +326,8 @@ class Searcher:
                     vector = self.query_vectors([query])[0]
                 semantic = self.semantic_hits(db, vector, filters, pool)
         scores = fuse(keyword, semantic)
+        if keyword and semantic:
+            scores = _per_language(db, scores)
         ranked = sorted(scores, key=lambda d: -scores[d])
         similarity = {d: hit[2] for d, hit in (semantic or {}).items()}
         best_chunk = {d: hit[1] for d, hit in (semantic or {}).items()}
@@ -448,6 +451,20 @@ def fuse(keyword: dict | None, semantic: dict | None) -> dict[int, float]:
     return scores
 
 
+def _per_language(db, scores: dict[int, float]) -> dict[int, float]:
+    """Fused scores standardised within each document language (against its top LANGUAGE_POOL)."""
+    languages = {r[0]: r[1] for r in _rows(db, "SELECT id, language FROM documents WHERE id IN ({marks})",
+                                             list(scores)).values()}
+    groups: dict = {}
+    for doc_id, score in scores.items():
+        groups.setdefault(languages.get(doc_id), []).append(score)
+    stats = {}
+    for language, values in groups.items():
+        head = sorted(values, reverse=True)[:LANGUAGE_POOL]
+        stats[language] = (statistics.fmean(head), max(statistics.pstdev(head), 1e-3))
+    return {d: (s - stats[languages.get(d)][0]) / stats[languages.get(d)][1] for d, s in scores.items()}
+
+
 # --- keyword search --------------------------------------------------------
 
 def _fts_terms(terms: Iterable[str]) -> str:
@@ -479,18 +496,21 @@ def keyword_hits(db, query: str, filters: Filters, pool: int, terms: list[str] |
     """Documents by BM25 over the word index, best first.
 
     Each list is scaled by its best score and weighted: the query's own words
-    1, its lexicon terms in other wordings EXPANSION_WEIGHT (so an exact match
-    of 删库 ranks above a document that only says "wiped the database"),
-    Chinese substrings from the trigram index 0.5 and, for Chinese terms under
-    three characters, LIKE 0.1.
+    1, its lexicon terms in the other language CROSS_WEIGHT (they alone can
+    match documents in that language), other wordings in its own language
+    EXPANSION_WEIGHT (so an exact match of 删库 ranks above a document that
+    only says 删除数据库), Chinese substrings from the trigram index 0.5 and,
+    for Chinese terms under three characters, LIKE 0.1.
     """
     where, params = filters.sql()
     terms = words.query_words(query) if terms is None else terms
     zh, en = words.expand(query) if expansions is None else expansions
     hits: dict[int, tuple[float, str]] = {}
     _merge(hits, _word_hits(db, _fts_terms(terms), where, params, pool))
-    _merge(hits, _word_hits(db, _fts_terms(zh + en), where, params, pool), EXPANSION_WEIGHT)
     runs = words.CJK_RUN.findall(query)
+    same, other = (zh, en) if runs else (en, zh)
+    _merge(hits, _word_hits(db, _fts_terms(same), where, params, pool), EXPANSION_WEIGHT)
+    _merge(hits, _word_hits(db, _fts_terms(other), where, params, pool), CROSS_WEIGHT)
     grams = [g for run in runs if len(run) >= 3 for g in _trigrams(run)]
     if grams:
         match = " OR ".join(f'"{g}"' for g in dict.fromkeys(grams))
