@@ -237,7 +237,7 @@ class Searcher:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._vectors: OrderedDict[str, Any] = OrderedDict()
-        self._selectors = None  # (index, {language: selector}), see languages()
+        self._selectors = None  # (index, {language: (index, selector)}), see languages()
 
     def connect(self):
         """This thread's connection, opened (and the schema checked) once per thread."""
@@ -380,10 +380,9 @@ class Searcher:
         documents of its language: the best Chinese and the best English document
         compete on equal terms. With one language this keeps the plain order.
         """
-        index = self.index()
         vector = vector.reshape(1, -1)
         out: dict[int, tuple[float, int, float]] = {}
-        for language, selector in self.languages(db, filters.language):
+        for index, selector in self.languages(db, filters.language):
             hits = _nearest(db, index, vector, filters, max(pool, LANGUAGE_POOL), selector)
             head = [similarity for similarity, _ in hits.values()][:LANGUAGE_POOL]
             if not head:
@@ -393,8 +392,14 @@ class Searcher:
                 out[doc_id] = ((similarity - mean) / spread, chunk_id, similarity)
         return dict(sorted(out.items(), key=lambda item: -item[1][0])[:pool])
 
-    def languages(self, db, only: str | None = None) -> list[tuple[str | None, Any]]:
-        """(language, FAISS id selector of its chunks) for each document language, re-read with the index."""
+    def languages(self, db, only: str | None = None) -> list[tuple[Any, Any]]:
+        """(index, id selector or None) to search for each document language, re-read with the index.
+
+        An exact index (flat) is searched with a selector of the language's
+        chunks. An approximate one (HNSW, IVF) can miss a small language's
+        chunks under a selector, so a language of at most FLAT_LIMIT chunks
+        gets its own exact index, built from the stored vectors.
+        """
         index = self.index()
         with self._lock:
             if self._selectors is None or self._selectors[0] is not index:
@@ -403,9 +408,13 @@ class Searcher:
                         "SELECT c.id, d.language FROM chunks c JOIN documents d ON d.id = c.document_id "
                         "WHERE c.embedding IS NOT NULL"):
                     chunks.setdefault(language, []).append(chunk_id)
-                self._selectors = (index, {lang: vindex.selector(ids) for lang, ids in chunks.items()})
-            selectors = self._selectors[1]
-        return [(lang, sel) for lang, sel in selectors.items() if only is None or lang == only]
+                exact = vindex.kind_of(index) == "flat"
+                self._selectors = (index, {
+                    language: (index, vindex.selector(ids)) if exact or len(ids) > vindex.FLAT_LIMIT
+                    else (vindex.exact_subset(db, ids), None)
+                    for language, ids in chunks.items()})
+            searches = self._selectors[1]
+        return [found for language, found in searches.items() if only is None or language == only]
 
 
 def _nearest(db, index, vector, filters: Filters, pool: int, selector) -> dict[int, tuple[float, int]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlite_utils
@@ -141,6 +142,11 @@ def selector(ids) -> tuple:
     """A FAISS id selector for these chunk ids (with the array it reads, which must stay alive)."""
     array = np.asarray(ids, dtype=np.int64)
     return _faiss().IDSelectorBatch(len(array), _faiss().swig_ptr(array)), array
+
+
+def exact_subset(db: sqlite_utils.Database, ids) -> Any:
+    """An exact (flat) index of the stored vectors of these chunks, in memory."""
+    return build(*_vectors(db, ids), kind="flat")
 
 
 def search(index, vectors: np.ndarray, k: int, only: tuple | None = None):

@@ -81,3 +81,21 @@ def test_english_queries_keep_their_quality_beside_chinese_documents(searcher):
     pairs = [p for name in ENGLISH for p in read_labelled(DATA / name)]
     scores = evaluate(searcher, pairs, "hybrid")
     assert scores["recall"] >= 0.95 and scores["mrr"] >= 0.9
+
+
+def test_an_approximate_index_gives_the_same_cross_language_answers(untranslated_db, model, tmp_path):
+    """Above FLAT_LIMIT vectors the index is HNSW; each language is still searched exactly (its own
+    flat index while it is small), so the answers equal those of the exact index."""
+    import shutil
+
+    from kb import vector_index
+
+    open_db(untranslated_db).execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    copy = tmp_path / "kb.db"
+    shutil.copy(untranslated_db, copy)
+    vector_index.rebuild(open_db(copy), config.index_path(copy), kind="hnsw")
+    exact, approximate = Searcher(untranslated_db, model=model), Searcher(copy, model=model)
+    for name in ("crosslingual_zh_en.tsv", "crosslingual_en_zh.tsv"):
+        for query, _ in read_labelled(DATA / name)[:10]:
+            ids = [[h.document_id for h in s.search(query, k=10, by="document").hits] for s in (exact, approximate)]
+            assert ids[0] == ids[1], query
