@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlite_utils
@@ -135,6 +136,32 @@ def ids_in(index) -> np.ndarray:
     parts = [faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
              for i in range(invlists.nlist) if invlists.list_size(i)]
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def selector(ids) -> tuple:
+    """A FAISS id selector for these chunk ids (with the array it reads, which must stay alive)."""
+    array = np.asarray(ids, dtype=np.int64)
+    return _faiss().IDSelectorBatch(len(array), _faiss().swig_ptr(array)), array
+
+
+def exact_subset(db: sqlite_utils.Database, ids) -> Any:
+    """An exact (flat) index of the stored vectors of these chunks, in memory."""
+    return build(*_vectors(db, ids), kind="flat")
+
+
+def search(index, vectors: np.ndarray, k: int, only: tuple | None = None):
+    """(scores, ids) of the k nearest vectors, among the ids of `only` (see `selector`) when given."""
+    if only is None:
+        return index.search(vectors, k)
+    faiss = _faiss()
+    kind = kind_of(index)
+    if kind == "hnsw":
+        params = faiss.SearchParametersHNSW(sel=only[0], efSearch=faiss.downcast_index(index.index).hnsw.efSearch)
+    elif kind == "ivf":
+        params = faiss.SearchParametersIVF(sel=only[0], nprobe=faiss.extract_index_ivf(index).nprobe)
+    else:
+        params = faiss.SearchParameters(sel=only[0])
+    return index.search(vectors, k, params=params)
 
 
 def _vectors(db: sqlite_utils.Database, ids=None) -> tuple[np.ndarray, np.ndarray]:

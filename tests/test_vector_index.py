@@ -61,3 +61,18 @@ def test_sync_switches_to_hnsw_when_the_corpus_outgrows_the_limit(tmp_path):
         db.execute("DELETE FROM chunks WHERE seq < 100")
     assert vector_index.sync(db, path, flat_limit=400) == (0, 100)
     assert vector_index.load(path).ntotal == 500
+
+
+def test_a_selector_limits_every_index_type_to_its_ids_and_keeps_their_order(tmp_path):
+    """Search restricted to some chunks (one language's, in kb.search) returns only those chunks:
+    the same neighbours as an exact search over them alone (flat, HNSW), or its own vector first (IVF)."""
+    _, _, ids, vectors = _stored(tmp_path, 2000)
+    keep = ids[ids % 7 == 0]
+    query = vectors[ids == keep[3]]
+    exact = keep[np.argsort(-(vectors[np.isin(ids, keep)] @ query[0]))][:10]
+    for kind in ("flat", "hnsw", "ivf"):
+        index = vector_index.build(ids, vectors, kind)
+        _, found = vector_index.search(index, query, 10, vector_index.selector(keep))
+        assert set(found[0]) <= set(keep) and found[0][0] == keep[3], kind
+        if kind != "ivf":  # IVF probes 16 of its lists: approximate
+            assert list(found[0]) == list(exact), kind
