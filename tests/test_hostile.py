@@ -380,10 +380,10 @@ def test_keyword_query_parsing_answers_or_refuses(base_db, query):
     from kb.search import search
 
     try:
-        hits = search(base_db, query, k=5, mode="keyword")
+        results = search(base_db, query, k=5, mode="keyword")
     except KBError:
         return
-    assert isinstance(hits, list) and len(hits) <= 5
+    assert len(results.hits) <= 5 and all(hit.to_dict()["rank"] == i for i, hit in enumerate(results.hits, 1))
 
 
 @FAST
