@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@case "$(TORCH)" in cpu|cuda) ;; *) echo "TORCH must be cpu or cuda, not $(TORCH)"; exit 2;; esac
-	# torch first, the build chosen by TORCH (the project itself only asks for sentence-transformers).
-	$(BIN)/pip install --quiet torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	# torch first, the build chosen by TORCH (the project itself only asks for sentence-transformers);
+	# alone from its index (--no-deps): its own needs come from the default index with the project's.
+	$(BIN)/pip install --quiet --no-deps torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
