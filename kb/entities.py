@@ -24,6 +24,7 @@ import sqlite_utils
 
 from .db import get_setting, set_setting
 from .errors import KBError
+from .text import HAN
 
 SEED_VERSION = "1"
 
@@ -152,7 +153,7 @@ class Aliases:
                     yield m.start(), m.end(), m.group(0), names[_fold(m.group(0))]
 
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK = re.compile(f"[{HAN}]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[.&'-][A-Za-z0-9]+)*")
 
 
@@ -392,9 +393,9 @@ _ZH_PLACES = ("北京|上海|天津|重庆|广东|广州|深圳|浙江|杭州|�
               "福建|厦门|福州|河南|郑州|河北|石家庄|陕西|西安|安徽|合肥|辽宁|沈阳|大连|黑龙江|哈尔滨|吉林|长春|江西|南昌|"
               "云南|昆明|贵州|贵阳|广西|南宁|山西|太原|内蒙古|海南|海口|新疆|甘肃|兰州|宁夏|青海|西藏|珠海|东莞|佛山|无锡|宁波")
 _ZH_COURT = re.compile(
-    rf"(?:{_ZH_PLACES})(?:省|市|自治区)?(?:[\u4e00-\u9fff]{{1,4}}?(?:市|区|县))?"
+    rf"(?:{_ZH_PLACES})(?:省|市|自治区)?(?:[{HAN}]{{1,4}}?(?:市|区|县))?"
     r"(?:中级|高级)?(?:人民法院|知识产权法院|互联网法院|法院)"
-    r"|最高人民法院|[\u4e00-\u9fff]{2}(?:区|县)人民法院"
+    r"|最高人民法院|[" + HAN + r"]{2}(?:区|县)人民法院"
 )
 _US_STATES = ("Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|"
               "Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|"
@@ -442,7 +443,7 @@ def courts(text: str, aliases: Aliases = DEFAULT_ALIASES) -> list[Entity]:
 
 
 _US_DOCKET = re.compile(r"\b(?:\d{1,2}:)?\d{2}-(?P<t>cv|cr|mj|md|mc)-\d{3,6}(?:-[A-Z]{2,5})*\b", re.I)
-_ZH_CASE = re.compile(r"[（(]\d{4}[)）][\u4e00-\u9fff]{1,3}\d{0,6}[\u4e00-\u9fff]{1,4}\d+号")
+_ZH_CASE = re.compile(r"[（(]\d{4}[)）][" + HAN + r"]{1,3}\d{0,6}[" + HAN + r"]{1,4}\d+号")
 
 
 def case_numbers(text: str) -> list[Entity]:
@@ -701,7 +702,7 @@ def add_alias(db: sqlite_utils.Database, kind: str, canonical: str, alias: str) 
             raise KBError(f"{kind} name {name!r} is empty or has no letters: give a real name")
     canonical, alias = canonical.strip(), alias.strip()
     entity_id = entity_row(db, kind, canonical)
-    language = "zh" if re.search(r"[\u4e00-\u9fff]", alias) else "en"
+    language = "zh" if _CJK.search(alias) else "en"
     db.execute("INSERT OR IGNORE INTO entity_aliases (alias, entity_id, language) VALUES (?, ?, ?)",
                [alias, entity_id, language])
 

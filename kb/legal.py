@@ -28,6 +28,7 @@ import sqlite_utils
 
 from .entities import case_numbers, courts, dates, document_text
 from .store import transaction
+from .text import HAN
 
 @dataclass(frozen=True)
 class LegalFact:
@@ -367,7 +368,7 @@ _ZH_KIND = {"有期徒刑": "incarceration", "拘役": "incarceration", "管制"
             "退赔": "restitution", "赔偿": "restitution", "违法所得": "forfeiture"}
 _ZH_SENTENCED = re.compile(r"判处|判决|被判|判刑|决定执行|宣告缓刑|处罚金|并处")
 _ZH_MAXIMUM = re.compile(r"最高(?:可)?(?:判处|处)|可能(?:被)?判处|可(?:以)?判处|可处|将面临|面临|处.{0,10}以下")
-_ZH_CRIME = re.compile(r"(?P<pre>涉嫌犯?|涉犯嫌犯|(?<!侵)犯有?|以|构成|因犯|认定.{0,6}犯)(?P<crime>[\u4e00-\u9fff、，]{2,24}?罪)(?!犯|行|名|证)")
+_ZH_CRIME = re.compile(r"(?P<pre>涉嫌犯?|涉犯嫌犯|(?<!侵)犯有?|以|构成|因犯|认定.{0,6}犯)(?P<crime>[" + HAN + r"、，]{2,24}?罪)(?!犯|行|名|证)")
 _ZH_ARREST = re.compile(r"刑事拘留|被抓获|抓获归案|被(?:依法)?逮捕|批准逮捕|决定逮捕|被(?:公安机关|民警)?(?:当场)?抓获|"
                         r"被(?:依法)?拘留|投案|传唤归案|被羁押|执行逮捕")
 _ZH_PLEA = re.compile(r"认罪认罚|当庭认罪|自愿认罪|表示认罪|认罪悔罪|承认指控")
@@ -412,7 +413,7 @@ def _zh_facts(sent: str) -> list[dict]:
         out.append({"kind": "plea", "status": "guilty"})
     if re.search(r"宣告无罪|判决.{0,10}无罪", sent):
         out.append({"kind": "verdict", "status": "acquitted"})
-    elif re.search(r"(?:判决|本院认为|判处).{0,40}(?:犯|构成)[\u4e00-\u9fff、]{2,20}罪", sent):
+    elif re.search(r"(?:判决|本院认为|判处).{0,40}(?:犯|构成)[" + HAN + r"、]{2,20}罪", sent):
         out.append({"kind": "verdict", "status": "convicted"})
     if _ZH_SETTLE.search(sent):
         money = _MONEY_ZH.search(sent)
@@ -429,7 +430,7 @@ def _zh_facts(sent: str) -> list[dict]:
 
 # --- documents ------------------------------------------------------------------
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK = re.compile(f"[{HAN}]")
 
 
 def facts(title: str | None, text: str | None, published: str | None = None) -> list[LegalFact]:
@@ -513,10 +514,10 @@ def _row(f: LegalFact) -> dict:
 _ZH_COURT_MARKS = re.compile(r"刑事判决书|民事判决书|刑事裁定书|民事裁定书|判决书|裁定书|开庭公告|公诉机关|被告人|原告|"
                              r"经审理查明|本院认为|判决如下|中国裁判文书网|审判长|书记员|起诉书指控|上诉人|原审被告人|如实供述|归案|"
                              r"案发后|抓获|作案|投案|公安机关|被害人")
-_ZH_CAUSE = re.compile(r"[\u4e00-\u9fff、]{2,20}?(?:罪|纠纷)")
+_ZH_CAUSE = re.compile(r"[" + HAN + r"、]{2,20}?(?:罪|纠纷)")
 _ZH_PARTY = re.compile(r"(?P<role>被告人|被告|原告|上诉人|被上诉人|公诉机关|申请人|被申请人)[:：]?\s*"
-                       r"(?P<name>[\u4e00-\u9fff（）()]{2,30}?(?:公司|检察院|集团)|[\u4e00-\u9fff]某{1,2}[\d甲乙丙]?"
-                       r"|[\u4e00-\u9fff]{2,3}(?=[，,。、（(：:]))")
+                       r"(?P<name>[" + HAN + r"（）()]{2,30}?(?:公司|检察院|集团)|[" + HAN + r"]某{1,2}[\d甲乙丙]?"
+                       r"|[" + HAN + r"]{2,3}(?=[，,。、（(：:]))")
 
 
 _ZH_CIVIL_CAUSE = re.compile(r"(?:侵权责任|侵害商业秘密|侵害技术秘密|不正当竞争|劳动合同|竞业限制|计算机软件著作权(?:权属|侵权)?|"

@@ -11,6 +11,7 @@ import sqlite_utils
 from .. import entities as ent
 from ..records import CaseRecord, IncidentRecord
 from ..store import link, save_case, save_incident
+from ..text import HAN
 from .common import Fact, _document, _facts
 
 EDITABLE = (
@@ -191,7 +192,7 @@ def _money_text(name: str) -> str:
 def _country(facts: list[Fact], organisation: str | None) -> str | None:
     for f in facts:
         if f.kind in ("court", "case_number", "statute"):
-            if re.search(r"[\u4e00-\u9fff]|People's Court|PRC", f"{f.name} {f.value or ''}"):
+            if re.search(f"[{HAN}]|People's Court|PRC", f"{f.name} {f.value or ''}"):
                 return "CN"
             if re.search(r"U\.S\.", f.name):
                 return "US"

@@ -38,6 +38,7 @@ import sqlite_utils
 
 from .. import entities as ent
 from ..store import batches, link, now_iso, transaction
+from ..text import HAN
 from .common import _BATCH, Fact, _document_vectors, _facts, _incident_docs, _linked, _marks
 from .edits import _apply_manual_decisions, _drop_empty_auto_incidents
 from .fields import attach, canonical_court, canonical_organisation, create_incident, normalise_case_number
@@ -365,7 +366,7 @@ class Matcher:
 def person_key(name: str) -> str:
     """A person's name for comparison: 'Paige A. Thompson' and 'Thompson Paige' → 'paige thompson'."""
     name = re.sub(r"[(（].*?[)）]", " ", name)
-    words = sorted(w.lower() for w in re.findall(r"[A-Za-z]{2,}|[\u3400-\u9fff]+", name))
+    words = sorted(w.lower() for w in re.findall(f"[A-Za-z]{{2,}}|[{HAN}]+", name))
     return " ".join(words)
 
 
@@ -375,7 +376,7 @@ def add_facts(prof: Profile, facts: list[Fact]) -> None:
         if f.label == "past_employer" or (f.kind in ("money", "date") and f.status != "fact"):
             continue
         if f.kind == "person":
-            if re.match(r"[\u3400-\u9fff]", f.name) or len(f.name.split()) < 2:
+            if re.match(f"[{HAN}]", f.name) or len(f.name.split()) < 2:
                 continue  # a masked Chinese name (田某某, 王X) or a single name says only the surname
             prof.names["person"].add(person_key(f.name))
             continue
@@ -503,7 +504,7 @@ def months_of(value: str) -> set[str]:
 
 def shingles(text: str, n: int = 4) -> set[int]:
     """Stable hashes of n-grams of words (Latin) and characters (CJK)."""
-    tokens = re.findall(r"[\u4e00-\u9fff]|[a-z0-9]+", text.lower())
+    tokens = re.findall(f"[{HAN}]|[a-z0-9]+", text.lower())
     return {zlib.crc32(" ".join(tokens[i:i + n]).encode()) for i in range(max(0, len(tokens) - n + 1))}
 
 
