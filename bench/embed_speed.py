@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kb import config, embed
+from kb import config, embed, encoders
 from kb.db import open_db
 from kb.importers import vcdb
 from kb.store import save_many
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--batch-size", type=int, default=None, help="default: 64 on CPU, 512 on CUDA")
     args = parser.parse_args()
-    device = embed.resolve_device(args.device)
+    device = encoders.resolve_device(args.device)
     gpu = device.startswith("cuda")
     name = args.model or (GPU_MODEL if gpu else config.DEFAULT_MODEL)
     batch_size = args.batch_size or (512 if gpu else 64)

@@ -25,7 +25,7 @@ import sqlite_utils
 
 from . import config
 from .db import get_setting, set_setting
-from .encoders import Encoder, HFTokens, as_encoder, load_encoder, model_source, resolve_device  # noqa: F401
+from .encoders import Encoder, HFTokens, as_encoder, load_encoder
 from .errors import KBError
 from .text import cjk_share
 from .store import batches, transaction

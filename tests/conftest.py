@@ -124,3 +124,32 @@ def starter_copy(starter_db, tmp_path) -> Path:
     shutil.copy(starter_db, target)
     shutil.copy(config.index_path(starter_db), config.index_path(target))
     return target
+
+
+def local_sources_toml(path: Path, urls: list[str], vcdb: Path, doj: str = "enabled = false",
+                       fetch: str = "") -> Path:
+    """A sources.toml for the local test site: its article pages and a VCDB folder; live sources off."""
+    path.write_text(f"""
+[fetch]
+min_delay = 0.0
+retries = 0
+{fetch}
+allow = ["127.0.0.1"]
+
+[sources.rss]
+enabled = false
+[sources.wechat]
+enabled = false
+[sources.courtlistener]
+enabled = false
+[sources.uk_caselaw]
+enabled = false
+[sources.doj]
+{doj}
+[sources.article]
+urls = {json.dumps(urls)}
+[sources.vcdb]
+enabled = true
+path = "{vcdb}"
+""", encoding="utf-8")
+    return path

@@ -8,7 +8,6 @@ run, and a database that passes `pragma integrity_check`.
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 import signal
@@ -24,6 +23,7 @@ import sqlite_utils
 from kb import ingest, runs, store
 from kb.db import MIGRATIONS, open_db
 from kb.importers import files, starter, vcdb
+from tests.conftest import local_sources_toml
 from tests.test_update import PAGES, slowly
 from tests.webserver import serve
 
@@ -191,30 +191,7 @@ def update_setup(tmp_path, shared, site) -> Path:
         site.route(f"/news/{i}.html", slowly(0.5, serve((shared / "news" / "pages" / name).read_bytes(),
                                                         etag=f'"v{i}"')))
         urls.append(site.url(f"/news/{i}.html"))
-    conf = tmp_path / "sources.toml"
-    conf.write_text(f"""
-[fetch]
-min_delay = 0.0
-retries = 0
-allow = ["127.0.0.1"]
-
-[sources.rss]
-enabled = false
-[sources.wechat]
-enabled = false
-[sources.courtlistener]
-enabled = false
-[sources.uk_caselaw]
-enabled = false
-[sources.doj]
-enabled = false
-[sources.article]
-urls = {json.dumps(urls)}
-[sources.vcdb]
-enabled = true
-path = "{vcdb}"
-""", encoding="utf-8")
-    return conf
+    return local_sources_toml(tmp_path / "sources.toml", urls, vcdb)
 
 
 def _update_db(tmp_path: Path, conf: Path, name: str) -> Path:

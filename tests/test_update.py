@@ -20,6 +20,7 @@ import pytest
 
 from kb import config, vector_index
 from kb.db import open_db
+from tests.conftest import local_sources_toml
 from tests.webserver import failing, serve, stall
 
 PAGES = ["californiaglobe.com.amazon.html", "japantimes.co.jp.surgical.html", "guardian.co.tt-massy.html"]
@@ -40,30 +41,8 @@ def setup(tmp_path, shared, site):
     site.route("/api/v1/press_releases.json", failing(10**6, 500))
     db_dir = tmp_path / "db"
     db_dir.mkdir()
-    (db_dir / "sources.toml").write_text(f"""
-[fetch]
-min_delay = 0.0
-retries = 0
-read_timeout = 5.0
-allow = ["127.0.0.1"]
-
-[sources.rss]
-enabled = false
-[sources.wechat]
-enabled = false
-[sources.courtlistener]
-enabled = false
-[sources.uk_caselaw]
-enabled = false
-[sources.article]
-urls = {json.dumps(urls)}
-[sources.doj]
-api_url = "{site.url('/api/v1/press_releases.json')}"
-max_pages = 1
-[sources.vcdb]
-enabled = true
-path = "{vcdb}"
-""", encoding="utf-8")
+    local_sources_toml(db_dir / "sources.toml", urls, vcdb, fetch="read_timeout = 5.0",
+                       doj=f'api_url = "{site.url("/api/v1/press_releases.json")}"\nmax_pages = 1')
     return db_dir / "kb.db"
 
 
