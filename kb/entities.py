@@ -24,6 +24,7 @@ import sqlite_utils
 
 from .db import get_setting, set_setting
 from .errors import KBError
+from .scan import Scanner
 from .text import HAN
 
 SEED_VERSION = "1"
@@ -121,7 +122,7 @@ class Aliases:
     def __init__(self, table: dict[str, dict[str, list[str]]]):
         self.canonical: dict[str, dict[str, str]] = {}
         self.cjk: dict[str, re.Pattern | None] = {}
-        self.latin: dict[str, re.Pattern | None] = {}
+        self.latin: dict[str, Scanner | None] = {}
         for kind, entries in table.items():
             names = {}
             for canonical, aliases in entries.items():
@@ -134,9 +135,9 @@ class Aliases:
             latin = sorted((a for a in names if not _CJK.match(a)), key=len, reverse=True)
             alternatives = "|".join(r"\s+".join(map(re.escape, a.split())) for a in latin)
             # whole words only, as _WORD splits them: "Amazon.com" is one word, "Meta" in "Metadata" none
-            self.latin[kind] = re.compile(
+            self.latin[kind] = Scanner(re.compile(
                 rf"(?<![A-Za-z0-9])(?<![A-Za-z0-9][.&'-])(?:{alternatives})(?![A-Za-z0-9]|[.&'-][A-Za-z0-9])",
-                re.I) if latin else None
+                re.I)) if latin else None
 
     def lookup(self, kind: str, name: str) -> str | None:
         return self.canonical.get(kind, {}).get(_fold(name))
@@ -224,12 +225,12 @@ _STATUS_RULES = [  # strongest first: a rumour the text calls exaggerated is den
     ("claim", r"涉嫌|据称|声称|指控|\ballege[sd]?\b|\ballegedly\b|\baccus(?:ed|es|ing)\b|\bpurportedly\b|"
               r"\bsuspected\b"),
 ]
-_STATUS_RE = _alternatives(_STATUS_RULES, re.I)
+_STATUS_RE = Scanner(_alternatives(_STATUS_RULES, re.I))
 _STATUS_RANK = {status: rank for rank, (status, _) in enumerate(_STATUS_RULES)}
-_PAST_EMPLOYER = re.compile(
+_PAST_EMPLOYER = Scanner(re.compile(
     r"(?:formerly (?:worked|employed) (?:at|by|for)|previously (?:worked|employed) (?:at|by|for)|used to work (?:at|for)|"
     r"had (?:previously )?worked (?:at|for)|former employer,?|曾在|曾于|曾就职于|曾任职于|此前在|先后在|"
-    r"自\d{4}年起，?[他她]?在)(?:[^，。,.;；]{0,12}?(?:和|、|及|and|,)\s*)?\s*$", re.I)
+    r"自\d{4}年起，?[他她]?在)(?:[^，。,.;；]{0,12}?(?:和|、|及|and|,)\s*)?\s*$", re.I))
 
 
 class Sentences:
@@ -372,7 +373,7 @@ _ROLES = [
                         r"staff|developer|manager|administrator|scientist|researcher)s?\b|\bex-employees?\b"),
     ("employee", r"员工|职员|工程师|\bemployees?\b|\bengineers?\b|\bstaff(?:er)?\b|\bworkers?\b"),
 ]
-_ROLE_RE = _alternatives(_ROLES)
+_ROLE_RE = Scanner(_alternatives(_ROLES))
 
 
 def roles(text: str) -> list[Entity]:
@@ -473,7 +474,7 @@ _ACTS = {
     "Defend Trade Secrets Act": "18 U.S.C. § 1836",
     "Economic Espionage Act": "18 U.S.C. § 1832",
 }
-_ACT_RE = re.compile("|".join(map(re.escape, _ACTS)) + r"|\b(?P<abbr>CFAA|DTSA)\b")
+_ACT_RE = Scanner(re.compile("|".join(map(re.escape, _ACTS)) + r"|\b(?P<abbr>CFAA|DTSA)\b"))
 
 
 def statutes(text: str) -> list[Entity]:
@@ -502,8 +503,8 @@ _EN_CUR = {"$": "USD", "us$": "USD", "usd": "USD", "dollars": "USD", "€": "EUR
            "£": "GBP", "gbp": "GBP", "pounds": "GBP", "cny": "CNY", "rmb": "CNY", "yuan": "CNY",
            "renminbi": "CNY", "¥": "CNY", "hk$": "HKD"}
 _NUM = r"(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-_EN_MONEY_PRE = re.compile(
-    rf"(?P<c>US\$|HK\$|\$|€|£|¥|\bUSD|\bEUR|\bGBP|\bCNY|\bRMB)\s?{_NUM}(?:\s?(?P<m>million|billion|thousand|mn|bn|m|k)\b)?", re.I)
+_EN_MONEY_PRE = Scanner(re.compile(
+    rf"(?P<c>US\$|HK\$|\$|€|£|¥|\bUSD|\bEUR|\bGBP|\bCNY|\bRMB)\s?{_NUM}(?:\s?(?P<m>million|billion|thousand|mn|bn|m|k)\b)?", re.I))
 _EN_MONEY_POST = re.compile(
     rf"\b{_NUM}\s?(?P<m>million|billion|thousand)?\s(?P<c>dollars|yuan|euros|pounds|renminbi|RMB|CNY|USD|EUR)\b", re.I)
 _MONEY_LABELS = [  # checked in order; 'costs' must sit right before/after the amount
@@ -560,10 +561,11 @@ _ZH_DATE = re.compile(
     r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})[日号])?"
     r"(?:\s*(?:至|到|—|–|-|~)\s*(?:(?P<y2>\d{4})年)?(?P<m2>\d{1,2})月(?:(?P<d2>\d{1,2})[日号])?)?"
 )
-_EN_RANGE = re.compile(rf"\b(?P<m>{_MONTH_RX})\.?\s*(?:-|–|—|to|and|through)\s*(?P<m2>{_MONTH_RX})\.?,?\s+(?P<y>\d{{4}})\b")
+_EN_RANGE = Scanner(re.compile(
+    rf"\b(?P<m>{_MONTH_RX})\.?\s*(?:-|–|—|to|and|through)\s*(?P<m2>{_MONTH_RX})\.?,?\s+(?P<y>\d{{4}})\b"))
 _EN_DATE = re.compile(
     rf"\b(?:(?P<d>\d{{1,2}})\s+)?(?P<m>{_MONTH_RX})\.?\s+(?:(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+)?(?P<y>\d{{4}})\b")
-_ISO_DATE = re.compile(r"\b(?P<y>(?:19|20)\d{2})-(?P<m>\d{2})-(?P<d>\d{2})\b")
+_ISO_DATE = Scanner(re.compile(r"\b(?P<y>(?:19|20)\d{2})-(?P<m>\d{2})-(?P<d>\d{2})\b"))
 _US_DATE = re.compile(r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4}|\d{2})\b")
 _DATE_LABELS = [  # first label whose words appear in the sentence (after the date, then before it)
     ("case", r"受理|立案|起诉|诉讼|提起|\bfiled\b|\bsued\b|\blawsuit\b|\bsuit\b|accepted the case|\bindicted\b|\bcharged\b|\bcomplaint\b"),
@@ -660,7 +662,7 @@ _TYPES = {
     "espionage": r"间谍|国家秘密|espionage|\bspy|\bspied\b|foreign government|classified",
     "unintentional": r"误操作|失误|accidental|mistakenly|inadvertent|misdeliver|\blost (?:a |an |the )?laptop",
 }
-_TYPE_RE = _alternatives(list(_TYPES.items()))
+_TYPE_RE = Scanner(_alternatives(list(_TYPES.items())))
 _SUBTYPES = [
     ("sabotage", "model training sabotage", r"模型训练|训练任务|model training|training (?:job|run|task)s?"),
     ("sabotage", "logic bomb", r"逻辑炸弹|logic bomb"),
