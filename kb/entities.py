@@ -444,16 +444,18 @@ def courts(text: str, aliases: Aliases = DEFAULT_ALIASES) -> list[Entity]:
 
 
 _US_DOCKET = re.compile(r"\b(?:\d{1,2}:)?\d{2}-(?P<t>cv|cr|mj|md|mc)-\d{3,6}(?:-[A-Z]{2,5})*\b", re.I)
+_DOCKET_TYPES = ("-cv-", "-cr-", "-mj-", "-md-", "-mc-")  # a docket number has one of them
 _ZH_CASE = re.compile(r"[（(]\d{4}[)）][" + HAN + r"]{1,3}\d{0,6}[" + HAN + r"]{1,4}\d+号")
 
 
 def case_numbers(text: str) -> list[Entity]:
     """US docket numbers (3:23-cv-04557) and Chinese case numbers ((2024)京0108民初12345号)."""
     out = []
-    for m in _US_DOCKET.finditer(text):
+    low = text.lower()
+    for m in _US_DOCKET.finditer(text) if any(t in low for t in _DOCKET_TYPES) else ():
         kind = "criminal" if m.group("t").lower() in ("cr", "mj") else "civil"
         out.append(Entity("case_number", m.group(0).lower(), m.group(0), m.start(), m.end(), value=kind))
-    for m in _ZH_CASE.finditer(text):
+    for m in _ZH_CASE.finditer(text) if "号" in text else ():
         name = m.group(0).replace("（", "(").replace("）", ")")
         kind = "criminal" if "刑" in name else "civil" if "民" in name else None
         out.append(Entity("case_number", name, m.group(0), m.start(), m.end(), value=kind))
@@ -575,6 +577,7 @@ _DATE_LABELS = [  # first label whose words appear in the sentence (after the da
     ("incident", r"攻击|篡改|破坏|删除|窃取|盗取|泄露|植入|\battack|sabotag|tamper|\bdelet|\bstole|\bsteal|"
                  r"\bdownload|\bcopied\b|\bplanted\b|\baccessed\b|\bwiped\b"),
 ]
+_DATE_LABEL_RES = [(label, re.compile(rx, re.I)) for label, rx in _DATE_LABELS]
 _SENTENCE_END = re.compile(r"[。！？；\n]|\.\s")
 
 
@@ -600,7 +603,8 @@ def dates(text: str, published: str | None = None) -> list[Entity]:
     for m in _US_DATE.finditer(text):
         y = int(m.group("y"))
         add(m, _iso(y + 2000 if y < 50 else y + 1900 if y < 100 else y, int(m.group("m")), m.group("d")))
-    return [Entity("date", v, text[a:b], a, b, value=v, label=_date_label(text, a, b)) for a, b, v in spans]
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)] if spans else []
+    return [Entity("date", v, text[a:b], a, b, value=v, label=_date_label(text, a, b, ends)) for a, b, v in spans]
 
 
 def _ref_date(published: str | None) -> date | None:
@@ -638,14 +642,16 @@ def _zh_value(m: re.Match, ref: date | None) -> str | None:
     return f"{start}/{end}" if start and end else start
 
 
-def _date_label(text: str, start: int, end: int) -> str | None:
-    sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+def _date_label(text: str, start: int, end: int, ends: list[int]) -> str | None:
+    """`ends`: where each match of _SENTENCE_END in `text` ends."""
+    i = bisect.bisect_right(ends, start)  # the sentence starts where the last end at or before `start` is
+    sentence_start = ends[i - 1] if i else 0
     stop = _SENTENCE_END.search(text, end)
     after = text[end:stop.start() if stop else len(text)]
     before = text[sentence_start:start]
     for part in (after, before):
-        for label, rx in _DATE_LABELS:
-            if re.search(rx, part, re.I):
+        for label, rx in _DATE_LABEL_RES:
+            if rx.search(part):
                 return label
     return None
 

@@ -22,13 +22,13 @@ court record (judgment, docket, court announcement) and what it names.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import sqlite_utils
 
 from .entities import case_numbers, courts, dates, document_text
 from .scan import Scanner
-from .store import transaction
+from .store import batches, transaction
 from .text import HAN
 
 @dataclass(frozen=True)
@@ -486,28 +486,32 @@ def normalise_case_number(value: str) -> str:
     return value
 
 
+_COLUMNS = ("document_id", *(f.name for f in fields(LegalFact) if f.name not in ("start", "end")),
+            "start_offset", "end_offset")
+_INSERT = f"INSERT INTO legal_facts ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
 def extract_facts(db: sqlite_utils.Database, doc_ids: list[int]) -> int:
     """Extract each document's legal facts and replace its rows in legal_facts; returns rows written."""
     written = 0
-    for doc_id in doc_ids:
-        row = db.execute("SELECT title, text, published FROM documents WHERE id = ?", [doc_id]).fetchone()
-        if row is None:
-            continue
-        rows = [{"document_id": doc_id, **_row(f)} for f in facts(*row)]
+    for chunk in batches(list(dict.fromkeys(doc_ids)), 500):  # one read, delete and insert per 500 documents
+        marks = ", ".join("?" * len(chunk))
+        stored = {row[0]: row[1:] for row in db.execute(
+            f"SELECT id, title, text, published FROM documents WHERE id IN ({marks})", chunk)}
+        rows = [_row(doc_id, f) for doc_id in chunk if doc_id in stored for f in facts(*stored[doc_id])]
         with transaction(db):
-            db.execute("DELETE FROM legal_facts WHERE document_id = ?", [doc_id])
-            if rows:
-                db["legal_facts"].insert_all(rows)
+            db.execute(f"DELETE FROM legal_facts WHERE document_id IN ({marks})", chunk)
+            db.conn.executemany(_INSERT, rows)
         written += len(rows)
     return written
 
 
-def _row(f: LegalFact) -> dict:
+def _row(doc_id: int, f: LegalFact) -> tuple:
     row = asdict(f)
-    row["start_offset"], row["end_offset"] = row.pop("start"), row.pop("end")
+    row["document_id"], row["start_offset"], row["end_offset"] = doc_id, row.pop("start"), row.pop("end")
     if row["case_number"]:
         row["case_number"] = normalise_case_number(row["case_number"])
-    return row
+    return tuple(row[c] for c in _COLUMNS)
 
 
 # --- court records --------------------------------------------------------------

@@ -502,10 +502,14 @@ def months_of(value: str) -> set[str]:
     return out
 
 
+_TOKEN = re.compile(f"[{HAN}]|[a-z0-9]+")
+
+
 def shingles(text: str, n: int = 4) -> set[int]:
     """Stable hashes of n-grams of words (Latin) and characters (CJK)."""
-    tokens = re.findall(f"[{HAN}]|[a-z0-9]+", text.lower())
-    return {zlib.crc32(" ".join(tokens[i:i + n]).encode()) for i in range(max(0, len(tokens) - n + 1))}
+    tokens = _TOKEN.findall(text.lower())
+    grams = map(" ".join, zip(*(tokens[k:] for k in range(n))))  # tokens[i:i + n] for each i
+    return set(map(zlib.crc32, map(str.encode, grams)))
 
 
 def sketch(hashes: set[int], k: int = SKETCH) -> list[int]:
