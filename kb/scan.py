@@ -92,6 +92,16 @@ class Scanner:
         return next(self.finditer(text, lowered), None)
 
 
+_last: tuple[str, str] = ("", "")  # the last text lowered: scanners of one text share its lowering
+
+
 def _same_length_lower(text: str) -> str:
+    global _last
+    last = _last
+    if last[0] is text:
+        return last[1]
     low = text.lower()
-    return low if len(low) == len(text) else "".join(c.lower()[:1] or c for c in text)
+    if len(low) != len(text):
+        low = "".join(c.lower()[:1] or c for c in text)
+    _last = (text, low)
+    return low

@@ -518,5 +518,8 @@ def sketch(hashes: set[int], k: int = SKETCH) -> list[int]:
 
 
 def jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+    if not (a and b):
+        return 0.0
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)  # len(a | b), without building the union
 
