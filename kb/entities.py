@@ -414,10 +414,11 @@ _ABBR_STATES = {"Cal": "California", "N.Y": "New York", "Tex": "Texas", "Ill": "
                 "Ga": "Georgia", "Fla": "Florida", "Mich": "Michigan", "Ohio": "Ohio", "N.J": "New Jersey",
                 "Utah": "Utah"}
 _DIRS = {"N": "Northern", "S": "Southern", "E": "Eastern", "W": "Western", "C": "Central", "M": "Middle"}
-_US_OTHER_COURT = re.compile(
+_US_OTHER_COURT = Scanner(re.compile(
     r"\b(?:U\.S\.\s+)?Court of Appeals for the (?:\w+|District of Columbia|Federal) Circuit"
     r"|\b(?:[A-Z][a-z]+\s+){1,2}(?:Superior|Circuit|Crown|Magistrates'?|County) Court\b"
-)
+), needs=("Court of Appeals", "Superior Court", "Circuit Court", "Crown Court", "Magistrates Court",
+          "Magistrates' Court", "County Court"))
 
 
 def courts(text: str, aliases: Aliases = DEFAULT_ALIASES) -> list[Entity]:
@@ -438,7 +439,7 @@ def courts(text: str, aliases: Aliases = DEFAULT_ALIASES) -> list[Entity]:
     for m in _US_ABBR.finditer(text) if "D." in text else ():
         state = _ABBR_STATES[re.sub(r"\s", "", m.group("state"))]
         add(m.start(), m.end(), m.group(0), f"U.S. District Court for the {_DIRS[m.group('dir')]} District of {state}")
-    for m in _US_OTHER_COURT.finditer(text) if "Court" in text else ():
+    for m in _US_OTHER_COURT.finditer(text):
         add(m.start(), m.end(), m.group(0), aliases.lookup("court", m.group(0)) or m.group(0))
     return out
 
@@ -507,8 +508,9 @@ _EN_CUR = {"$": "USD", "us$": "USD", "usd": "USD", "dollars": "USD", "€": "EUR
 _NUM = r"(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _EN_MONEY_PRE = Scanner(re.compile(
     rf"(?P<c>US\$|HK\$|\$|€|£|¥|\bUSD|\bEUR|\bGBP|\bCNY|\bRMB)\s?{_NUM}(?:\s?(?P<m>million|billion|thousand|mn|bn|m|k)\b)?", re.I))
-_EN_MONEY_POST = re.compile(
-    rf"\b{_NUM}\s?(?P<m>million|billion|thousand)?\s(?P<c>dollars|yuan|euros|pounds|renminbi|RMB|CNY|USD|EUR)\b", re.I)
+_EN_MONEY_POST = Scanner(re.compile(
+    rf"\b{_NUM}\s?(?P<m>million|billion|thousand)?\s(?P<c>dollars|yuan|euros|pounds|renminbi|RMB|CNY|USD|EUR)\b", re.I),
+    needs=("dollars", "yuan", "euros", "pounds", "renminbi", "RMB", "CNY", "USD", "EUR"))
 _MONEY_LABELS = [  # checked in order; 'costs' must sit right before/after the amount
     ("costs", r"合理支出|律师费|诉讼费|费用|\bcosts\b|\bexpenses\b|legal fees", 10),
     ("claim", r"索赔|赔偿|判令|请求|诉请|\bclaims?\b|\bseek(?:s|ing)?\b|sued .{0,20}for|\bdamages\b|compensation", 40),
@@ -565,10 +567,11 @@ _ZH_DATE = re.compile(
 )
 _EN_RANGE = Scanner(re.compile(
     rf"\b(?P<m>{_MONTH_RX})\.?\s*(?:-|–|—|to|and|through)\s*(?P<m2>{_MONTH_RX})\.?,?\s+(?P<y>\d{{4}})\b"))
-_EN_DATE = re.compile(
-    rf"\b(?:(?P<d>\d{{1,2}})\s+)?(?P<m>{_MONTH_RX})\.?\s+(?:(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+)?(?P<y>\d{{4}})\b")
+_EN_DATE = Scanner(re.compile(
+    rf"\b(?:(?P<d>\d{{1,2}})\s+)?(?P<m>{_MONTH_RX})\.?\s+(?:(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+)?(?P<y>\d{{4}})\b"),
+    needs=("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"))
 _ISO_DATE = Scanner(re.compile(r"\b(?P<y>(?:19|20)\d{2})-(?P<m>\d{2})-(?P<d>\d{2})\b"))
-_US_DATE = re.compile(r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4}|\d{2})\b")
+_US_DATE = Scanner(re.compile(r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4}|\d{2})\b"), needs=("/",))
 _DATE_LABELS = [  # first label whose words appear in the sentence (after the date, then before it)
     ("case", r"受理|立案|起诉|诉讼|提起|\bfiled\b|\bsued\b|\blawsuit\b|\bsuit\b|accepted the case|\bindicted\b|\bcharged\b|\bcomplaint\b"),
     ("judgment", r"判处|判决|宣判|\bsentenced\b|\bconvicted\b|pleaded guilty|\bverdict\b"),

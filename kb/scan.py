@@ -57,11 +57,17 @@ def _prefixes(items: list, budget: int = _MAX) -> set[str]:
 
 
 class Scanner:
-    """`pattern.finditer`, trying the pattern only where one of its literal prefixes occurs."""
+    """`pattern.finditer`, trying the pattern only where one of its literal prefixes occurs.
 
-    def __init__(self, pattern: re.Pattern):
+    `needs`, for a pattern whose matches can start anywhere: words one of which every match
+    contains (as the pattern spells them; any case for an IGNORECASE pattern). A text without
+    any of them is not scanned at all.
+    """
+
+    def __init__(self, pattern: re.Pattern, needs: tuple[str, ...] = ()):
         self.pattern = pattern
         self.folded = bool(pattern.flags & re.IGNORECASE)
+        self.needs = tuple(w.lower() for w in needs) if self.folded else needs
         prefixes = _prefixes(list(_parser.parse(pattern.pattern, pattern.flags)))
         self.automaton = None
         if "" not in prefixes:
@@ -71,13 +77,17 @@ class Scanner:
                 self.automaton.add_word(key, len(key))
             self.automaton.make_automaton()
 
-    def finditer(self, text: str, lowered: str | None = None) -> Iterator[re.Match]:
-        """The matches of the pattern in `text`; `lowered` is `text` lower-cased with the same
-        length (for an IGNORECASE pattern), when the caller has it already."""
-        if self.automaton is None or (self.folded and _ODD_FOLDS.search(text)):
+    def finditer(self, text: str) -> Iterator[re.Match]:
+        """The matches of the pattern in `text`, as `pattern.finditer(text)` finds them."""
+        if self.folded and _ODD_FOLDS.search(text):
             yield from self.pattern.finditer(text)
             return
-        haystack = (lowered if lowered is not None else _same_length_lower(text)) if self.folded else text
+        haystack = _same_length_lower(text) if self.folded else text
+        if self.needs and not any(word in haystack for word in self.needs):
+            return
+        if self.automaton is None:
+            yield from self.pattern.finditer(text)
+            return
         starts = sorted({end - length + 1 for end, length in self.automaton.iter(haystack)})
         pos = 0
         for start in starts:
@@ -88,8 +98,8 @@ class Scanner:
                 yield m
                 pos = m.end() if m.end() > start else start + 1
 
-    def search(self, text: str, lowered: str | None = None) -> re.Match | None:
-        return next(self.finditer(text, lowered), None)
+    def search(self, text: str) -> re.Match | None:
+        return next(self.finditer(text), None)
 
 
 _last: tuple[str, str] = ("", "")  # the last text lowered: scanners of one text share its lowering

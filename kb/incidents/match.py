@@ -37,6 +37,7 @@ from typing import Iterable
 import sqlite_utils
 
 from .. import entities as ent
+from ..scan import Scanner
 from ..store import batches, link, now_iso, transaction
 from ..text import HAN
 from .common import _BATCH, Fact, _document_vectors, _facts, _incident_docs, _linked, _marks
@@ -49,8 +50,8 @@ MAX_CANDIDATES = 50
 ANCHORS = ("person", "surname", "case_number", "court", "money")
 IDENTIFYING = ("case number", "person", "surname", "amount", "same text")  # one is needed to merge incidents
 SKETCH = 32  # hashes kept per document (bottom-k of its text shingles)
-_SEVERAL = re.compile(r"\b(?:several|multiple|two|three|four|five|six|\d+)\s+(?:[\w-]+\s+){0,2}"
-                      r"(?:breaches|incidents)\b|references \d+", re.I)
+_SEVERAL = Scanner(re.compile(r"\b(?:several|multiple|two|three|four|five|six|\d+)\s+(?:[\w-]+\s+){0,2}"
+                              r"(?:breaches|incidents)\b|references \d+", re.I), needs=("breaches", "incidents", "references"))
 
 
 @dataclass
