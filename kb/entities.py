@@ -679,6 +679,7 @@ _SUBTYPES = [
     ("ip_theft", "source code theft", r"源代码|源码|source code"),
     ("ip_theft", "trade secret theft", r"商业秘密|trade secrets?"),
 ]
+_SUBTYPE_RES = [(t, s, Scanner(re.compile(rx, re.I))) for t, s, rx in _SUBTYPES]
 
 
 def incident_types(text: str) -> list[Entity]:
@@ -688,7 +689,7 @@ def incident_types(text: str) -> list[Entity]:
         return []
     best = Counter(m.lastgroup for m in hits).most_common(1)[0][0]
     first = next(m for m in hits if m.lastgroup == best)
-    subtype = next((s for t, s, rx in _SUBTYPES if t == best and re.search(rx, text, re.I)), None)
+    subtype = next((s for t, s, rx in _SUBTYPE_RES if t == best and rx.search(text)), None)
     return [Entity("incident_type", best, text[first.start():first.end()], first.start(), first.end(),
                    value=subtype)]
 

@@ -21,8 +21,9 @@ court record (judgment, docket, court announcement) and what it names.
 
 from __future__ import annotations
 
+import bisect
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 import sqlite_utils
 
@@ -441,9 +442,16 @@ def facts(title: str | None, text: str | None, published: str | None = None) -> 
     dated = None
     out: list[LegalFact] = []
     seen = set()
+    # English sentences worth reading hold one of these (no match crosses a sentence break)
+    legal_words = [m.start() for m in _EN_LEGAL_WORDS.finditer(full)]
     for start, end in sentences(full):
         sent = full[start:end]
-        found = _zh_facts(sent) if _CJK.search(sent) else _en_facts(sent)
+        if _CJK.search(sent):
+            found = _zh_facts(sent)
+        elif bisect.bisect_left(legal_words, start) < bisect.bisect_left(legal_words, end):
+            found = _en_facts(sent)
+        else:
+            continue
         if not found:
             continue
         dated = dates(full, published) if dated is None else dated
@@ -507,7 +515,7 @@ def extract_facts(db: sqlite_utils.Database, doc_ids: list[int]) -> int:
 
 
 def _row(doc_id: int, f: LegalFact) -> tuple:
-    row = asdict(f)
+    row = {field.name: getattr(f, field.name) for field in fields(f)}  # asdict without its deep copies
     row["document_id"], row["start_offset"], row["end_offset"] = doc_id, row.pop("start"), row.pop("end")
     if row["case_number"]:
         row["case_number"] = normalise_case_number(row["case_number"])

@@ -79,27 +79,39 @@ class Scanner:
 
     def finditer(self, text: str) -> Iterator[re.Match]:
         """The matches of the pattern in `text`, as `pattern.finditer(text)` finds them."""
-        if self.folded and _ODD_FOLDS.search(text):
+        starts = self._starts(text)
+        if starts is None:
             yield from self.pattern.finditer(text)
             return
-        haystack = _same_length_lower(text) if self.folded else text
-        if self.needs and not any(word in haystack for word in self.needs):
-            return
-        if self.automaton is None:
-            yield from self.pattern.finditer(text)
-            return
-        starts = sorted({end - length + 1 for end, length in self.automaton.iter(haystack)})
         pos = 0
         for start in starts:
-            if start < pos:
-                continue
-            m = self.pattern.match(text, start)
-            if m:
-                yield m
-                pos = m.end() if m.end() > start else start + 1
+            if start >= pos:
+                m = self.pattern.match(text, start)
+                if m:
+                    yield m
+                    pos = m.end() if m.end() > start else start + 1
 
     def search(self, text: str) -> re.Match | None:
-        return next(self.finditer(text), None)
+        """The first match, as `pattern.search(text)` finds it."""
+        starts = self._starts(text)
+        if starts is None:
+            return self.pattern.search(text)
+        for start in starts:
+            m = self.pattern.match(text, start)
+            if m:
+                return m
+        return None
+
+    def _starts(self, text: str) -> list[int] | None:
+        """Where a match may start, in order ([] when nowhere); None: anywhere."""
+        if self.folded and _ODD_FOLDS.search(text):
+            return None
+        haystack = _same_length_lower(text) if self.folded else text
+        if self.needs and not any(word in haystack for word in self.needs):
+            return []
+        if self.automaton is None:
+            return None
+        return sorted({end - length + 1 for end, length in self.automaton.iter(haystack)})
 
 
 _last: tuple[str, str] = ("", "")  # the last text lowered: scanners of one text share its lowering
