@@ -305,21 +305,22 @@ _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁
              "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武"
              "戴莫孔向汤")
 _ZH_PERSON = re.compile(rf"[{_SURNAMES}](?:某某?|[XＸ×*＊]{{1,2}}(?![A-Za-z]))")  # 田某某, 田某, 田X, 田**
-_EN_PERSON = re.compile(
-    r"(?:(?:United States|U\.S\.|USA|People)\s+v\.?\s+"
-    r"|\b(?:engineer|employee|intern|contractor|defendant|insider|worker|administrator|developer|"
-    r"scientist|researcher|technician|manager|analyst|clerk|nurse)\s+)"
-    r"(?P<name>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+){1,2})"
-    r"|\b(?P<aged>[A-Z][a-z]+(?: [A-Z]\.)? [A-Z][a-z]+),\s(?:a\s)?\d{2},"
-)
-
-
-_EN_PERSON_MORE = re.compile(
-    r"\b(?:named|surnamed|identified (?:\w+ ){0,4}as|Insider:|defendant,|employee,|engineer,)\s+"
-    r"(?P<name>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+){0,2})\b"
-    r"|\b(?P<appos>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+)?),\s(?:a|an|the)\s(?:former\s)?(?:[\w-]+\s){0,4}?"
-    r"(?:engineer|employee|intern|contractor|programmer|developer|scientist|administrator|executive|analyst)\b"
-)
+_EN_PERSON_ROLE = (r"(?:(?:United States|U\.S\.|USA|People)\s+v\.?\s+"
+                   r"|\b(?:engineer|employee|intern|contractor|defendant|insider|worker|administrator|developer|"
+                   r"scientist|researcher|technician|manager|analyst|clerk|nurse)\s+)"
+                   r"(?P<name>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+){1,2})")
+_EN_PERSON_NAMED = (r"\b(?:named|surnamed|identified (?:\w+ ){0,4}as|Insider:|defendant,|employee,|engineer,)\s+"
+                    r"(?P<name>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+){0,2})\b")
+# (pattern, its first alternative alone, what every match of its second alternative holds): in a
+# text without the latter, the first alternative alone finds the same matches, much faster
+_EN_PEOPLE = [
+    (re.compile(_EN_PERSON_ROLE + r"|\b(?P<aged>[A-Z][a-z]+(?: [A-Z]\.)? [A-Z][a-z]+),\s(?:a\s)?\d{2},"),
+     Scanner(re.compile(_EN_PERSON_ROLE)), re.compile(r",\s(?:a\s)?\d{2},")),
+    (re.compile(_EN_PERSON_NAMED + r"|\b(?P<appos>[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+)?),\s(?:a|an|the)\s"
+                r"(?:former\s)?(?:[\w-]+\s){0,4}?"
+                r"(?:engineer|employee|intern|contractor|programmer|developer|scientist|administrator|executive|analyst)\b"),
+     Scanner(re.compile(_EN_PERSON_NAMED)), re.compile(r",\s(?:a|an|the)\s")),
+]
 _NOT_NAMES = {"The", "This", "That", "Chinese", "American", "Former", "Federal", "Police", "Court", "Media"}
 _PINYIN = dict(zip(_SURNAMES, (
     "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng liang xie song "
@@ -336,8 +337,8 @@ def people(text: str) -> list[Entity]:
     Each person also yields a 'surname' entity (romanised, lower case: 田某某 and Tian are both
     'tian'), so names in two scripts and names with a masked given name still meet."""
     found = [(m.start(), m.end(), m.group(0)) for m in _ZH_PERSON.finditer(text)] if _CJK.search(text) else []
-    for rx in (_EN_PERSON, _EN_PERSON_MORE):
-        for m in rx.finditer(text):
+    for rx, first, second_needs in _EN_PEOPLE:
+        for m in (rx if second_needs.search(text) else first).finditer(text):
             group = next(g for g in ("name", "aged", "appos") if g in m.groupdict() and m.group(g))
             if m.group(group).split()[0] not in _NOT_NAMES:
                 found.append((m.start(group), m.end(group), m.group(group)))
