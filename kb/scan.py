@@ -70,7 +70,9 @@ class Scanner:
         self.needs = tuple(w.lower() for w in needs) if self.folded else needs
         prefixes = _prefixes(list(_parser.parse(pattern.pattern, pattern.flags)))
         self.automaton = None
-        if "" not in prefixes:
+        # lower-casing finds every spelling IGNORECASE allows only for ASCII letters (and uncased characters)
+        cased = self.folded and any(not c.isascii() and c.lower() != c.upper() for p in prefixes for c in p)
+        if "" not in prefixes and not cased:
             self.automaton = ahocorasick.Automaton()
             for p in prefixes:
                 key = p.lower() if self.folded else p
@@ -111,7 +113,7 @@ class Scanner:
             return []
         if self.automaton is None:
             return None
-        return sorted({end - length + 1 for end, length in self.automaton.iter(haystack)})
+        return sorted([end - length + 1 for end, length in self.automaton.iter(haystack)])  # repeats are harmless
 
 
 _last: tuple[str, str] = ("", "")  # the last text lowered: scanners of one text share its lowering
