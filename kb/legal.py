@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields
 import sqlite_utils
 
 from .entities import case_numbers, courts, dates, document_text
-from .scan import Scanner
+from .scan import AnyOf, Scanner
 from .store import batches, transaction
 from .text import HAN
 
@@ -212,6 +212,7 @@ _OFFENCES = [  # canonical offence name, pattern (the charge vocabulary of the l
     ("conspiracy", r"conspir"),
 ]
 _OFFENCE_RE = [(name, Scanner(re.compile(rx, re.I))) for name, rx in _OFFENCES]
+_ANY_OFFENCE = AnyOf([rx for _, rx in _OFFENCE_RE])
 _CHARGE_TRIGGER = Scanner(re.compile(r"(?<!in )(?<!in-)\bcharg(?:ed|es?|ing)\b(?! to customers)|\bindicted\b|\bcounts? of\b|"
                              r"\bple(?:aded|d|ads?|ad|ading) (?:guilty|no contest|nolo contendere)\b|\bguilty pleas? to\b|\bconvicted\b|\bguilty (?:of|on)\b|"
                              r"\baccused of\b|\bsentenced (?:\w+ ){0,4}for\b|^Offense:", re.I))
@@ -288,7 +289,7 @@ def _en_facts(sent: str) -> list[dict]:
         status = "convicted" if _CONVICTED.search(sent) else "alleged"
         counts = _COUNTS.search(sent)
         count = en_number(counts.group("n")) if counts else None
-        for name, rx in _OFFENCE_RE:
+        for name, rx in (_OFFENCE_RE[i] for i in _ANY_OFFENCE.possible(sent)):
             if rx.search(sent):
                 out.append({"kind": "charge", "status": status, "statute": name, "count": count})
         for m in _USC.finditer(sent):

@@ -116,6 +116,33 @@ class Scanner:
         return sorted([end - length + 1 for end, length in self.automaton.iter(haystack)])  # repeats are harmless
 
 
+class AnyOf:
+    """Which of several scanners may match a text, from one pass over it (the others cannot)."""
+
+    def __init__(self, scanners: list[Scanner]):
+        self.scanners = scanners
+        # scanners without prefixes, or case-sensitive ones, are always tried (the pass reads lower case)
+        self.always = [i for i, s in enumerate(scanners) if s.automaton is None or s.needs or not s.folded]
+        self.automaton = ahocorasick.Automaton()
+        keys: dict[str, set[int]] = {}
+        for i, scanner in enumerate(scanners):
+            if i not in self.always:
+                for key, _ in scanner.automaton.items():
+                    keys.setdefault(key, set()).add(i)
+        for key, indices in keys.items():
+            self.automaton.add_word(key, indices)
+        self.automaton.make_automaton()
+
+    def possible(self, text: str) -> list[int]:
+        """Indices of the scanners that may match `text`, in order."""
+        if _ODD_FOLDS.search(text):
+            return list(range(len(self.scanners)))
+        found = set(self.always)
+        for _, indices in self.automaton.iter(_same_length_lower(text)):
+            found |= indices
+        return sorted(found)
+
+
 _last: tuple[str, str] = ("", "")  # the last text lowered: scanners of one text share its lowering
 
 
