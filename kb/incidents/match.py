@@ -51,7 +51,8 @@ ANCHORS = ("person", "surname", "case_number", "court", "money")
 IDENTIFYING = ("case number", "person", "surname", "amount", "same text")  # one is needed to merge incidents
 SKETCH = 32  # hashes kept per document (bottom-k of its text shingles)
 _SEVERAL = Scanner(re.compile(r"\b(?:several|multiple|two|three|four|five|six|\d+)\s+(?:[\w-]+\s+){0,2}"
-                              r"(?:breaches|incidents)\b|references \d+", re.I), needs=("breaches", "incidents", "references"))
+                              r"(?:breaches|incidents)\b|references \d+", re.I),
+                   needs=("breaches", "incidents", "references"))
 
 
 @dataclass
