@@ -1,6 +1,8 @@
 """VCDB import speed: documents/second of each stage, against reading the JSON files alone.
 
 Usage: .venv/bin/python bench/import_speed.py [VCDB_JSON_FOLDER]
+Compare with older code back to back, in one run (the machine is shared: compare ratios), e.g.
+`git archive OLD | tar -x -C /tmp/old && (cd /tmp/old && PYTHONPATH=. ../.venv/bin/python bench/import_speed.py)`.
 Stages, on one database: parse (VERIS JSON -> records), store (kb.store, with
 FTS triggers), process (kb.ingest.STEPS: entity extraction and incident
 linking). Then, on a fresh database, the whole write path as `kb import vcdb`
@@ -21,10 +23,13 @@ from kb.store import save_many
 
 
 def timed(label: str, count: int, func):
-    start = time.perf_counter()
+    """Run `func`; print documents/s by the clock and by this process's CPU time (steadier where
+    other processes share the machine)."""
+    start, cpu = time.perf_counter(), time.process_time()
     result = func()
-    seconds = time.perf_counter() - start
-    print(f"{label:<34} {count:>6} docs {seconds:7.2f}s {count / seconds:9.0f} docs/s")
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(f"{label:<34} {count:>6} docs {seconds:7.2f}s {count / seconds:9.0f} docs/s "
+          f"({count / max(cpu, 1e-9):6.0f} docs/s of CPU)")
     return result, seconds
 
 

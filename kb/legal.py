@@ -21,13 +21,15 @@ court record (judgment, docket, court announcement) and what it names.
 
 from __future__ import annotations
 
+import bisect
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import sqlite_utils
 
 from .entities import case_numbers, courts, dates, document_text
-from .store import transaction
+from .scan import AnyOf, Scanner
+from .store import batches, transaction
 from .text import HAN
 
 @dataclass(frozen=True)
@@ -122,8 +124,8 @@ def zh_number(word: str) -> int:
     return total + current
 
 
-_MONEY_EN = re.compile(r"(?:US\$|\$|\bUSD\s?)\s?(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s?(?P<m>million|billion|thousand)\b)?",
-                       re.I)
+_MONEY_EN = Scanner(re.compile(r"(?:US\$|\$|\bUSD\s?)\s?(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s?(?P<m>million|billion|thousand)\b)?",
+                       re.I))
 _MONEY_ZH = re.compile(rf"(?:人民币)?(?P<n>\d+(?:\.\d+)?|{_ZH_NUM})(?P<u>千万|百万|十万|万|亿)?(?P<c>美元|港元|元)")
 _MULT = {"million": 1e6, "billion": 1e9, "thousand": 1e3, "千万": 1e7, "百万": 1e6, "十万": 1e5, "万": 1e4,
          "亿": 1e8, None: 1}
@@ -141,11 +143,11 @@ def _zh_money(m: re.Match) -> tuple[float, str]:
 
 # --- English rules --------------------------------------------------------------
 
-_MAXIMUM = re.compile(r"\b(?:faces?|facing|faced|could (?:face|receive|be sentenced)|carr(?:y|ies)|maximum|"
-                      r"up to|punishable|as much as|statutory|potential)\b", re.I)
-_REQUESTED = re.compile(r"\b(?:recommend(?:ed|s)?|ask(?:ed|s)? the court|seek(?:s|ing)?|request(?:ed|s)?)\b", re.I)
-_SENTENCED = re.compile(r"\bsentenc(?:e|ed|es|ing)\b|\bjailed\b|\bimprisoned\b|\bordered to (?:serve|pay)\b|\bwas fined\b|"
-                        r"\bwere fined\b|\bto serve\b|^Sentence:|\bis serving\b|\bhave been imposed\b", re.I)
+_MAXIMUM = Scanner(re.compile(r"\b(?:faces?|facing|faced|could (?:face|receive|be sentenced)|carr(?:y|ies)|maximum|"
+                      r"up to|punishable|as much as|statutory|potential)\b", re.I))
+_REQUESTED = Scanner(re.compile(r"\b(?:recommend(?:ed|s)?|ask(?:ed|s)? the court|seek(?:s|ing)?|request(?:ed|s)?)\b", re.I))
+_SENTENCED = Scanner(re.compile(r"\bsentenc(?:e|ed|es|ing)\b|\bjailed\b|\bimprisoned\b|\bordered to (?:serve|pay)\b|\bwas fined\b|"
+                        r"\bwere fined\b|\bto serve\b|^Sentence:|\bis serving\b|\bhave been imposed\b", re.I))
 _DURATION = re.compile(rf"\b(?P<n>{_EN_NUM}|\d+)(?P<half>\.5| and a half)?[- ](?P<u>years?|months?|days?|hours?)\b",
                        re.I)
 _PENALTY_WORDS = [  # first match after a duration (or before it) names the sentence type
@@ -209,35 +211,36 @@ _OFFENCES = [  # canonical offence name, pattern (the charge vocabulary of the l
     ("unlawful flight", r"unlawful flight"),
     ("conspiracy", r"conspir"),
 ]
-_OFFENCE_RE = [(name, re.compile(rx, re.I)) for name, rx in _OFFENCES]
-_CHARGE_TRIGGER = re.compile(r"(?<!in )(?<!in-)\bcharg(?:ed|es?|ing)\b(?! to customers)|\bindicted\b|\bcounts? of\b|"
+_OFFENCE_RE = [(name, Scanner(re.compile(rx, re.I))) for name, rx in _OFFENCES]
+_ANY_OFFENCE = AnyOf([rx for _, rx in _OFFENCE_RE])
+_CHARGE_TRIGGER = Scanner(re.compile(r"(?<!in )(?<!in-)\bcharg(?:ed|es?|ing)\b(?! to customers)|\bindicted\b|\bcounts? of\b|"
                              r"\bple(?:aded|d|ads?|ad|ading) (?:guilty|no contest|nolo contendere)\b|\bguilty pleas? to\b|\bconvicted\b|\bguilty (?:of|on)\b|"
-                             r"\baccused of\b|\bsentenced (?:\w+ ){0,4}for\b|^Offense:", re.I)
+                             r"\baccused of\b|\bsentenced (?:\w+ ){0,4}for\b|^Offense:", re.I))
 _ALLEGED = re.compile(r"\b(?:allegedly|alleged|accused|charg(?:ed|es|ing)|indict(?:ed|ment)|complaint|information)\b",
                       re.I)
-_CONVICTED = re.compile(r"\b(?:pleaded guilty|pled guilty|pleads? guilty|plead guilty|convicted|found guilty|pleaded no contest|"
-                        r"guilty verdict|sentenced)\b", re.I)
-_PLEA = re.compile(r"\b(?P<agreed>agree[sd]? to |agreement to )?(?:pleaded|pled|pleads?|pleading) "
+_CONVICTED = Scanner(re.compile(r"\b(?:pleaded guilty|pled guilty|pleads? guilty|plead guilty|convicted|found guilty|pleaded no contest|"
+                        r"guilty verdict|sentenced)\b", re.I))
+_PLEA = Scanner(re.compile(r"\b(?P<agreed>agree[sd]? to |agreement to )?(?:pleaded|pled|pleads?|pleading) "
                    r"(?P<not>not )?guilty\b|\bentered (?:a )?(?P<not2>not )?guilty pleas?\b|"
-                   r"\bguilty pleas?\b|\b(?:pleaded|pled|pleads?) (?P<nolo>no contest|nolo contendere)\b", re.I)
-_VERDICT = re.compile(r"\b(?:(?P<conv>convicted|found guilty|guilty verdict|jury (?:found|returned a verdict))|"
-                      r"(?P<acq>acquitted|found not guilty)|(?P<liable>found liable|held liable))\b", re.I)
-_ARREST = re.compile(r"\b(?:was|were|been|being) arrested\b|\barrested (?:\w+ )?(?:on|in|at|by|yesterday|today|"
+                   r"\bguilty pleas?\b|\b(?:pleaded|pled|pleads?) (?P<nolo>no contest|nolo contendere)\b", re.I))
+_VERDICT = Scanner(re.compile(r"\b(?:(?P<conv>convicted|found guilty|guilty verdict|jury (?:found|returned a verdict))|"
+                      r"(?P<acq>acquitted|found not guilty)|(?P<liable>found liable|held liable))\b", re.I))
+_ARREST = Scanner(re.compile(r"\b(?:was|were|been|being) arrested\b|\barrested (?:\w+ )?(?:on|in|at|by|yesterday|today|"
                      r"last|this|after)\b|\btaken into (?:federal )?custody\b|\bsurrendered to\b|\bself-surrendered\b|"
-                     r"\barrest of\b|\barrests (?:made|of)\b", re.I)
-_SETTLE = re.compile(r"\bsettle(?:d|s|ment)?\b|\bagreed to pay\b|\bagrees to pay\b", re.I)
-_CLAIM_EN = re.compile(r"\b(?:seek(?:s|ing)?|sued (?:\w+ ){0,4}for|claim(?:s|ed|ing)?|demand(?:s|ed|ing)?)\b", re.I)
-_AWARD_EN = re.compile(r"\b(?:awarded|ordered to pay (?:damages|compensation)|judgment of|verdict of)\b", re.I)
-_HYPOTHETICAL = re.compile(r"\b(?:if convicted|could|would|may|might)\b", re.I)
+                     r"\barrest of\b|\barrests (?:made|of)\b", re.I))
+_SETTLE = Scanner(re.compile(r"\bsettle(?:d|s|ment)?\b|\bagreed to pay\b|\bagrees to pay\b", re.I))
+_CLAIM_EN = Scanner(re.compile(r"\b(?:seek(?:s|ing)?|sued (?:\w+ ){0,4}for|claim(?:s|ed|ing)?|demand(?:s|ed|ing)?)\b", re.I))
+_AWARD_EN = Scanner(re.compile(r"\b(?:awarded|ordered to pay (?:damages|compensation)|judgment of|verdict of)\b", re.I))
+_HYPOTHETICAL = Scanner(re.compile(r"\b(?:if convicted|could|would|may|might)\b", re.I))
 _COUNTS = re.compile(rf"\b(?P<n>{_EN_NUM}|\d+) (?:felony |misdemeanor |criminal |separate )?counts? of\b", re.I)
 _USC = re.compile(r"\b(?P<t>\d{1,2})\s*U\.?\s?S\.?\s?C\.?\s*(?:§+|[Ss]ections?|[Ss]ec\.)?\s*(?P<s>\d{2,5}[a-z]?(?:\([a-z0-9]+\))*)"
                   r"|Title (?P<t2>\d{1,2}),? United States Code,? [Ss]ections? (?P<s2>\d{2,5}[a-z]?(?:\([a-z0-9]+\))*)")
 
 
-_EN_LEGAL_WORDS = re.compile(r"sentenc|jail|prison|ple(?:a|d)|guilty|convict|acquit|verdict|arrest|custody|surrender|"
+_EN_LEGAL_WORDS = Scanner(re.compile(r"sentenc|jail|prison|ple(?:a|d)|guilty|convict|acquit|verdict|arrest|custody|surrender|"
                              r"charg|indict|accused|settle|agree|\bsue|claim|seek|demand|award|damages|Offense|"
                              r"\bfine|restitution|probation|supervised|liable|serving|compensation|counts? of|jury|penalt|"
-                             r"incarcerat", re.I)
+                             r"incarcerat", re.I))
 
 
 def _en_facts(sent: str) -> list[dict]:
@@ -286,7 +289,7 @@ def _en_facts(sent: str) -> list[dict]:
         status = "convicted" if _CONVICTED.search(sent) else "alleged"
         counts = _COUNTS.search(sent)
         count = en_number(counts.group("n")) if counts else None
-        for name, rx in _OFFENCE_RE:
+        for name, rx in (_OFFENCE_RE[i] for i in _ANY_OFFENCE.possible(sent)):
             if rx.search(sent):
                 out.append({"kind": "charge", "status": status, "statute": name, "count": count})
         for m in _USC.finditer(sent):
@@ -305,9 +308,9 @@ def _en_facts(sent: str) -> list[dict]:
     return out
 
 
-_MAX_BEFORE = re.compile(r"(?:\bup to|\bmaximum(?: penalty| sentence| term)?(?: of)?|\bfaces?|\bfacing|\bfaced|"
+_MAX_BEFORE = Scanner(re.compile(r"(?:\bup to|\bmaximum(?: penalty| sentence| term)?(?: of)?|\bfaces?|\bfacing|\bfaced|"
                          r"\bnot more than|\bas much as|\bcould (?:receive|face|get)|\bpunishable by|"
-                         r"\bstatutory (?:maximum|minimum)|\bmandatory minimum(?: of)?|\bpossible)\b[^.;]{0,45}$", re.I)
+                         r"\bstatutory (?:maximum|minimum)|\bmandatory minimum(?: of)?|\bpossible)\b[^.;]{0,45}$", re.I))
 
 
 def _sentence_status(sent: str, m: re.Match) -> str:
@@ -360,15 +363,15 @@ def _amount_type(sent: str, m: re.Match) -> str | None:
 # --- Chinese rules --------------------------------------------------------------
 
 _ZH_TERM = rf"(?P<y>{_ZH_NUM})年(?:零?(?P<m>{_ZH_NUM})个月)?|(?P<mo>{_ZH_NUM})个月"
-_ZH_PENALTY = re.compile(
+_ZH_PENALTY = Scanner(re.compile(
     rf"(?P<kind>有期徒刑|拘役|管制|缓刑|剥夺政治权利)(?:{_ZH_TERM})|(?P<life>无期徒刑|死刑)"
-    rf"|(?P<money>罚金|罚款|退赔|赔偿|违法所得)(?:人民币)?(?P<amt>(?:\d+(?:\.\d+)?|{_ZH_NUM})(?:千万|百万|十万|万|亿)?(?:美元|港元|元))")
+    rf"|(?P<money>罚金|罚款|退赔|赔偿|违法所得)(?:人民币)?(?P<amt>(?:\d+(?:\.\d+)?|{_ZH_NUM})(?:千万|百万|十万|万|亿)?(?:美元|港元|元))"))
 _ZH_KIND = {"有期徒刑": "incarceration", "拘役": "incarceration", "管制": "probation", "缓刑": "probation",
             "剥夺政治权利": "deprivation_of_political_rights", "罚金": "fine", "罚款": "fine",
             "退赔": "restitution", "赔偿": "restitution", "违法所得": "forfeiture"}
 _ZH_SENTENCED = re.compile(r"判处|判决|被判|判刑|决定执行|宣告缓刑|处罚金|并处")
 _ZH_MAXIMUM = re.compile(r"最高(?:可)?(?:判处|处)|可能(?:被)?判处|可(?:以)?判处|可处|将面临|面临|处.{0,10}以下")
-_ZH_CRIME = re.compile(r"(?P<pre>涉嫌犯?|涉犯嫌犯|(?<!侵)犯有?|以|构成|因犯|认定.{0,6}犯)(?P<crime>[" + HAN + r"、，]{2,24}?罪)(?!犯|行|名|证)")
+_ZH_CRIME = Scanner(re.compile(r"(?P<pre>涉嫌犯?|涉犯嫌犯|(?<!侵)犯有?|以|构成|因犯|认定.{0,6}犯)(?P<crime>[" + HAN + r"、，]{2,24}?罪)(?!犯|行|名|证)"))
 _ZH_ARREST = re.compile(r"刑事拘留|被抓获|抓获归案|被(?:依法)?逮捕|批准逮捕|决定逮捕|被(?:公安机关|民警)?(?:当场)?抓获|"
                         r"被(?:依法)?拘留|投案|传唤归案|被羁押|执行逮捕")
 _ZH_PLEA = re.compile(r"认罪认罚|当庭认罪|自愿认罪|表示认罪|认罪悔罪|承认指控")
@@ -440,9 +443,16 @@ def facts(title: str | None, text: str | None, published: str | None = None) -> 
     dated = None
     out: list[LegalFact] = []
     seen = set()
+    # English sentences worth reading hold one of these (no match crosses a sentence break)
+    legal_words = [m.start() for m in _EN_LEGAL_WORDS.finditer(full)]
     for start, end in sentences(full):
         sent = full[start:end]
-        found = _zh_facts(sent) if _CJK.search(sent) else _en_facts(sent)
+        if _CJK.search(sent):
+            found = _zh_facts(sent)
+        elif bisect.bisect_left(legal_words, start) < bisect.bisect_left(legal_words, end):
+            found = _en_facts(sent)
+        else:
+            continue
         if not found:
             continue
         dated = dates(full, published) if dated is None else dated
@@ -485,28 +495,32 @@ def normalise_case_number(value: str) -> str:
     return value
 
 
+_COLUMNS = ("document_id", *(f.name for f in fields(LegalFact) if f.name not in ("start", "end")),
+            "start_offset", "end_offset")
+_INSERT = f"INSERT INTO legal_facts ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
 def extract_facts(db: sqlite_utils.Database, doc_ids: list[int]) -> int:
     """Extract each document's legal facts and replace its rows in legal_facts; returns rows written."""
     written = 0
-    for doc_id in doc_ids:
-        row = db.execute("SELECT title, text, published FROM documents WHERE id = ?", [doc_id]).fetchone()
-        if row is None:
-            continue
-        rows = [{"document_id": doc_id, **_row(f)} for f in facts(*row)]
+    for chunk in batches(list(dict.fromkeys(doc_ids)), 500):  # one read, delete and insert per 500 documents
+        marks = ", ".join("?" * len(chunk))
+        stored = {row[0]: row[1:] for row in db.execute(
+            f"SELECT id, title, text, published FROM documents WHERE id IN ({marks})", chunk)}
+        rows = [_row(doc_id, f) for doc_id in chunk if doc_id in stored for f in facts(*stored[doc_id])]
         with transaction(db):
-            db.execute("DELETE FROM legal_facts WHERE document_id = ?", [doc_id])
-            if rows:
-                db["legal_facts"].insert_all(rows)
+            db.execute(f"DELETE FROM legal_facts WHERE document_id IN ({marks})", chunk)
+            db.conn.executemany(_INSERT, rows)
         written += len(rows)
     return written
 
 
-def _row(f: LegalFact) -> dict:
-    row = asdict(f)
-    row["start_offset"], row["end_offset"] = row.pop("start"), row.pop("end")
+def _row(doc_id: int, f: LegalFact) -> tuple:
+    row = {field.name: getattr(f, field.name) for field in fields(f)}  # asdict without its deep copies
+    row["document_id"], row["start_offset"], row["end_offset"] = doc_id, row.pop("start"), row.pop("end")
     if row["case_number"]:
         row["case_number"] = normalise_case_number(row["case_number"])
-    return row
+    return tuple(row[c] for c in _COLUMNS)
 
 
 # --- court records --------------------------------------------------------------
@@ -520,9 +534,9 @@ _ZH_PARTY = re.compile(r"(?P<role>被告人|被告|原告|上诉人|被上诉人
                        r"|[" + HAN + r"]{2,3}(?=[，,。、（(：:]))")
 
 
-_ZH_CIVIL_CAUSE = re.compile(r"(?:侵权责任|侵害商业秘密|侵害技术秘密|不正当竞争|劳动合同|竞业限制|计算机软件著作权(?:权属|侵权)?|"
+_ZH_CIVIL_CAUSE = Scanner(re.compile(r"(?:侵权责任|侵害商业秘密|侵害技术秘密|不正当竞争|劳动合同|竞业限制|计算机软件著作权(?:权属|侵权)?|"
                              r"著作权侵权|著作权权属、侵权|名誉权|服务合同|技术服务合同|买卖合同|借款合同|财产损害赔偿|"
-                             r"合同)纠纷|劳动争议")
+                             r"合同)纠纷|劳动争议"))
 
 
 def recognise_court_record(text: str) -> dict | None:

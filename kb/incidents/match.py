@@ -37,6 +37,7 @@ from typing import Iterable
 import sqlite_utils
 
 from .. import entities as ent
+from ..scan import Scanner
 from ..store import batches, link, now_iso, transaction
 from ..text import HAN
 from .common import _BATCH, Fact, _document_vectors, _facts, _incident_docs, _linked, _marks
@@ -49,8 +50,9 @@ MAX_CANDIDATES = 50
 ANCHORS = ("person", "surname", "case_number", "court", "money")
 IDENTIFYING = ("case number", "person", "surname", "amount", "same text")  # one is needed to merge incidents
 SKETCH = 32  # hashes kept per document (bottom-k of its text shingles)
-_SEVERAL = re.compile(r"\b(?:several|multiple|two|three|four|five|six|\d+)\s+(?:[\w-]+\s+){0,2}"
-                      r"(?:breaches|incidents)\b|references \d+", re.I)
+_SEVERAL = Scanner(re.compile(r"\b(?:several|multiple|two|three|four|five|six|\d+)\s+(?:[\w-]+\s+){0,2}"
+                              r"(?:breaches|incidents)\b|references \d+", re.I),
+                   needs=("breaches", "incidents", "references"))
 
 
 @dataclass
@@ -502,10 +504,14 @@ def months_of(value: str) -> set[str]:
     return out
 
 
+_TOKEN = re.compile(f"[{HAN}]|[a-z0-9]+")
+
+
 def shingles(text: str, n: int = 4) -> set[int]:
     """Stable hashes of n-grams of words (Latin) and characters (CJK)."""
-    tokens = re.findall(f"[{HAN}]|[a-z0-9]+", text.lower())
-    return {zlib.crc32(" ".join(tokens[i:i + n]).encode()) for i in range(max(0, len(tokens) - n + 1))}
+    tokens = _TOKEN.findall(text.lower())
+    grams = map(" ".join, zip(*(tokens[k:] for k in range(n))))  # tokens[i:i + n] for each i
+    return set(map(zlib.crc32, map(str.encode, grams)))
 
 
 def sketch(hashes: set[int], k: int = SKETCH) -> list[int]:
@@ -514,5 +520,8 @@ def sketch(hashes: set[int], k: int = SKETCH) -> list[int]:
 
 
 def jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+    if not (a and b):
+        return 0.0
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)  # len(a | b), without building the union
 
