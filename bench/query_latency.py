@@ -52,6 +52,7 @@ STAGES = [
     (kb.search, "_describe", "result rows, snippets"),
 ]
 WAIT = "waiting for the vector thread"
+OVERLAP = hasattr(kb.search, "_this_thread")  # False for the code before the vector thread
 KB = str(Path(sys.executable).parent / "kb")
 
 
@@ -88,17 +89,19 @@ def timed_stages(searcher: Searcher, spent: dict, cpu: dict):
     for module, name, stage in STAGES:
         if hasattr(module, name):
             wrap(module, name, stage)
-    plain_workers = searcher._workers
+    plain_workers = getattr(searcher, "_workers", None)  # absent before the vector thread (run_with main)
 
     class Workers:  # the pool, with each job's result() timed
         def submit(self, *args, **kwargs):
             return _TimedFuture(plain_workers().submit(*args, **kwargs), spent)
 
-    searcher._workers = Workers
+    if plain_workers:
+        searcher._workers = Workers
     try:
         yield
     finally:
-        del searcher._workers
+        if plain_workers:
+            del searcher._workers
         for module, name, inner in reversed(originals):
             setattr(module, name, inner)
 
@@ -106,6 +109,9 @@ def timed_stages(searcher: Searcher, spent: dict, cpu: dict):
 @contextlib.contextmanager
 def one_thread():
     """Searches from this thread run their vector half themselves (as a worker thread does)."""
+    if not OVERLAP:
+        yield
+        return
     kb.search._this_thread.worker = True
     try:
         yield
@@ -169,7 +175,8 @@ def clients(searcher: Searcher, queries: list[str], n: int, inline: bool) -> flo
     lock = threading.Lock()
 
     def client():
-        kb.search._this_thread.worker = inline
+        if OVERLAP:
+            kb.search._this_thread.worker = inline
         while True:
             with lock:
                 if not todo:
@@ -189,6 +196,9 @@ def clients(searcher: Searcher, queries: list[str], n: int, inline: bool) -> flo
 def concurrency(searcher: Searcher, queries: list[str], counts: list[int]) -> None:
     for n in counts:
         overlapped = clients(searcher, queries, n, inline=False)
+        if not OVERLAP:
+            print(f"  {n} client thread(s): {overlapped:6.1f} queries/s")
+            continue
         single = clients(searcher, queries, n, inline=True)
         print(f"  {n} client thread(s): {overlapped:6.1f} queries/s with the vector thread, "
               f"{single:6.1f} with one thread per query ({overlapped / single:.2f}x)")
@@ -272,9 +282,10 @@ def main() -> None:
         thread_effect(model, index.load(paths["flat"]), queries[:30])
         results = compare(args.db, paths, model, queries, args.rounds)
         auto = results[chosen]["searcher"]
-        print(f"  {chosen}, everything on the query's thread (baseline for the vector thread):")
-        with one_thread():
-            print_times(profile(auto, queries, args.rounds))
+        if OVERLAP:
+            print(f"  {chosen}, everything on the query's thread (baseline for the vector thread):")
+            with one_thread():
+                print_times(profile(auto, queries, args.rounds))
         concurrency(auto, queries, [int(n) for n in args.clients.split(",")])
         batch(auto, args.db, queries, args.processes)
 
