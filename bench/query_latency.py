@@ -170,13 +170,15 @@ def thread_effect(model, flat, queries: list[str], threads: int = 2) -> None:
 def clients(searcher: Searcher, queries: list[str], n: int, inline: bool) -> float:
     """Queries per second with `n` threads searching the queries at once (vectors not cached);
     `inline`: each search runs its vector half on its own thread."""
-    searcher._vectors.clear()
     todo = list(queries)
     lock = threading.Lock()
+    ready = threading.Barrier(n + 1)
 
     def client():
         if OVERLAP:
             kb.search._this_thread.worker = inline
+        searcher.search(queries[0], k=10)  # this thread's connection and its caches, as in a server
+        ready.wait()
         while True:
             with lock:
                 if not todo:
@@ -185,9 +187,11 @@ def clients(searcher: Searcher, queries: list[str], n: int, inline: bool) -> flo
             searcher.search(query, k=10)
 
     threads = [threading.Thread(target=client) for _ in range(n)]
-    start = time.perf_counter()
     for thread in threads:
         thread.start()
+    ready.wait()
+    searcher._vectors.clear()
+    start = time.perf_counter()
     for thread in threads:
         thread.join()
     return len(queries) / (time.perf_counter() - start)

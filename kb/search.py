@@ -561,7 +561,7 @@ def _chunk_documents(db):
     state = _state(db)
     if "chunk_documents" not in state:
         pairs = np.array(db.execute("SELECT id, document_id FROM chunks").fetchall(), dtype=np.int64).reshape(-1, 2)
-        out = np.full(int(pairs[:, 0].max()) + 1 if len(pairs) else 0, -1, dtype=np.int64)
+        out = np.full(int(pairs[:, 0].max()) + 1 if len(pairs) else 0, -1, dtype=np.int32)
         out[pairs[:, 0]] = pairs[:, 1]
         state["chunk_documents"] = out
     return state["chunk_documents"]
