@@ -711,7 +711,9 @@ def _best_chunks(db, found: dict[int, float], where: str, params: list) -> dict[
     else:  # from memory: the SQL was 1-1.5 ms a call at 100k passages
         documents = _chunk_documents(db)
         chunks = np.fromiter(found, dtype=np.int64, count=len(found))
-        docs = np.where(chunks < len(documents), documents[np.minimum(chunks, len(documents) - 1)], -1)
+        docs = np.full(len(chunks), -1, dtype=np.int64)
+        known = chunks < len(documents)
+        docs[known] = documents[chunks[known]]
         rows = [(c, d) for c, d in zip(chunks.tolist(), docs.tolist()) if d >= 0]
     best: dict[int, tuple[float, int]] = {}
     for chunk_id, doc_id in rows:
