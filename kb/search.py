@@ -29,13 +29,15 @@ that passage's similarity. Filters apply to documents, in SQL.
 
 from __future__ import annotations
 
-import functools
+import os
 import re
 import statistics
 import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -58,6 +60,9 @@ MAX_K = 1000
 MAX_DOCUMENTS = 5  # documents shown per incident hit
 MAX_QUERY_CHARS = 2000
 VECTOR_CACHE = 1024  # query vectors kept (repeated queries skip the model)
+WORKERS = max(2, os.cpu_count() or 1)  # threads per Searcher for vector search and batches (see _workers)
+COMMON_SHARE = 0.5  # a word in more of the documents than this is left out of keyword queries with rarer words
+COUNT_CACHE = 100_000  # words whose document counts a connection keeps (see _document_counts)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
 
@@ -238,6 +243,7 @@ class Searcher:
         self._local = threading.local()
         self._vectors: OrderedDict[str, Any] = OrderedDict()
         self._selectors = None  # (index, {language: (index, selector)}), see languages()
+        self._pool = None  # see _workers()
 
     def connect(self):
         """This thread's connection, opened (and the schema checked) once per thread."""
@@ -322,17 +328,20 @@ class Searcher:
         keyword = semantic = None
         terms = words.query_words(query)
         expansions = words.expand(query)
-        if mode in ("hybrid", "keyword"):
-            keyword = keyword_hits(db, query, filters, pool, terms, expansions)
+        job = None
         embedded = bool(get_setting(db, "embedding_model"))
         if mode == "semantic" or (mode == "hybrid" and embedded):
             if mode == "hybrid" and not self.index_path.exists():
                 warnings.append(f"no vector index at {self.index_path}: answered from the keyword index "
                                 "only (run `kb embed` or `kb index --rebuild`)")
+            elif mode == "hybrid" and not getattr(_this_thread, "worker", False):
+                job = self._workers().submit(self._vector_hits, query, vector, filters, pool)
             else:
-                if vector is None:
-                    vector = self.query_vectors([query])[0]
-                semantic = self.semantic_hits(db, vector, filters, pool)
+                semantic = self._vector_hits(query, vector, filters, pool)
+        if mode in ("hybrid", "keyword"):
+            keyword = keyword_hits(db, query, filters, pool, terms, expansions)
+        if job is not None:
+            semantic = job.result()
         scores = fuse(keyword, semantic)
         if keyword and semantic:
             scores = _per_language(db, scores)
@@ -346,28 +355,65 @@ class Searcher:
         return Results(query, mode, by, _incidents(db, ranked, k, scores, similarity, best_chunk,
                                                    match_terms, filters), warnings)
 
+    def _vector_hits(self, query: str, vector, filters: Filters, pool: int) -> dict:
+        """semantic_hits of the query on this thread's connection, encoding it unless `vector` is given."""
+        if vector is None:
+            vector = self.query_vectors([query])[0]
+        one_thread_per_query()
+        return self.semantic_hits(self.connect(), vector, filters, pool)
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """Threads for the vector half of hybrid queries and for search_many.
+
+        A hybrid query encodes itself and searches FAISS on a worker while its
+        own thread ranks keywords: the model, FAISS and SQLite release the GIL,
+        so on two free cores it takes the longer of the two, not their sum. A
+        search running on a worker does both itself (no worker waits on another).
+        """
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(WORKERS, "kb-search", initializer=_worker_thread)
+            return self._pool
+
     def search_many(self, queries: Iterable[str], k: int = 10, mode: str = "hybrid",
                     filters: Filters | None = None, by: str = "incident",
                     batch: int = 64) -> Iterator[tuple[str, Results | None, str | None]]:
-        """(query, results, error) for each query; query vectors are encoded in batches."""
+        """(query, results, error) for each query, in order.
+
+        Each batch is split over the worker threads: each encodes its share of
+        the queries in one model call, then searches them one by one, so the
+        cores work on different queries at once.
+        """
         queries = [q.strip() for q in queries if q.strip()]
         db = self.connect()
         needs_vectors = mode == "semantic" or (mode == "hybrid" and get_setting(db, "embedding_model")
                                                and self.index_path.exists())
+        workers = self._workers()
         for start in range(0, len(queries), batch):
             part = queries[start:start + batch]
-            valid = []
-            for q in part:
-                try:
-                    valid.append(check_query(q))
-                except KBError:
-                    pass
-            vectors = dict(zip(valid, self.query_vectors(valid))) if needs_vectors and valid else {}
-            for q in part:
-                try:
-                    yield q, self.search(q, k, mode, filters, by, vector=vectors.get(q)), None
-                except KBError as exc:
-                    yield q, None, str(exc)
+            size = -(-len(part) // WORKERS)
+            shares = [part[i:i + size] for i in range(0, len(part), size)]
+            for answers in workers.map(lambda share: self._search_share(share, k, mode, filters, by, needs_vectors),
+                                       shares):
+                yield from answers
+
+    def _search_share(self, queries: list[str], k: int, mode: str, filters: Filters | None, by: str,
+                       needs_vectors) -> list[tuple[str, Results | None, str | None]]:
+        """search_many's work on one thread: the queries' vectors in one batch, then each search."""
+        valid = []
+        for q in queries:
+            try:
+                valid.append(check_query(q))
+            except KBError:
+                pass
+        vectors = dict(zip(valid, self.query_vectors(valid))) if needs_vectors and valid else {}
+        out = []
+        for q in queries:
+            try:
+                out.append((q, self.search(q, k, mode, filters, by, vector=vectors.get(q)), None))
+            except KBError as exc:
+                out.append((q, None, str(exc)))
+        return out
 
     def semantic_hits(self, db, vector, filters: Filters, pool: int) -> dict[int, tuple[float, int, float]]:
         """Documents by their best chunk's similarity, standardised within each language:
@@ -433,20 +479,31 @@ def _nearest(db, index, vector, filters: Filters, pool: int, selector) -> dict[i
         wanted *= 4
 
 
-@functools.cache
 def one_thread_per_query() -> None:
-    """Encode and search each query on one thread (process-wide, once).
+    """Encode and search each query on one thread (FAISS: in the calling thread, as OpenMP
+    keeps a thread count per thread; torch: process-wide).
 
     A query is too small to split: a second thread that waits for a busy core
     costs far more than it saves (on the shared 2-core machine, bench/query_latency.py:
     query encoding p50 1,030 ms with 2 torch threads vs 56 ms with 1; exact FAISS
     at 100k 170 ms vs 46 ms). Concurrent queries still use every core.
     """
-    import faiss
+    if not getattr(_this_thread, "one_thread", False):
+        import faiss
 
-    faiss.omp_set_num_threads(1)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
+        faiss.omp_set_num_threads(1)
+        _this_thread.one_thread = True
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
+_this_thread = threading.local()
+
+
+def _worker_thread() -> None:
+    _this_thread.worker = True
+    one_thread_per_query()
 
 
 def fuse(keyword: dict | None, semantic: dict | None) -> dict[int, float]:
@@ -482,11 +539,39 @@ def _per_language(db, scores: dict[int, float]) -> dict[int, float]:
     return {d: (s - stats[languages.get(d)][0]) / stats[languages.get(d)][1] for d, s in scores.items()}
 
 
+# --- what a connection keeps between searches -------------------------------
+
+_STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _state(db) -> dict:
+    """What this connection learnt about the database (document counts, chunk -> document),
+    forgotten when another connection changes it (PRAGMA data_version)."""
+    version = db.execute("PRAGMA data_version").fetchone()[0]
+    state = _STATES.get(db)
+    if state is None or state["version"] != version:
+        state = _STATES[db] = {"version": version}
+    return state
+
+
+def _chunk_documents(db):
+    """An array: the document of each chunk id (-1 where there is no such chunk)."""
+    import numpy as np
+
+    state = _state(db)
+    if "chunk_documents" not in state:
+        pairs = np.array(db.execute("SELECT id, document_id FROM chunks").fetchall(), dtype=np.int64).reshape(-1, 2)
+        out = np.full(int(pairs[:, 0].max()) + 1 if len(pairs) else 0, -1, dtype=np.int32)
+        out[pairs[:, 0]] = pairs[:, 1]
+        state["chunk_documents"] = out
+    return state["chunk_documents"]
+
+
 # --- keyword search --------------------------------------------------------
 
-def _fts_terms(terms: Iterable[str]) -> str:
-    """An FTS5 query OR-ing the terms; a term of several words (Chinese split into its words)
-    matches them close together, in any order (删除 了 数据库 for 删除数据库)."""
+def _fts_parts(terms: Iterable[str]) -> list[str]:
+    """FTS5 query parts, one per term, to be OR-ed; a term of several words (Chinese split into
+    its words) matches them close together, in any order (删除 了 数据库 for 删除数据库)."""
     parts = []
     for term in terms:
         tokens = [f'"{w}"' for w in words.tokens(term.replace('"', " "))]
@@ -494,18 +579,53 @@ def _fts_terms(terms: Iterable[str]) -> str:
             parts.append(tokens[0])
         elif tokens:
             parts.append(f"NEAR({' '.join(tokens)}, 6)")  # the index holds sub-words too
-    return " OR ".join(dict.fromkeys(parts))
+    return list(dict.fromkeys(parts))
 
 
-def _word_hits(db, match: str, where: str, params: list, pool: int):
-    if not match:
+def _document_counts(db, parts: list[str]) -> tuple[int, dict[str, int]]:
+    """(documents in the knowledge base, {part: documents it matches})."""
+    state = _state(db)
+    if "documents" not in state or len(state["counts"]) > COUNT_CACHE:
+        state["documents"] = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+        state["counts"] = {}
+    counts = state["counts"]
+    for part in parts:
+        if part not in counts:
+            counts[part] = db.execute("SELECT count(*) FROM documents_words WHERE documents_words MATCH ?",
+                                      [part]).fetchone()[0]
+    return state["documents"], counts
+
+
+def _without_common(db, parts: list[str]) -> list[str]:
+    """The parts less the single words found in more than COMMON_SHARE of all documents,
+    unless nothing rarer is left.
+
+    BM25 scores every document that matches any part (about a microsecond
+    each: most of a keyword query's time at 100k passages, where a common
+    word matches two thirds of the documents). A word in more than half of
+    them has a BM25 IDF of at most zero, which FTS5 floors at 1e-6: it adds
+    nothing to any score, only documents to score.
+    """
+    single = [p for p in parts if not p.startswith("NEAR(")]
+    if len(parts) < 2 or not single:
+        return parts
+    total, counts = _document_counts(db, single)
+    kept = [p for p in parts if p not in single or counts[p] <= COMMON_SHARE * total]
+    return kept or parts
+
+
+def _word_hits(db, parts: list[str], where: str, params: list, pool: int):
+    """Documents by BM25 over the word index for the OR of `parts`, best first."""
+    parts = _without_common(db, parts)
+    if not parts:
         return []
     # No snippet() here: it would be computed for every candidate; shown hits get theirs later.
+    # The documents table is joined only when filters need it (it doubled the time of BM25).
+    join = " JOIN documents d ON d.id = documents_words.rowid" if where else ""
     return db.execute(
-        f"SELECT d.id, -bm25(documents_words, {TITLE_WEIGHT}, 1.0), NULL "
-        "FROM documents_words JOIN documents d ON d.id = documents_words.rowid "
-        f"WHERE documents_words MATCH ?{where} ORDER BY 2 DESC LIMIT ?",
-        [match, *params, pool]).fetchall()
+        f"SELECT documents_words.rowid, -bm25(documents_words, {TITLE_WEIGHT}, 1.0), NULL "
+        f"FROM documents_words{join} WHERE documents_words MATCH ?{where} ORDER BY 2 DESC LIMIT ?",
+        [" OR ".join(parts), *params, pool]).fetchall()
 
 
 def keyword_hits(db, query: str, filters: Filters, pool: int, terms: list[str] | None = None,
@@ -523,18 +643,19 @@ def keyword_hits(db, query: str, filters: Filters, pool: int, terms: list[str] |
     terms = words.query_words(query) if terms is None else terms
     zh, en = words.expand(query) if expansions is None else expansions
     hits: dict[int, tuple[float, str]] = {}
-    _merge(hits, _word_hits(db, _fts_terms(terms), where, params, pool))
+    _merge(hits, _word_hits(db, _fts_parts(terms), where, params, pool))
     runs = words.CJK_RUN.findall(query)
     same, other = (zh, en) if runs else (en, zh)
-    _merge(hits, _word_hits(db, _fts_terms(same), where, params, pool), EXPANSION_WEIGHT)
-    _merge(hits, _word_hits(db, _fts_terms(other), where, params, pool), CROSS_WEIGHT)
+    _merge(hits, _word_hits(db, _fts_parts(same), where, params, pool), EXPANSION_WEIGHT)
+    _merge(hits, _word_hits(db, _fts_parts(other), where, params, pool), CROSS_WEIGHT)
     grams = [g for run in runs if len(run) >= 3 for g in _trigrams(run)]
     if grams:
         match = " OR ".join(f'"{g}"' for g in dict.fromkeys(grams))
+        join = " JOIN documents d ON d.id = documents_fts.rowid" if where else ""
         rows = db.execute(
-            "SELECT d.id, -bm25(documents_fts, 2.0, 1.0), NULL "
-            "FROM documents_fts JOIN documents d ON d.id = documents_fts.rowid "
-            f"WHERE documents_fts MATCH ?{where} ORDER BY bm25(documents_fts, 2.0, 1.0) LIMIT ?",
+            "SELECT documents_fts.rowid, -bm25(documents_fts, 2.0, 1.0), NULL "
+            f"FROM documents_fts{join} WHERE documents_fts MATCH ?{where} "
+            "ORDER BY bm25(documents_fts, 2.0, 1.0) LIMIT ?",
             [match, *params, pool]).fetchall()
         _merge(hits, rows, 0.5)
     short = [run for run in runs if len(run) < 3]
@@ -559,14 +680,19 @@ def _trigrams(run: str) -> list[str]:
 
 
 def _like_hits(db, terms: list[str], where: str, params: list, pool: int):
-    """CJK terms under three characters, which the trigram index cannot match."""
+    """CJK terms under three characters, which the trigram index cannot match.
+
+    Only documents with Chinese (those in documents_segmented) can hold them:
+    the scan skips the others (at 100k passages, a tenth Chinese: 25 ms instead of 120).
+    """
     score = " + ".join("(instr(d.title, ?) > 0) * 2 + (instr(d.text, ?) > 0)" for _ in terms)
     cond = " OR ".join("d.title LIKE ? OR d.text LIKE ?" for _ in terms)
     args = [t for term in terms for t in (term, term)]
     likes = [f"%{t}%" for term in terms for t in (term, term)]
     return db.execute(
         f"SELECT d.id, ({score}) AS s, NULL "
-        f"FROM documents d WHERE ({cond}){where} ORDER BY s DESC, d.id LIMIT ?",
+        f"FROM documents d WHERE d.id IN (SELECT id FROM documents_segmented) AND ({cond}){where} "
+        "ORDER BY s DESC, d.id LIMIT ?",
         [*args, *likes, *params, pool]).fetchall()
 
 
@@ -574,12 +700,21 @@ def _like_hits(db, terms: list[str], where: str, params: list, pool: int):
 
 def _best_chunks(db, found: dict[int, float], where: str, params: list) -> dict[int, tuple[float, int]]:
     """{document: (score, chunk)} of each document's best chunk among `found`, best first."""
+    import numpy as np
+
     if not found:
         return {}
-    marks = ",".join("?" * len(found))
-    join = " JOIN documents d ON d.id = c.document_id" if where else ""  # only filters need documents
-    rows = db.execute(f"SELECT c.id, c.document_id FROM chunks c{join} WHERE c.id IN ({marks}){where}",
-                      [*found, *params]).fetchall()
+    if where:  # filters are SQL on documents
+        marks = ",".join("?" * len(found))
+        rows = db.execute(f"SELECT c.id, c.document_id FROM chunks c JOIN documents d ON d.id = c.document_id "
+                          f"WHERE c.id IN ({marks}){where}", [*found, *params]).fetchall()
+    else:  # from memory: the SQL was 1-1.5 ms a call at 100k passages
+        documents = _chunk_documents(db)
+        chunks = np.fromiter(found, dtype=np.int64, count=len(found))
+        docs = np.full(len(chunks), -1, dtype=np.int64)
+        known = chunks < len(documents)
+        docs[known] = documents[chunks[known]]
+        rows = [(c, d) for c, d in zip(chunks.tolist(), docs.tolist()) if d >= 0]
     best: dict[int, tuple[float, int]] = {}
     for chunk_id, doc_id in rows:
         score = found[chunk_id]

@@ -125,8 +125,9 @@ def expand(query: str) -> tuple[list[str], list[str]]:
     """
     from_zh = [c for run in CJK_RUN.findall(query) for c in lexicon() if any(t in run for t in c.zh)]
     stems = [stem(w) for w in _LATIN_WORD.findall(CJK_RUN.sub(" ", query)) if w.lower() not in STOPWORDS]
-    from_en = [c for key, found in _english_index().items() for c in found
-               if key and any(tuple(stems[i:i + len(key)]) == key for i in range(len(stems) - len(key) + 1))]
+    index = _english_index()
+    grams = {tuple(stems[i:i + n]) for n in {len(key) for key in index if key} for i in range(len(stems) - n + 1)}
+    from_en = [c for key, found in index.items() if key in grams for c in found]
     lowered = query.lower()
     zh = dict.fromkeys(t for c in from_zh + from_en for t in c.zh if t not in query)
     en = dict.fromkeys(p for c in from_zh for p in c.en if p.lower() not in lowered)

@@ -226,3 +226,44 @@ def test_hybrid_beats_keyword_and_semantic_on_labelled_vcdb_queries(vcdb_db, mod
 def test_reembedding_the_vcdb_corpus_with_nothing_new_is_instant(vcdb_db):
     result = cli(vcdb_db)("embed")
     assert "Nothing new to embed" in result.output
+
+
+def test_words_in_most_documents_change_no_keyword_ranking(starter_db):
+    """A word in more than half of the documents is left out of BM25 while rarer words are there
+    (its IDF is at most zero): the documents with the rarer word keep their order, and the word
+    alone still finds documents."""
+    from kb import search, words
+
+    db = open_db(starter_db, readonly=True)
+    total = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+    db.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, documents_words, row)")
+    common = next(t for (t,) in db.execute("SELECT term FROM temp.vocab WHERE doc > ? ORDER BY doc DESC", [total / 2])
+                  if t.isalpha() and t not in words.STOPWORDS and words.expand(t) == ([], []))
+    rare = next(t for (t,) in db.execute("SELECT term FROM temp.vocab WHERE doc BETWEEN 3 AND ? ORDER BY doc DESC",
+                                         [total / 10])
+                if t.isalpha() and t not in words.STOPWORDS and words.expand(f"{common} {t}") == ([], []))
+    query = f"{common} {rare}"
+    both = [r[0] for r in db.execute(
+        "SELECT rowid FROM documents_words WHERE documents_words MATCH ? ORDER BY bm25(documents_words, ?, 1.0)",
+        [f'"{common}" OR "{rare}"', search.TITLE_WEIGHT])]
+    with_rare = {r[0] for r in db.execute("SELECT rowid FROM documents_words WHERE documents_words MATCH ?",
+                                          [f'"{rare}"'])}
+    hits = search.keyword_hits(db, query, search.Filters(), 100)
+    assert list(hits) == [d for d in both if d in with_rare]
+    assert search.keyword_hits(db, common, search.Filters(), 100)
+
+
+def test_a_document_deleted_by_another_connection_leaves_hybrid_results_at_once(starter_copy, model):
+    """The chunk -> document map a searcher keeps is dropped when another connection changes the
+    database: the deleted document's vectors, still in the index, find nothing."""
+    searcher = Searcher(starter_copy, model=model)
+    query = "intern tampered with training code"
+    before = searcher.search(query, by="document")
+    target = before.hits[0]
+    assert target.external_id.startswith(BYTEDANCE)
+    db = open_db(starter_copy)
+    with db.conn:
+        db.execute("DELETE FROM documents WHERE id = ?", [target.document_id])
+    after = searcher.search(query, by="document")
+    assert after.hits and target.document_id not in {h.document_id for h in after.hits}
+    assert searcher.search(query).hits  # by incident too
