@@ -1,18 +1,23 @@
 """Relevance of keyword, semantic and hybrid search on the labelled queries, by document and by incident,
 and the throughput of batch search (`kb search --queries`) against one query at a time.
 
-Usage: .venv/bin/python bench/relevance.py [DB] [--no-speed]
+Usage: .venv/bin/python bench/relevance.py [DB] [--no-speed] [--without-twins]
 DB: an embedded VCDB database (default db/kb.db: kb init; kb import starter; kb import vcdb; kb embed).
 The cross-lingual sets (tests/data/crosslingual_*.tsv) are reported when present.
+--without-twins: measure a copy of DB without the English twin of any curated Chinese text
+(starter KEY beside KEY#zh), so only the Chinese text can answer an English question about it.
 """
 
 import argparse
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from kb import config, vector_index
+from kb.db import open_db
 from kb.search_eval import evaluate, read_labelled
 from kb.search import Searcher
 
@@ -71,15 +76,39 @@ def speed(searcher: Searcher, db: str) -> None:
     print(f"  kb search --queries FILE          {cli_batch:8.1f} queries/s  ({cli_batch / cli_single:.0f}x)")
 
 
+def without_twins(db: str, folder: Path) -> str:
+    """A copy of the database without the English twins of curated Chinese texts, its index rebuilt."""
+    source = sqlite3.connect(db)
+    copy = folder / "kb.db"
+    with sqlite3.connect(copy) as target:
+        source.backup(target)
+    source.close()
+    kb = open_db(copy, create=False)
+    ids = dict(kb.execute("SELECT external_id, id FROM documents WHERE source = 'starter'").fetchall())
+    twins = [ids[e[:-3]] for e in ids if e.endswith("#zh") and e[:-3] in ids]
+    with kb.conn:
+        for doc_id in twins:
+            for table, column in (("chunks", "document_id"), ("incident_documents", "document_id"),
+                                  ("documents", "id")):
+                kb.execute(f"DELETE FROM {table} WHERE {column} = ?", [doc_id])
+    vector_index.rebuild(kb, config.index_path(copy))
+    print(f"without the English twins of {len(twins)} curated Chinese texts: {copy}")
+    return str(copy)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("db", nargs="?", default="db/kb.db")
     parser.add_argument("--no-speed", action="store_true", help="only the relevance tables")
+    parser.add_argument("--without-twins", action="store_true",
+                        help="on a copy without the English twins of curated Chinese texts")
     args = parser.parse_args()
-    searcher = Searcher(args.db)
-    relevance(searcher, args.db)
-    if not args.no_speed:
-        speed(searcher, args.db)
+    with tempfile.TemporaryDirectory() as folder:
+        db = without_twins(args.db, Path(folder)) if args.without_twins else args.db
+        searcher = Searcher(db)
+        relevance(searcher, db)
+        if not args.no_speed:
+            speed(searcher, db)
 
 
 if __name__ == "__main__":

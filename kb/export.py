@@ -60,7 +60,8 @@ def jsonl_records(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
     links: dict[int, list[dict]] = {}
     for row in _rows(db, "SELECT * FROM incident_documents ORDER BY incident_id"):
         links.setdefault(row["document_id"], []).append(
-            {"incident": keys[row["incident_id"]], "confidence": row["confidence"], "method": row["method"]})
+            {"incident": keys[row["incident_id"]], "confidence": row["confidence"], "method": row["method"],
+             "evidence": json.loads(row["evidence"]) if row["evidence"] else []})
     for doc in _rows(db, f"SELECT id, {', '.join(_DOC_FIELDS)} FROM documents ORDER BY id"):
         doc["meta"] = json.loads(doc["meta"]) if doc["meta"] else {}
         doc["incidents"] = links.get(doc.pop("id"), [])

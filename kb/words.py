@@ -25,6 +25,9 @@ STOPWORDS = frozenset(
     "a an and are as at be by for from has have in into is it its of on or that the this to was "
     "were which who with what when where how did do does about after before over under".split()
 )
+# Chinese function words: no meaning in a gloss (把 "to hold", 被 "quilt") and no reason to show as found.
+ZH_STOPWORDS = frozenset([*"的了把被在和与及或是有也就都而之其这那个一我你他她它们将对从向以于为由着过给让使吗呢吧啊",
+                          "一个", "一家", "一名", "一些", "这个", "那个", "以及"])
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,9 @@ def test_seed_article_comes_out_with_its_header(kb, seed):
     assert doc["kind"] == "news"
     assert "田某某" in doc["text"] and "![" not in doc["text"] and "**" not in doc["text"]
     assert doc["raw_sha256"] and doc["fetched_at"]
+    # WeChat's closing prompts (share, follow, mini-program) are page chrome, not the article.
+    assert doc["text"].rstrip().endswith("带你一起读懂网络安全 ↓")
+    assert not {"微信扫一扫", "轻触阅读原文", "取消"} & set(doc["text"].splitlines())
     # Adding it again changes nothing; it is found by its URL too.
     assert kb("add", str(seed)).output.startswith("unchanged: d1 ")
     assert kb.json("show", doc["url"])["id"] == 1

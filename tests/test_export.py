@@ -45,6 +45,9 @@ def test_jsonl_round_trips_into_a_fresh_database(filled, db_path, tmp_path):
     filled("export", "--format", "jsonl", "--output", str(out))
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert {r["type"] for r in lines} == {"incident", "document", "case"}
+    seed = next(r for r in lines if r["type"] == "document" and r["language"] == "zh" and r["source"] != "starter")
+    assert seed["incidents"][0]["incident"] == STARTER_KEY  # with the evidence the linker joined them on
+    assert "organisation: ByteDance" in seed["incidents"][0]["evidence"]
     fresh = tmp_path / "fresh.db"
     runner = CliRunner()
     result = runner.invoke(main, ["--db", str(fresh), "import", "jsonl", str(out)], catch_exceptions=False)

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..article_text import MAX_BYTES, decode_html, extract_article
 from ..errors import KBError
 from ..legal import recognise_court_record
-from ..text import detect_language, normalise_date, read_bounded
+from ..text import detect_language, is_wechat_url, normalise_date, read_bounded, strip_wechat_chrome
 from ..records import DocumentRecord
 from ..store import now_iso
 
@@ -53,6 +53,8 @@ def read_file(path: str | Path) -> DocumentRecord:
     if rec.source in reserved_sources():
         raise KBError(f"{path}: front matter says source {rec.source!r}, which belongs to an importer; "
                       "name the publication instead, or leave `source:` out")
+    if is_wechat_url(rec.url):
+        rec.text = strip_wechat_chrome(rec.text)
     if not rec.text.strip():
         raise KBError(f"{path}: no text found")
     if not rec.title:

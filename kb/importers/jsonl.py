@@ -64,8 +64,9 @@ def check_record(record) -> None:
     if not isinstance(links, list) or not all(
             isinstance(r, dict) and isinstance(r.get("incident"), str)
             and isinstance(r.get("confidence", 1.0), (int, float)) and isinstance(r.get("method", ""), str)
+            and isinstance(r.get("evidence", []), list) and all(isinstance(e, str) for e in r.get("evidence", []))
             for r in links):
-        raise ValueError(f"{kind}: incidents must be a list of {{incident, confidence, method}}")
+        raise ValueError(f"{kind}: incidents must be a list of {{incident, confidence, method, evidence}}")
     if kind == "incident" and record.get("merged_into") is not None and not isinstance(record["merged_into"], str):
         raise ValueError("incident: merged_into must be an incident key")
     check_numbers(record)
@@ -88,8 +89,11 @@ def load(db: sqlite_utils.Database, records: list[dict]) -> tuple[dict[str, int]
             counts[status] += 1
             doc_ids.append(doc_id)
             for ref in rec.get("incidents", []):
-                link(db, _incident_id(db, ids, ref["incident"]), doc_id, ref.get("confidence", 1.0),
-                     ref.get("method", "import"))
+                incident_id = _incident_id(db, ids, ref["incident"])
+                link(db, incident_id, doc_id, ref.get("confidence", 1.0), ref.get("method", "import"))
+                if ref.get("evidence"):  # why the linker joined them, kept through a round trip
+                    db.execute("UPDATE incident_documents SET evidence = ? WHERE incident_id = ? AND document_id = ?",
+                               [json.dumps(ref["evidence"], ensure_ascii=False), incident_id, doc_id])
         for rec in (r for r in records if r["type"] == "case"):
             doc = rec.get("document") or {}
             row = db.execute("SELECT id FROM documents WHERE source = ? AND external_id = ?",

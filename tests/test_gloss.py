@@ -1,0 +1,29 @@
+"""English glosses of Chinese queries (kb.gloss), which let a Chinese question find English records."""
+
+from hypothesis import given, settings, strategies as st
+
+from kb.gloss import gloss
+from kb.words import CJK_RUN
+
+
+def test_a_chinese_question_reads_as_english_words():
+    english = gloss("实习生篡改模型训练代码").split()
+    assert {"intern", "tampering", "model", "training"} <= set(english)
+
+
+def test_names_come_from_the_alias_tables_and_latin_words_stay():
+    assert gloss("字节跳动前实习生").split()[0] == "ByteDance"  # not "byte throb"
+    assert gloss("Cloudflare漏洞泄露密码").split()[0] == "Cloudflare"
+    assert "password" in gloss("Cloudflare漏洞泄露密码").split()
+
+
+def test_function_words_add_nothing():
+    assert gloss("的了把被") is None
+    assert gloss("intern sabotage") is None  # nothing to translate: the query is searched as it is
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=80))
+def test_any_text_glosses_to_english_or_nothing(text):
+    english = gloss(text)
+    assert english is None or (english.strip() and not CJK_RUN.search(english))
