@@ -7,8 +7,8 @@ waits for them inside Datasette's SQL time limit; the Searcher re-reads the
 index file when it changes.
 
 Searches run in a pool of one thread per core (more threads only queue for
-the cores and the GIL). The search page keeps the last CACHE_SIZE results,
-with their JSON, keyed by query and options: a repeated search (a reload, a
+the cores and the GIL). The search page keeps its last CACHE_SIZE answers
+as JSON, keyed by query and options: a repeated search (a reload, a
 shared link, the examples) answers without searching, and concurrent
 identical searches run once. Any change to the database, its WAL or the
 index file empties the cache, so `kb update` shows at once.
@@ -47,7 +47,7 @@ MAX_K = 100
 FILTERS = ("kind", "source", "language", "since", "until")
 EXAMPLES = ("intern sabotaged model training", "logic bomb planted by a contractor",
             "former employee deleted cloud servers", "trade secrets taken to a competitor", "删库")
-CACHE_SIZE = 512  # search results kept by the search page
+CACHE_SIZE = 256  # search answers kept by the search page (as JSON: ~50 KB each at k=20)
 log = logging.getLogger(__name__)
 
 
@@ -229,7 +229,7 @@ async def search_view(datasette, request):
     if not await may_view(datasette, request.actor, db.name):
         return _error("Permission denied.", 403, as_json)
     form = read_form(request.args)
-    found, error, started = Found([], [], "[]"), None, time.perf_counter()
+    found, error, started = Found([], "[]"), None, time.perf_counter()
     if form["q"]:
         try:
             found = await cached_search(datasette, db, form)
@@ -295,9 +295,8 @@ def read_form(args) -> dict:
 
 @dataclass(frozen=True)
 class Found:
-    """One search's answer as the page serves it: hits (with row-page paths), warnings, hits as JSON."""
+    """One search's answer as the page serves it: warnings, and the hits (with row-page paths) as JSON."""
 
-    hits: list[dict]
     warnings: list[str]
     hits_json: str
 
@@ -390,7 +389,7 @@ async def cached_search(datasette, db, form: dict) -> Found:
             _add_paths(datasette, db, hit)
             for doc in hit.get("documents", []):
                 _add_paths(datasette, db, doc)
-        return Found(hits, results.warnings, json.dumps(hits))
+        return Found(results.warnings, json.dumps(hits))
 
     return await cache.get(key, files_stamp(db.path), search)
 
