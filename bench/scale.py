@@ -243,7 +243,7 @@ def faiss_only(paths: dict[str, Path], model, queries: list[str]) -> None:
         loaded = exact if kind == "flat" else index.load(path)
         ivf = index.kind_of(loaded) == "ivf" and index._faiss().extract_index_ivf(loaded)
         chosen = ivf.nprobe if ivf else None
-        for probe in sorted({chosen, 16, 32, 64, 128, 256, 512} - {None}) if ivf else [None]:
+        for probe in sorted({chosen, 64, 128, 256, 512, 1024} - {None}) if ivf else [None]:
             if ivf:
                 ivf.nprobe = probe
             times = []
