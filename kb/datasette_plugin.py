@@ -6,8 +6,9 @@ and index load in the `startup` hook, before the first request, so no query
 waits for them inside Datasette's SQL time limit; the Searcher re-reads the
 index file when it changes.
 
-Searches run in a pool of one thread per core (more threads only queue for
-the cores and the GIL). The search page keeps its last CACHE_SIZE answers
+Searches run in a pool of their own, one thread per core (on the shared
+2-core machine 2, 4, 6 and 8 threads served distinct queries equally fast,
+within noise; more threads only queue for the cores). The search page keeps its last CACHE_SIZE answers
 as JSON, keyed by query and options: a repeated search (a reload, a
 shared link, the examples) answers without searching, and concurrent
 identical searches run once. Any change to the database, its WAL or the
@@ -251,7 +252,7 @@ async def search_view(datasette, request):
     return Response.html(await datasette.render_template("kb_search.html", context, request=request))
 
 
-def _json_response(form: dict, took_ms: float, found: "Found", error: str | None) -> Response:
+def _json_response(form: dict, took_ms: float, found: Found, error: str | None) -> Response:
     """The JSON body, with the hits' JSON spliced in as the cache keeps it (not serialised again)."""
     head = {"query": form["q"], "mode": form["mode"], "by": form["by"], "k": form["k"],
             "filters": {f: form[f] for f in FILTERS if form[f]}, "took_ms": took_ms}
