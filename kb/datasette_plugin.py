@@ -11,8 +11,9 @@ Searches run in a pool of their own, one thread per core (on the shared
 within noise; more threads only queue for the cores). The search page keeps its last CACHE_SIZE answers
 as JSON, keyed by query and options: a repeated search (a reload, a
 shared link, the examples) answers without searching, and concurrent
-identical searches run once. Any change to the database, its WAL or the
-index file empties the cache, so `kb update` shows at once.
+identical searches run once; the page's drop-downs and counts are kept
+too. Any change to the database, its WAL or the index file empties the
+cache, so `kb update` shows at once.
 """
 
 from __future__ import annotations
@@ -248,7 +249,7 @@ async def search_view(datasette, request):
     context = {"form": form, "hits": hits, "error": error, "warnings": found.warnings, "modes": MODES, "bys": BY,
                "database": db.name, "took_ms": took_ms,
                "incidents": await incident_cards(db, hits) if form["by"] == "document" else {},
-               "choices": await filter_choices(db), "examples": EXAMPLES, "counts": await counts(db)}
+               "examples": EXAMPLES, **await page_facts(datasette, db)}
     return Response.html(await datasette.render_template("kb_search.html", context, request=request))
 
 
@@ -417,6 +418,18 @@ async def incident_cards(db, hits: list[dict]) -> dict[int, dict]:
         f"SELECT id, title, incident_type, organisation, year FROM incidents "
         f"WHERE id IN ({','.join('?' * len(ids))})", ids)
     return {r["id"]: dict(r) for r in rows}
+
+
+_facts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # datasette -> (files stamp, facts)
+
+
+async def page_facts(datasette, db) -> dict:
+    """The drop-downs' choices and the KB's counts, read again only when the files change."""
+    stamp = files_stamp(db.path)
+    known = _facts.get(datasette)
+    if known is None or known[0] != stamp:
+        known = _facts[datasette] = (stamp, {"choices": await filter_choices(db), "counts": await counts(db)})
+    return known[1]
 
 
 async def counts(db) -> dict[str, int]:
