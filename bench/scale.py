@@ -10,8 +10,8 @@ resident memory after loading, recall@10 of the approximate index against
 exact search, FAISS p50/p95 at the k kb search asks for, and warm hybrid
 `kb search` p50/p95 with a per-stage breakdown (bench/query_latency.py).
 `--kinds` adds other indexes to compare (hnsw, ivf, and ivf-sq8: IVF with
-8-bit codes); with --index-only an IVF's recall and latency are printed for
-several nprobe values.
+8-bit codes); with --index-only an approximate index's recall and latency
+are printed for several values of its knob (IVF nprobe, HNSW efSearch).
 
 The passages are real text recombined: sentences of VCDB summaries, DOJ press
 releases, news articles (the article-extraction benchmark) and Chinese
@@ -241,19 +241,29 @@ def faiss_only(paths: dict[str, Path], model, queries: list[str]) -> None:
     exact = index.load(paths["flat"])
     for kind, path in paths.items():
         loaded = exact if kind == "flat" else index.load(path)
-        ivf = index.kind_of(loaded) == "ivf" and index._faiss().extract_index_ivf(loaded)
-        chosen = ivf.nprobe if ivf else None
-        for probe in sorted({chosen, 64, 128, 256, 512, 1024} - {None}) if ivf else [None]:
-            if ivf:
-                ivf.nprobe = probe
+        knob, name = search_knob(loaded)
+        chosen = getattr(knob, name) if knob else None
+        for value in sorted({chosen, 64, 128, 256, 512, 1024}) if knob else [None]:
+            if knob:
+                setattr(knob, name, value)
             times = []
             for vector in vectors:
                 start = time.perf_counter()
                 loaded.search(vector[None, :], POOL * 4)
                 times.append(time.perf_counter() - start)
-            label = f"{kind} nprobe {probe}{' (chosen)' if probe == chosen else ''}" if ivf else kind
+            label = f"{kind} {name} {value}{' (chosen)' if value == chosen else ''}" if knob else kind
             print(f"  {label}: recall@10 vs exact {recall_at(loaded, exact, vectors):.3f}; "
                   f"FAISS at k={POOL * 4}: {ms(times)}", flush=True)
+
+
+def search_knob(loaded) -> tuple:
+    """(object, attribute) that trades an approximate index's recall for time: IVF nprobe, HNSW efSearch."""
+    kind = index.kind_of(loaded)
+    if kind == "ivf":
+        return index._faiss().extract_index_ivf(loaded), "nprobe"
+    if kind == "hnsw":
+        return index._faiss().downcast_index(loaded.index).hnsw, "efSearch"
+    return None, None
 
 
 def load_queries() -> list[str]:

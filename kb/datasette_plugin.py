@@ -6,9 +6,11 @@ and index load in the `startup` hook, before the first request, so no query
 waits for them inside Datasette's SQL time limit; the Searcher re-reads the
 index file when it changes.
 
-Searches run in a pool of their own, one thread per core (on the shared
-2-core machine 2, 4, 6 and 8 threads served distinct queries equally fast,
-within noise; more threads only queue for the cores). The search page keeps its last CACHE_SIZE answers
+Searches run in a pool of their own with SEARCH_THREADS_PER_CORE threads
+per core: part of a search holds the GIL (Python) and part does not (query
+encoding, SQLite, FAISS), so a few more threads than cores keep the cores
+busy (distinct queries on the shared 2-core machine, paired runs: 6 threads
+26.7 and 29.3 requests/s, 2 threads 22.4 and 27.3). The search page keeps its last CACHE_SIZE answers
 as JSON, keyed by query and options: a repeated search (a reload, a
 shared link, the examples) answers without searching, and concurrent
 identical searches run once; the page's drop-downs and counts are kept
@@ -49,6 +51,7 @@ MAX_K = 100
 FILTERS = ("kind", "source", "language", "since", "until")
 EXAMPLES = ("intern sabotaged model training", "logic bomb planted by a contractor",
             "former employee deleted cloud servers", "trade secrets taken to a competitor", "删库")
+SEARCH_THREADS_PER_CORE = 3
 CACHE_SIZE = 256  # search answers kept by the search page (as JSON: ~50 KB each at k=20)
 log = logging.getLogger(__name__)
 
@@ -358,11 +361,12 @@ _pool_lock = threading.Lock()
 
 
 def search_pool() -> ThreadPoolExecutor:
-    """The threads that run searches: one per core."""
+    """The threads that run searches: SEARCH_THREADS_PER_CORE per core."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="kb-search")
+            _pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS_PER_CORE * (os.cpu_count() or 2),
+                                       thread_name_prefix="kb-search")
         return _pool
 
 
