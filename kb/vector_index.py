@@ -30,7 +30,7 @@ from .errors import KBError
 from .store import batches
 
 INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
-FLAT_LIMIT = 20_000  # "auto": exact search up to this many vectors, HNSW above
+FLAT_LIMIT = 20_000  # "auto": exact search up to this many vectors, HNSW (then IVF) above
 IVF_LIMIT = 200_000  # "auto": HNSW up to this many vectors, IVF above
 HNSW_M = 32  # graph neighbours per vector (memory: 2 * M * 4 bytes per vector besides the vector)
 HNSW_EF_CONSTRUCTION = 64
