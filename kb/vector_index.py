@@ -42,7 +42,7 @@ HNSW_EF_SEARCH = ((200_000, 1024), (None, 2048))
 IVF_LISTS_PER_ROOT = 4  # IVF lists: 4 * sqrt(vectors)
 IVF_TRAIN_PER_LIST = 64  # k-means trains on at most this many vectors per list (10 iterations)
 # Share of the lists probed per query, for recall@10 >= 0.95 of exact search (bench/scale.py):
-# 1M: 800 of 4,000 -> 0.961 (512: 0.921); 100k: 253 of 1,264 -> 0.947 (512: 0.993).
+# 1M: 800 of 4,000 -> 0.961 (512: 0.921); 300k: 438 of 2,190 -> 0.961; 100k: 253 of 1,264 -> 0.947.
 IVF_PROBE_SHARE = 0.2
 STALE_REBUILD = 0.1  # HNSW cannot remove: rebuild once this share of its vectors is stale
 
