@@ -55,7 +55,8 @@ def distinct_queries(count: int) -> list[str]:
         rows = csv.reader((line for line in path.read_text(encoding="utf-8").splitlines()
                            if line and not line.startswith("#")), delimiter="\t")
         found += [row[0].strip() for row in rows if row]
-    vcdb = Path(os.environ.get("KB_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "vcdb" / "json"
+    shared = os.environ.get("KB_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+    vcdb = Path(shared) / "vcdb" / "json"
     for path in sorted(vcdb.glob("*.json")):
         if len(found) >= 4 * count:
             break

@@ -10,9 +10,11 @@ The index type is chosen by corpus size unless the user fixes one
 (a full scan costs about 0.5 ms per 1,000 vectors on one core), HNSW up to
 IVF_LIMIT, and IVF above it: at 1M vectors on one core IVF built in 164 s
 and reached recall@10 0.961 in 30 ms, HNSW took 900 s and reached 0.829 in
-10 ms at efSearch 1024; at 100k HNSW reached 0.959 in 5.9 ms. The parameters were measured with bench/scale.py (README,
-"Index choice and scale"); the ones a build used are recorded in the
-`index_params` setting.
+10 ms at efSearch 1024; at 100k HNSW reached 0.959 in 5.9 ms. The
+parameters were measured with bench/scale.py (README, "Index choice and
+scale"); the ones a build used are recorded in the `index_params` setting.
+An IVF index that grows keeps its lists (and probes the same share of
+them) until it is rebuilt.
 """
 
 from __future__ import annotations
