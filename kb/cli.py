@@ -206,8 +206,8 @@ def embed(ctx: click.Context, device: str, model_name: str | None, batch_size: i
 @main.command("index")
 @click.option("--rebuild", is_flag=True, help="Rebuild the index file from the vectors in the database.")
 @click.option("--type", "kind", type=click.Choice(["auto", "flat", "ivf", "hnsw"]), default=None,
-              help="auto (default): exact up to 20,000 vectors, HNSW above; flat: exact; ivf or hnsw: "
-                   "approximate. Implies --rebuild.")
+              help="auto (default): exact up to 20,000 vectors, HNSW up to 200,000, IVF above; flat: exact; "
+                   "ivf or hnsw: approximate. Implies --rebuild.")
 @click.pass_context
 def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
     """Check, or rebuild, the FAISS index beside the database."""

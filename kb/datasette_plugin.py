@@ -5,6 +5,17 @@ search goes through `kb.search.get_searcher` (the CLI's code path). The model
 and index load in the `startup` hook, before the first request, so no query
 waits for them inside Datasette's SQL time limit; the Searcher re-reads the
 index file when it changes.
+
+Searches run in a pool of their own with SEARCH_THREADS_PER_CORE threads
+per core: part of a search holds the GIL (Python) and part does not (query
+encoding, SQLite, FAISS), so a few more threads than cores keep the cores
+busy (distinct queries on the shared 2-core machine, paired runs: 6 threads
+26.7 and 29.3 requests/s, 2 threads 22.4 and 27.3). The search page keeps its last CACHE_SIZE answers
+as JSON, keyed by query and options: a repeated search (a reload, a
+shared link, the examples) answers without searching, and concurrent
+identical searches run once; the page's drop-downs and counts are kept
+too. Any change to the database, its WAL or the index file empties the
+cache, so `kb update` shows at once.
 """
 
 from __future__ import annotations
@@ -12,9 +23,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import threading
 import time
 import weakref
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -24,6 +40,7 @@ from datasette import Response, hookimpl
 from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup, escape
 
+from . import config
 from .errors import KBError
 from .search import BY, MODES, Filters, TimeBudget, check_k, get_searcher
 
@@ -34,6 +51,8 @@ MAX_K = 100
 FILTERS = ("kind", "source", "language", "since", "until")
 EXAMPLES = ("intern sabotaged model training", "logic bomb planted by a contractor",
             "former employee deleted cloud servers", "trade secrets taken to a competitor", "删库")
+SEARCH_THREADS_PER_CORE = 3
+CACHE_SIZE = 256  # search answers kept by the search page (as JSON: ~50 KB each at k=20)
 log = logging.getLogger(__name__)
 
 
@@ -215,36 +234,39 @@ async def search_view(datasette, request):
     if not await may_view(datasette, request.actor, db.name):
         return _error("Permission denied.", 403, as_json)
     form = read_form(request.args)
-    hits, warnings, error, started = [], [], None, time.perf_counter()
+    found, error, started = Found([], "[]"), None, time.perf_counter()
     if form["q"]:
         try:
-            results = await run_search(db, form)
-            hits, warnings = [hit.to_dict() for hit in results.hits], results.warnings
+            found = await cached_search(datasette, db, form)
         except KBError as exc:
             error = str(exc)
     took_ms = round((time.perf_counter() - started) * 1000, 1)
-    for hit in hits:
-        _add_paths(datasette, db, hit)
-        for doc in hit.get("documents", []):
-            _add_paths(datasette, db, doc)
     if as_json:
-        body = {"query": form["q"], "mode": form["mode"], "by": form["by"], "k": form["k"],
-                "filters": {f: form[f] for f in FILTERS if form[f]}, "took_ms": took_ms, "hits": hits}
-        if warnings:
-            body["warnings"] = warnings
-        if error:
-            body["error"] = error
-        return Response.json(body, status=400 if error else 200)
+        return _json_response(form, took_ms, found, error)
+    hits = json.loads(found.hits_json)  # the page adds display fields: its own copy
     top = max([h["score"] for h in hits] + [0])
     for hit in hits:
         hit["score_pct"] = round(100 * max(hit["score"], 0) / top) if top > 0 else 0
         for doc in [hit, *hit.get("documents", [])]:
             doc["snippet_html"] = highlight(doc["snippet"] or "", form["q"], doc["why"]["terms"])
-    context = {"form": form, "hits": hits, "error": error, "warnings": warnings, "modes": MODES, "bys": BY,
+    context = {"form": form, "hits": hits, "error": error, "warnings": found.warnings, "modes": MODES, "bys": BY,
                "database": db.name, "took_ms": took_ms,
                "incidents": await incident_cards(db, hits) if form["by"] == "document" else {},
-               "choices": await filter_choices(db), "examples": EXAMPLES, "counts": await counts(db)}
+               "examples": EXAMPLES, **await page_facts(datasette, db)}
     return Response.html(await datasette.render_template("kb_search.html", context, request=request))
+
+
+def _json_response(form: dict, took_ms: float, found: Found, error: str | None) -> Response:
+    """The JSON body, with the hits' JSON spliced in as the cache keeps it (not serialised again)."""
+    head = {"query": form["q"], "mode": form["mode"], "by": form["by"], "k": form["k"],
+            "filters": {f: form[f] for f in FILTERS if form[f]}, "took_ms": took_ms}
+    tail = {}
+    if found.warnings:
+        tail["warnings"] = found.warnings
+    if error:
+        tail["error"] = error
+    body = json.dumps(head)[:-1] + ', "hits": ' + found.hits_json + (", " + json.dumps(tail)[1:] if tail else "}")
+    return Response(body, status=400 if error else 200, content_type="application/json; charset=utf-8")
 
 
 def _add_paths(datasette, db, hit: dict) -> None:
@@ -276,11 +298,113 @@ def read_form(args) -> dict:
     return form
 
 
-async def run_search(db, form: dict) -> list[dict]:
-    """kb.search in a worker thread, outside any SQL time limit."""
+@dataclass(frozen=True)
+class Found:
+    """One search's answer as the page serves it: warnings, and the hits (with row-page paths) as JSON."""
+
+    warnings: list[str]
+    hits_json: str
+
+
+class ResultCache:
+    """The last CACHE_SIZE answers, emptied when the database, its WAL or the index file changes.
+
+    Concurrent requests for one key share a single search (the first runs it,
+    the others await it).
+    """
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self._found: OrderedDict[tuple, Found] = OrderedDict()
+        self._running: dict[tuple, asyncio.Future] = {}
+        self._stamp = None
+
+    async def get(self, key: tuple, stamp: tuple, search):
+        """The answer for `key`, from the cache or from `await search()`."""
+        if stamp != self._stamp:
+            self._found.clear()
+            self._stamp = stamp
+        if key in self._found:
+            self._found.move_to_end(key)
+            return self._found[key]
+        while key in self._running:
+            running = self._running[key]
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                if not running.cancelled():  # this request went away
+                    raise
+                # the request running the search went away: run it here
+        future = self._running[key] = asyncio.get_running_loop().create_future()
+        try:
+            found = await search()
+        except asyncio.CancelledError:  # this request went away: a waiting one will search again
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no warning when no other request waited
+            raise
+        finally:
+            del self._running[key]
+        future.set_result(found)
+        if stamp == self._stamp:  # the files did not change while it ran
+            self._found[key] = found
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
+        return found
+
+
+_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # datasette -> its ResultCache
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def search_pool() -> ThreadPoolExecutor:
+    """The threads that run searches: SEARCH_THREADS_PER_CORE per core."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS_PER_CORE * (os.cpu_count() or 2),
+                                       thread_name_prefix="kb-search")
+        return _pool
+
+
+def files_stamp(db_path: str | Path) -> tuple:
+    """(mtime, size, inode) of the database, its WAL and its index file: changes with any write."""
+    stamps = []
+    for path in (Path(db_path), Path(f"{db_path}-wal"), config.index_path(db_path)):
+        try:
+            stat = path.stat()
+            stamps.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+        except FileNotFoundError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+async def cached_search(datasette, db, form: dict) -> Found:
+    """The search for `form`, from this site's result cache when it was asked before."""
     filters = Filters(**{f: form[f] for f in FILTERS})  # bad dates raise KBError: a 400 with the reason
+    cache = _caches.setdefault(datasette, ResultCache())
+    key = (db.name, form["q"], form["k"], form["mode"], form["by"], *(form[f] for f in FILTERS))
+
+    async def search() -> Found:
+        results = await run_search(db, form, filters)
+        hits = [hit.to_dict() for hit in results.hits]
+        for hit in hits:
+            _add_paths(datasette, db, hit)
+            for doc in hit.get("documents", []):
+                _add_paths(datasette, db, doc)
+        return Found(results.warnings, json.dumps(hits))
+
+    return await cache.get(key, files_stamp(db.path), search)
+
+
+async def run_search(db, form: dict, filters: Filters):
+    """kb.search in a search thread, outside any SQL time limit."""
     searcher = get_searcher(db.path)
-    return await asyncio.to_thread(searcher.search, form["q"], form["k"], form["mode"], filters, form["by"])
+    return await asyncio.get_running_loop().run_in_executor(
+        search_pool(), searcher.search, form["q"], form["k"], form["mode"], filters, form["by"])
 
 
 def _error(message: str, status: int, as_json: bool) -> Response:
@@ -298,6 +422,18 @@ async def incident_cards(db, hits: list[dict]) -> dict[int, dict]:
         f"SELECT id, title, incident_type, organisation, year FROM incidents "
         f"WHERE id IN ({','.join('?' * len(ids))})", ids)
     return {r["id"]: dict(r) for r in rows}
+
+
+_facts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # datasette -> (files stamp, facts)
+
+
+async def page_facts(datasette, db) -> dict:
+    """The drop-downs' choices and the KB's counts, read again only when the files change."""
+    stamp = files_stamp(db.path)
+    known = _facts.get(datasette)
+    if known is None or known[0] != stamp:
+        known = _facts[datasette] = (stamp, {"choices": await filter_choices(db), "counts": await counts(db)})
+    return known[1]
 
 
 async def counts(db) -> dict[str, int]:

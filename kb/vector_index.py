@@ -7,10 +7,14 @@ that is renamed over the old one, so a reader never sees half an index.
 
 The index type is chosen by corpus size unless the user fixes one
 (`kb index --type`): exact inner-product search up to FLAT_LIMIT vectors
-(a full scan costs about 0.5 ms per 1,000 vectors on one core), HNSW
-above it. The parameters were measured with bench/scale.py (README,
-"Index choice and scale"); the ones a build used are recorded in the
-`index_params` setting.
+(a full scan costs about 0.5 ms per 1,000 vectors on one core), HNSW up to
+IVF_LIMIT, and IVF above it: at 1M vectors on one core IVF built in 164 s
+and reached recall@10 0.961 in 30 ms, HNSW took 900 s and reached 0.829 in
+10 ms at efSearch 1024; at 100k HNSW reached 0.959 in 5.9 ms. The
+parameters were measured with bench/scale.py (README, "Index choice and
+scale"); the ones a build used are recorded in the `index_params` setting.
+An IVF index that grows keeps its lists (and probes the same share of
+them) until it is rebuilt.
 """
 
 from __future__ import annotations
@@ -28,12 +32,20 @@ from .errors import KBError
 from .store import batches
 
 INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
-FLAT_LIMIT = 20_000  # "auto": exact search up to this many vectors, HNSW above
+FLAT_LIMIT = 20_000  # "auto": exact search up to this many vectors, HNSW (then IVF) above
+IVF_LIMIT = 200_000  # "auto": HNSW up to this many vectors, IVF above
 HNSW_M = 32  # graph neighbours per vector (memory: 2 * M * 4 bytes per vector besides the vector)
 HNSW_EF_CONSTRUCTION = 64
-# Candidates kept while searching, by size, for recall@10 >= 0.95 of exact search (bench/scale.py):
-# 100k: 256 -> 0.976 (128: 0.938), 2 ms of CPU; 300k: 512 -> 0.961 (256: 0.932), 7 ms; 1M: not measured.
-HNSW_EF_SEARCH = ((200_000, 256), (500_000, 512), (None, 1024))
+# Candidates kept while searching, by size, for recall@10 >= 0.95 of exact search (bench/scale.py,
+# vectors calibrated on multilingual-e5): 100k: 1024 -> 0.959 (512: 0.922; 256: 0.842), 5.9 ms.
+# Above 200k ("auto" builds IVF there; for `kb index --type hnsw`): 2048, not measured
+# (1M at 1024: 0.829; the earlier, easier vectors needed 4x less at 100k).
+HNSW_EF_SEARCH = ((200_000, 1024), (None, 2048))
+IVF_LISTS_PER_ROOT = 4  # IVF lists: 4 * sqrt(vectors)
+IVF_TRAIN_PER_LIST = 64  # k-means trains on at most this many vectors per list (10 iterations)
+# Share of the lists probed per query, for recall@10 >= 0.95 of exact search (bench/scale.py):
+# 1M: 800 of 4,000 -> 0.961 (512: 0.921); 300k: 438 of 2,190 -> 0.961; 100k: 253 of 1,264 -> 0.947.
+IVF_PROBE_SHARE = 0.2
 STALE_REBUILD = 0.1  # HNSW cannot remove: rebuild once this share of its vectors is stale
 
 
@@ -45,12 +57,40 @@ def _faiss():
 
 def choose(n: int, flat_limit: int = FLAT_LIMIT) -> str:
     """The index type "auto" means for `n` vectors."""
-    return "flat" if n <= flat_limit else "hnsw"
+    return "flat" if n <= flat_limit else "hnsw" if n <= max(IVF_LIMIT, flat_limit) else "ivf"
 
 
 def ef_search(n: int) -> int:
     """The HNSW efSearch for an index of `n` vectors."""
     return next(ef for limit, ef in HNSW_EF_SEARCH if limit is None or n <= limit)
+
+
+def nprobe(nlist: int) -> int:
+    """The IVF lists probed per query, of `nlist`."""
+    return max(1, round(IVF_PROBE_SHARE * nlist))
+
+
+def ivf_lists(n: int) -> int:
+    """IVF lists for `n` vectors: IVF_LISTS_PER_ROOT * sqrt(n), at least 39 training vectors per list."""
+    return max(1, min(int(IVF_LISTS_PER_ROOT * np.sqrt(n)), n // 39))
+
+
+def new_ivf(dim: int, vectors: np.ndarray, codes: str = "flat"):
+    """An IVF index trained on `vectors`: full vectors ("flat") or 8-bit scalar codes ("sq8")."""
+    faiss = _faiss()
+    nlist = ivf_lists(len(vectors))
+    quantizer = faiss.IndexFlatIP(dim)
+    if codes == "sq8":
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
+    index.cp.niter = 10
+    if len(vectors):
+        index.train(vectors)
+    index.nprobe = nprobe(nlist)
+    return index
 
 
 def new_index(kind: str, dim: int, vectors: np.ndarray):
@@ -64,12 +104,7 @@ def new_index(kind: str, dim: int, vectors: np.ndarray):
         hnsw.hnsw.efSearch = ef_search(len(vectors))
         return faiss.IndexIDMap2(hnsw)
     if kind == "ivf":
-        nlist = max(1, min(4096, int(np.sqrt(len(vectors)))))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        if len(vectors):
-            index.train(vectors)
-        index.nprobe = min(nlist, 16)
-        return index
+        return new_ivf(dim, vectors)
     raise KBError(f"unknown index type {kind!r}: choose one of {', '.join(INDEX_TYPES)}")
 
 

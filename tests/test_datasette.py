@@ -109,6 +109,27 @@ def test_bad_input_gets_a_clear_message(site):
         assert response.status_code == 400 and reason in response.json()["error"], args
 
 
+def test_a_repeated_search_answers_alike_and_sees_documents_added_since(starter_copy, tmp_path):
+    """Repeated and concurrent identical searches get one answer; a write to the KB shows at once."""
+    site = started(make_datasette(starter_copy))
+    path = "/-/kb-search.json?q=quartermaster+clerk+rerouted+warehouse+forklifts&by=document&k=3"
+
+    async def together(n):
+        return await asyncio.gather(*(site.client.get(path) for _ in range(n)))
+
+    first = [r.json() for r in asyncio.run(together(5))]
+    assert all(r["hits"] == first[0]["hits"] for r in first) and first[0]["hits"]
+    assert not first[0]["hits"][0]["title"].startswith("Quartermaster")
+    assert get(site, path).json()["hits"] == first[0]["hits"]
+    article = tmp_path / "clerk.md"
+    article.write_text("# Quartermaster clerk rerouted warehouse forklifts to a private depot\n\n"
+                       "A quartermaster clerk quietly rerouted forklifts to a private depot for two years.\n",
+                       encoding="utf-8")
+    for command in (["add", str(article)], ["embed"]):
+        subprocess.run([KB, "--db", str(starter_copy), *command], check=True, capture_output=True, timeout=300)
+    assert get(site, path).json()["hits"][0]["title"].startswith("Quartermaster clerk")
+
+
 # --- SQL, tables, rows ---
 
 def test_kb_search_works_inside_sql(site):

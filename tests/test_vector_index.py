@@ -63,6 +63,22 @@ def test_sync_switches_to_hnsw_when_the_corpus_outgrows_the_limit(tmp_path):
     assert vector_index.load(path).ntotal == 500
 
 
+def test_auto_index_goes_ivf_past_the_ivf_limit_and_drops_removed_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(vector_index, "IVF_LIMIT", 1000)
+    db, path, ids, vectors = _stored(tmp_path, 2000)
+    assert vector_index.rebuild(db, path, flat_limit=500) == 2000
+    built = vector_index.built_params(db)
+    assert built["type"] == "ivf" and built["nprobe"] == vector_index.nprobe(built["nlist"]) < built["nlist"]
+    picks = np.random.default_rng(1).choice(len(ids), 50, replace=False)
+    _, found = vector_index.load(path).search(vectors[picks], 1)
+    assert (found[:, 0] == ids[picks]).all()
+    with db.conn:  # IVF removes vectors: no stale ones kept, no rebuild
+        db.execute("DELETE FROM chunks WHERE seq < 100")
+    assert vector_index.sync(db, path, flat_limit=500) == (0, 100)
+    shrunk = vector_index.load(path)
+    assert shrunk.ntotal == 1900 and not set(vector_index.ids_in(shrunk)) & set(ids[:100].tolist())
+
+
 def test_a_selector_limits_every_index_type_to_its_ids_and_keeps_their_order(tmp_path):
     """Search restricted to some chunks (one language's, in kb.search) returns only those chunks:
     the same neighbours as an exact search over them alone (flat, HNSW), or its own vector first (IVF)."""
@@ -74,5 +90,5 @@ def test_a_selector_limits_every_index_type_to_its_ids_and_keeps_their_order(tmp
         index = vector_index.build(ids, vectors, kind)
         _, found = vector_index.search(index, query, 10, vector_index.selector(keep))
         assert set(found[0]) <= set(keep) and found[0][0] == keep[3], kind
-        if kind != "ivf":  # IVF probes 16 of its lists: approximate
+        if kind != "ivf":  # IVF probes a fifth of its lists: approximate
             assert list(found[0]) == list(exact), kind
