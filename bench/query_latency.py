@@ -208,18 +208,22 @@ def concurrency(searcher: Searcher, queries: list[str], counts: list[int]) -> No
               f"{single:6.1f} with one thread per query ({overlapped / single:.2f}x)")
 
 
+def single_and_batched(searcher: Searcher, queries: list[str]) -> tuple[float, float]:
+    """Queries/s of single searches and of search_many in this process, each with a cold vector cache."""
+    rates = []
+    runs = (lambda: [searcher.search(q, k=10) for q in queries],
+            lambda: list(searcher.search_many(queries, k=10)))
+    for run in runs:
+        searcher._vectors.clear()
+        start = time.perf_counter()
+        run()
+        rates.append(len(queries) / (time.perf_counter() - start))
+    return rates[0], rates[1]
+
+
 def batch(searcher: Searcher, db_path: Path, queries: list[str], processes: int) -> None:
     """Throughput of search_many against single searches in this process and `kb search` processes."""
-    searcher._vectors.clear()
-    start = time.perf_counter()
-    for query in queries:
-        searcher.search(query, k=10)
-    single = len(queries) / (time.perf_counter() - start)
-    searcher._vectors.clear()
-    start = time.perf_counter()
-    for _ in searcher.search_many(queries, k=10):
-        pass
-    batched = len(queries) / (time.perf_counter() - start)
+    single, batched = single_and_batched(searcher, queries)
     line = (f"  batch (search_many) {batched:6.1f} queries/s; single searches in this process {single:6.1f} "
             f"({batched / single:.1f}x)")
     if processes:

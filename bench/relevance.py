@@ -20,6 +20,7 @@ from kb import config, vector_index
 from kb.db import open_db
 from kb.search_eval import evaluate, read_labelled
 from kb.search import Searcher
+from query_latency import single_and_batched  # bench/ is on sys.path when this script runs
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 KB = str(Path(sys.executable).parent / "kb")
@@ -47,16 +48,7 @@ def speed(searcher: Searcher, db: str) -> None:
     """Queries per second: one at a time (in process, and one `kb search` per query) vs batched."""
     queries = [q for name in QUERY_FILES[:2] for q, _ in read_labelled(DATA / name)]
     searcher.search("warm up", k=10)
-    searcher._vectors.clear()
-    start = time.perf_counter()
-    for query in queries:
-        searcher.search(query, k=10)
-    single = len(queries) / (time.perf_counter() - start)
-    searcher._vectors.clear()
-    start = time.perf_counter()
-    for _ in searcher.search_many(queries, k=10):
-        pass
-    batched = len(queries) / (time.perf_counter() - start)
+    single, batched = single_and_batched(searcher, queries)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as handle:
         handle.write("\n".join(queries) + "\n")
         handle.flush()
