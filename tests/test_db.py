@@ -42,15 +42,19 @@ def _doc(ext, title, text, language="en"):
     return DocumentRecord(source="t", external_id=ext, kind="news", title=title, text=text, language=language)
 
 
-def test_trigram_fts_matches_chinese_substrings_and_follows_updates(db):
+def test_trigram_fts_holds_the_documents_with_chinese_and_follows_updates(db):
     save_many(db, [_doc("1", "前实习生篡改代码攻击大模型训练", "字节跳动起诉前实习生田某某", "zh"),
                    _doc("2", "Logic bomb at Siemens", "A contractor planted logic bombs")])
     hits = lambda q: [r[0] for r in db.execute(
         "SELECT d.external_id FROM documents_fts f JOIN documents d ON d.id = f.rowid "
         "WHERE documents_fts MATCH ?", [q])]
     assert hits('"实习生"') == ["1"]
-    assert hits('"logic bomb"') == ["2"]
-    save_many(db, [_doc("2", "Logic bomb at Siemens", "Spreadsheets that crashed on purpose")])
-    assert hits('"logic bomb"') == ["2"]  # title still matches
-    assert hits('"crashed on purpose"') == ["2"]
-    assert hits('"planted"') == []
+    assert hits('"logic bomb"') == []  # English is searched through the word index, not by substrings
+    save_many(db, [_doc("1", "前实习生篡改代码攻击大模型训练", "法院已经受理", "zh")])
+    assert hits('"田某某"') == [] and hits('"法院已"') == ["1"]
+    save_many(db, [_doc("2", "Logic bomb at Siemens", "西门子的逻辑炸弹")])  # English turned Chinese
+    assert hits('"逻辑炸"') == ["2"]
+    save_many(db, [_doc("2", "Logic bomb at Siemens", "Spreadsheets that crashed on purpose")])  # and back
+    assert hits('"逻辑炸"') == [] and hits('"实习生"') == ["1"]
+    db.execute("INSERT INTO documents_fts(documents_fts) VALUES ('integrity-check')")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
