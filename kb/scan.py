@@ -106,9 +106,9 @@ class Scanner:
 
     def _starts(self, text: str) -> list[int] | None:
         """Where a match may start, in order ([] when nowhere); None: anywhere."""
-        if self.folded and _ODD_FOLDS.search(text):
+        haystack = _folded(text) if self.folded else text
+        if haystack is None:
             return None
-        haystack = _same_length_lower(text) if self.folded else text
         if self.needs and not any(word in haystack for word in self.needs):
             return []
         if self.automaton is None:
@@ -135,24 +135,29 @@ class AnyOf:
 
     def possible(self, text: str) -> list[int]:
         """Indices of the scanners that may match `text`, in order."""
-        if _ODD_FOLDS.search(text):
+        low = _folded(text)
+        if low is None:
             return list(range(len(self.scanners)))
         found = set(self.always)
-        for _, indices in self.automaton.iter(_same_length_lower(text)):
+        for _, indices in self.automaton.iter(low):
             found |= indices
         return sorted(found)
 
 
-_last: tuple[str, str] = ("", "")  # the last text lowered: scanners of one text share its lowering
+_last: tuple[str, str | None] = ("", "")  # the last text folded: scanners of one text share it
 
 
-def _same_length_lower(text: str) -> str:
+def _folded(text: str) -> str | None:
+    """`text` lower-cased character for character (same length), or None where it holds a character
+    that IGNORECASE folds to an ASCII letter but lower() does not (the prefixes cannot be used)."""
     global _last
     last = _last
     if last[0] is text:
         return last[1]
-    low = text.lower()
-    if len(low) != len(text):
-        low = "".join(c.lower()[:1] or c for c in text)
+    low = None
+    if not _ODD_FOLDS.search(text):
+        low = text.lower()
+        if len(low) != len(text):
+            low = "".join(c.lower()[:1] or c for c in text)
     _last = (text, low)
     return low
