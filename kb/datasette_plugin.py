@@ -41,6 +41,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup, escape
 
 from . import config
+from .db import register_functions
 from .errors import KBError
 from .search import BY, MODES, Filters, TimeBudget, check_k, get_searcher
 
@@ -175,6 +176,7 @@ def prepare_connection(conn, database, datasette):
     if db is None or not db.path or (wanted and database != wanted) or not _is_kb_connection(conn):
         return
     conn.execute("PRAGMA query_only = 1")  # the web never writes the KB; `kb` commands do
+    register_functions(conn)  # the schema's triggers name them: a write fails as read-only, nothing else
     searcher = get_searcher(db.path)
     budget = TimeBudget(datasette.setting("sql_time_limit_ms") / 1000)
 

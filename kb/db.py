@@ -469,6 +469,7 @@ def _connect_readonly(path: Path) -> sqlite_utils.Database:
         conn.execute("PRAGMA busy_timeout=30000")
     except sqlite3.Error as exc:
         raise KBError(f"cannot open database {path}: {exc}") from None
+    register_functions(conn)  # the triggers name them: a write then fails as read-only, nothing else
     return sqlite_utils.Database(conn)
 
 
