@@ -450,6 +450,19 @@ _DOCKET_TYPES = ("-cv-", "-cr-", "-mj-", "-md-", "-mc-")  # a docket number has 
 _ZH_CASE = re.compile(r"[（(]\d{4}[)）][" + HAN + r"]{1,3}\d{0,6}[" + HAN + r"]{1,4}\d+号")
 
 
+def normalise_case_number(value: str) -> str:
+    """One spelling per case, for joining records of it: the first case number in `value` (else the
+    value itself), full-width brackets, spaces and judge initials removed, US dockets lower-cased with
+    the office number kept and the serial padded ('1:19-CR-123-ABC' -> '1:19-cr-00123')."""
+    found = case_numbers(value)
+    value = (found[0].name if found else value).strip().replace("（", "(").replace("）", ")").replace(" ", "")
+    m = re.fullmatch(r"(?:(\d{1,2}):)?(\d{2})-([a-z]{2})-(\d{3,6})(?:-[A-Za-z]{2,5})*", value, re.I)
+    if m:
+        office = f"{m.group(1)}:" if m.group(1) else ""
+        return f"{office}{m.group(2)}-{m.group(3).lower()}-{int(m.group(4)):05d}"
+    return value
+
+
 def case_numbers(text: str) -> list[Entity]:
     """US docket numbers (3:23-cv-04557) and Chinese case numbers ((2024)京0108民初12345号)."""
     out = []

@@ -26,7 +26,7 @@ import sqlite_utils
 
 from .entities import statutes
 from .errors import KBError
-from .legal import normalise_case_number
+from .entities import normalise_case_number
 
 _NS = uuid.UUID("6f1c2a8e-5b7d-4c1e-9a3f-2d4e6b8a0c11")  # stable ids across exports
 _DOC_FIELDS = ("source", "external_id", "kind", "url", "canonical_url", "title", "author", "published",

@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 
 import sqlite_utils
 
-from .entities import case_numbers, courts, dates, document_text
+from .entities import case_numbers, courts, dates, document_text, normalise_case_number
 from .scan import AnyOf, Scanner
 from .store import batches, transaction
 from .text import HAN
@@ -482,17 +482,6 @@ def _date_of(kind: str, sent: str, offset: int, in_sentence: list) -> str | None
     if not anchor:
         return in_sentence[0].value
     return min(in_sentence, key=lambda d: abs(d.start - offset - anchor.start())).value
-
-
-def normalise_case_number(value: str) -> str:
-    """One spelling per case: full-width brackets, spaces and judge initials removed;
-    US dockets lower-cased with the office number kept ('1:19-cr-00123')."""
-    value = value.strip().replace("（", "(").replace("）", ")").replace(" ", "")
-    m = re.fullmatch(r"(?:(\d{1,2}):)?(\d{2})-([a-z]{2})-(\d{3,6})(?:-[A-Za-z]{2,5})*", value, re.I)
-    if m:
-        office = f"{m.group(1)}:" if m.group(1) else ""
-        return f"{office}{m.group(2)}-{m.group(3).lower()}-{int(m.group(4)):05d}"
-    return value
 
 
 _COLUMNS = ("document_id", *(f.name for f in fields(LegalFact) if f.name not in ("start", "end")),

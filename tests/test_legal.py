@@ -5,7 +5,8 @@ import json
 import pytest
 
 from kb.entities import document_text
-from kb.legal import facts, normalise_case_number, recognise_court_record
+from kb.entities import normalise_case_number
+from kb.legal import facts, recognise_court_record
 
 
 def _one(text, kind, **want):

@@ -35,11 +35,6 @@ def canonical_court(court: str, aliases: ent.Aliases) -> str:
     return found[0].name if found else court
 
 
-def normalise_case_number(number: str) -> str:
-    found = ent.case_numbers(number)
-    return found[0].name if found else number.strip()
-
-
 
 # --- writing incidents ----------------------------------------------------------
 
@@ -64,9 +59,10 @@ def attach(db: sqlite_utils.Database, doc_id: int, inc_id: int, score: float, al
     fill_empty_fields(db, inc_id, incident_fields(facts, doc))
     known = db.execute("SELECT court, case_number FROM cases WHERE incident_id = ?", [inc_id]).fetchall()
     courts = {canonical_court(c, aliases) for c, _ in known if c}
-    numbers = {normalise_case_number(n) for _, n in known if n}
+    numbers = {ent.normalise_case_number(n) for _, n in known if n}
     for case in case_records(facts, doc, aliases):
-        if case.case_number in numbers or (not case.case_number and case.court in courts):
+        if (case.case_number and ent.normalise_case_number(case.case_number) in numbers) or (
+                not case.case_number and case.court in courts):
             continue
         save_case(db, case, document_id=doc_id, incident_id=inc_id)
 

@@ -42,7 +42,7 @@ from ..store import batches, link, now_iso, transaction
 from ..text import HAN
 from .common import _BATCH, Fact, _document_vectors, _facts, _incident_docs, _linked, _marks
 from .edits import _apply_manual_decisions, _drop_empty_auto_incidents
-from .fields import attach, canonical_court, canonical_organisation, create_incident, normalise_case_number
+from .fields import attach, canonical_court, canonical_organisation, create_incident
 
 THRESHOLD = 0.6  # a document joins an incident, or two incidents merge, at this score or above
 REVIEW = 0.35  # from here up to THRESHOLD a pair is listed for review instead
@@ -358,7 +358,7 @@ class Matcher:
             if court:
                 prof.names["court"].add(canonical_court(court, self.aliases))
             if number:
-                prof.names["case_number"].add(normalise_case_number(number))
+                prof.names["case_number"].add(ent.normalise_case_number(number))
             if damages:
                 prof.names["money"].add(f"{damages:.0f} {dcur}")
         self._incidents[inc_id] = prof
@@ -382,7 +382,7 @@ def add_facts(prof: Profile, facts: list[Fact]) -> None:
                 continue  # a masked Chinese name (田某某, 王X) or a single name says only the surname
             prof.names["person"].add(person_key(f.name))
             continue
-        prof.names[f.kind].add(f.name)
+        prof.names[f.kind].add(ent.normalise_case_number(f.name) if f.kind == "case_number" else f.name)
         if f.kind == "date":
             prof.months |= months_of(f.name)
             if f.name[:4].isdigit():
