@@ -68,8 +68,8 @@ def _lexicon() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _known_phrases() -> re.Pattern:
-    """The lexicon's Chinese terms, longest first: found whole before jieba cuts the rest."""
-    return re.compile("|".join(map(re.escape, sorted(_lexicon(), key=len, reverse=True))))
+    """The lexicon's Chinese terms, longest first, as one group: found whole before jieba cuts the rest."""
+    return re.compile("(" + "|".join(map(re.escape, sorted(_lexicon(), key=len, reverse=True))) + ")")
 
 
 def gloss(query: str) -> str | None:
@@ -81,28 +81,27 @@ def gloss(query: str) -> str | None:
         if not words.CJK_RUN.fullmatch(piece):
             out.extend(_LATIN.findall(piece))
             continue
-        start = 0
-        for known in _known_phrases().finditer(piece):
-            out.extend(english for word in words.cut(piece[start:known.start()]) for english in _word(word))
-            out.append(_lexicon()[known.group(0)])
-            start = known.end()
-        out.extend(english for word in words.cut(piece[start:]) for english in _word(word))
+        for i, part in enumerate(_known_phrases().split(piece)):  # odd parts: lexicon terms
+            out.extend([_lexicon()[part]] if i % 2 else (e for word in words.cut(part) for e in _word(word)))
     return " ".join(out) or None
 
 
+def _english(word: str) -> str | None:
+    """A Chinese word's English from the lexicon or the dictionary; None for function words."""
+    return None if word in words.ZH_STOPWORDS else _lexicon().get(word) or dictionary().get(word)
+
+
 def _word(word: str) -> list[str]:
-    """The English of one Chinese word: the lexicon's, the dictionary's, else of its longest known parts."""
-    if word in words.ZH_STOPWORDS:
-        return []
-    known = _lexicon().get(word) or dictionary().get(word)
-    if known:
-        return [known]
+    """The English of one Chinese word, else of its longest known parts (greedy, left to right)."""
+    whole = _english(word)
+    if whole or word in words.ZH_STOPWORDS:
+        return [whole] if whole else []
     out, start = [], 0
-    while start < len(word):  # greedy longest match over the characters jieba left together
+    while start < len(word):
         for end in range(len(word), start, -1):
-            part = word[start:end]
-            if part not in words.ZH_STOPWORDS and (_lexicon().get(part) or dictionary().get(part)):
-                out.append(_lexicon().get(part) or dictionary()[part])
+            english = _english(word[start:end])
+            if english:
+                out.append(english)
                 start = end
                 break
         else:

@@ -454,16 +454,9 @@ class Searcher:
         vectors = vectors.reshape(-1, vectors.shape[-1])
         out: dict[int, tuple[float, int, float]] = {}
         for language, index, selector in self.languages(db, filters.language):
-            found = [_standardised(_nearest(db, index, vector[None, :], filters, max(pool, LANGUAGE_POOL), selector))
+            lists = [_standardised(_nearest(db, index, vector[None, :], filters, max(pool, LANGUAGE_POOL), selector))
                      for vector in (vectors if language != "zh" else vectors[:1])]
-            if len(found) > 1:  # a document missing from one list counts that list's lowest score
-                floors = [min((s for s, _, _ in hits.values()), default=0.0) for hits in found]
-                scores = {d: sum(hits.get(d, (floor,))[0] for hits, floor in zip(found, floors))
-                          for d in dict.fromkeys(d for hits in found for d in hits)}
-                first = {d: next(hits[d] for hits in found if d in hits) for d in scores}
-                found = [_standardised({d: (scores[d], *first[d][1:]) for d in sorted(scores, key=scores.get,
-                                                                                       reverse=True)})]
-            out.update(found[0])
+            out.update(lists[0] if len(lists) == 1 else _standardised(_summed(lists)))
         return dict(sorted(out.items(), key=lambda item: -item[1][0])[:pool])
 
     def languages(self, db, only: str | None = None) -> list[tuple[str | None, Any, Any]]:
@@ -505,6 +498,20 @@ def _standardised(hits: dict) -> dict[int, tuple[float, int, float]]:
         return {}
     mean, spread = _mean_spread(head)
     return {d: ((hit[0] - mean) / spread, hit[1], hit[2] if len(hit) > 2 else hit[0]) for d, hit in hits.items()}
+
+
+def _summed(lists: list[dict]) -> dict[int, tuple[float, int, float]]:
+    """{doc: (sum of its z-scores, chunk, similarity)}, best first, from several standardised lists:
+    a document missing from a list counts that list's lowest score; chunk and similarity come
+    from the first list that holds it."""
+    floors = [min(hit[0] for hit in hits.values()) if hits else 0.0 for hits in lists]
+    first: dict[int, tuple] = {}
+    for hits in lists:
+        for doc_id, hit in hits.items():
+            first.setdefault(doc_id, hit)
+    summed = {d: (sum(hits[d][0] if d in hits else floor for hits, floor in zip(lists, floors)), *hit[1:])
+              for d, hit in first.items()}
+    return dict(sorted(summed.items(), key=lambda item: -item[1][0]))
 
 
 def _nearest(db, index, vector, filters: Filters, pool: int, selector) -> dict[int, tuple[float, int]]:
