@@ -484,20 +484,20 @@ class Searcher:
         return [(language, *found) for language, found in searches.items() if only is None or language == only]
 
 
-def _mean_spread(values: list[float]) -> tuple[float, float]:
-    """Mean and standard deviation (at least 1e-3) of a few floats; math, not the exact statistics module."""
-    mean = math.fsum(values) / len(values)
-    return mean, max(math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values)), 1e-3)
-
-
 def _standardised(hits: dict) -> dict[int, tuple[float, int, float]]:
-    """{doc: (z-score, chunk, similarity)} from {doc: (score, chunk[, similarity])} ordered best first:
-    each score against the mean and spread of the best LANGUAGE_POOL."""
-    head = [hit[0] for hit in hits.values()][:LANGUAGE_POOL]
-    if not head:
+    """{doc: (z-score, chunk, similarity)} from {doc: (score, chunk[, similarity])} (see _z_scores)."""
+    z = _z_scores({d: hit[0] for d, hit in hits.items()})
+    return {d: (z[d], hit[1], hit[2] if len(hit) > 2 else hit[0]) for d, hit in hits.items()}
+
+
+def _z_scores(scores: dict[int, float]) -> dict[int, float]:
+    """Each score against the mean and spread of the best LANGUAGE_POOL of them."""
+    if not scores:
         return {}
-    mean, spread = _mean_spread(head)
-    return {d: ((hit[0] - mean) / spread, hit[1], hit[2] if len(hit) > 2 else hit[0]) for d, hit in hits.items()}
+    head = sorted(scores.values(), reverse=True)[:LANGUAGE_POOL]
+    mean = math.fsum(head) / len(head)
+    spread = max(math.sqrt(math.fsum((v - mean) ** 2 for v in head) / len(head)), 1e-3)
+    return {d: (s - mean) / spread for d, s in scores.items()}
 
 
 def _summed(lists: list[dict]) -> dict[int, tuple[float, int, float]]:
@@ -582,12 +582,8 @@ def _per_language(db, scores: dict[int, float]) -> dict[int, float]:
                                              list(scores)).values()}
     groups: dict = {}
     for doc_id, score in scores.items():
-        groups.setdefault(languages.get(doc_id), []).append(score)
-    stats = {}
-    for language, values in groups.items():
-        head = sorted(values, reverse=True)[:LANGUAGE_POOL]
-        stats[language] = _mean_spread(head)
-    return {d: (s - stats[languages.get(d)][0]) / stats[languages.get(d)][1] for d, s in scores.items()}
+        groups.setdefault(languages.get(doc_id), {})[doc_id] = score
+    return {d: z for group in groups.values() for d, z in _z_scores(group).items()}
 
 
 # --- what a connection keeps between searches -------------------------------
