@@ -10,7 +10,8 @@ The index type is chosen by corpus size unless the user fixes one
 (a full scan costs about 0.5 ms per 1,000 vectors on one core), HNSW up to
 IVF_LIMIT, and IVF above it: at 1M vectors on one core IVF built in 164 s
 and reached recall@10 0.961 in 30 ms, HNSW took 900 s and reached 0.829 in
-10 ms at efSearch 1024; at 100k HNSW reached 0.959 in 5.9 ms. The
+10 ms at efSearch 1024; at 100k HNSW reached 0.946-0.959 at efSearch 1024
+(4-6 ms) and 0.965 at 1536 (5.6 ms). The
 parameters were measured with bench/scale.py (README, "Index choice and
 scale"); the ones a build used are recorded in the `index_params` setting.
 An IVF index that grows keeps its lists (and probes the same share of
@@ -37,10 +38,11 @@ IVF_LIMIT = 200_000  # "auto": HNSW up to this many vectors, IVF above
 HNSW_M = 32  # graph neighbours per vector (memory: 2 * M * 4 bytes per vector besides the vector)
 HNSW_EF_CONSTRUCTION = 64
 # Candidates kept while searching, by size, for recall@10 >= 0.95 of exact search (bench/scale.py,
-# vectors calibrated on multilingual-e5): 100k: 1024 -> 0.959 (512: 0.922; 256: 0.842), 5.9 ms.
+# vectors calibrated on multilingual-e5): 100k: 1536 -> 0.965 (5.6 ms; 2048: 0.972, 7.2 ms; 1024: 0.946 in
+# one generated set, 0.959 in another, 4-6 ms; 512: 0.922; 256: 0.842).
 # Above 200k ("auto" builds IVF there; for `kb index --type hnsw`): 2048, not measured
 # (1M at 1024: 0.829; the earlier, easier vectors needed 4x less at 100k).
-HNSW_EF_SEARCH = ((200_000, 1024), (None, 2048))
+HNSW_EF_SEARCH = ((200_000, 1536), (None, 2048))
 IVF_LISTS_PER_ROOT = 4  # IVF lists: 4 * sqrt(vectors)
 IVF_TRAIN_PER_LIST = 64  # k-means trains on at most this many vectors per list (10 iterations)
 # Share of the lists probed per query, for recall@10 >= 0.95 of exact search (bench/scale.py):
