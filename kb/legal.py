@@ -24,9 +24,11 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, fields
+from typing import Callable
 
 import sqlite_utils
 
+from . import workers
 from .entities import case_numbers, courts, dates, document_text, normalise_case_number
 from .scan import AnyOf, Scanner
 from .store import batches, transaction
@@ -489,19 +491,32 @@ _COLUMNS = ("document_id", *(f.name for f in fields(LegalFact) if f.name not in 
 _INSERT = f"INSERT INTO legal_facts ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
-def extract_facts(db: sqlite_utils.Database, doc_ids: list[int]) -> int:
-    """Extract each document's legal facts and replace its rows in legal_facts; returns rows written."""
-    written = 0
-    for chunk in batches(list(dict.fromkeys(doc_ids)), 500):  # one read, delete and insert per 500 documents
+def extract_facts(db: sqlite_utils.Database, doc_ids: list[int]) -> Callable[[], int]:
+    """Begin extracting each document's legal facts (on kb.workers' processes where it may use
+    them); returns the function that waits for them, replaces the documents' rows in
+    legal_facts and returns the rows written. kb.ingest calls it after its later steps."""
+    doc_ids = list(dict.fromkeys(doc_ids))
+    stored: dict[int, tuple] = {}
+    for chunk in batches(doc_ids, 500):
         marks = ", ".join("?" * len(chunk))
-        stored = {row[0]: row[1:] for row in db.execute(
-            f"SELECT id, title, text, published FROM documents WHERE id IN ({marks})", chunk)}
-        rows = [_row(doc_id, f) for doc_id in chunk if doc_id in stored for f in facts(*stored[doc_id])]
+        stored.update((row[0], row[1:]) for row in db.execute(
+            f"SELECT id, title, text, published FROM documents WHERE id IN ({marks})", chunk))
+    present = [doc_id for doc_id in doc_ids if doc_id in stored]
+    found = workers.start(_facts_of, [stored[doc_id] for doc_id in present])
+
+    def write() -> int:
+        rows = [_row(doc_id, f) for doc_id, doc_facts in zip(present, found()) for f in doc_facts]
         with transaction(db):
-            db.execute(f"DELETE FROM legal_facts WHERE document_id IN ({marks})", chunk)
+            for chunk in batches(doc_ids, 500):
+                db.execute(f"DELETE FROM legal_facts WHERE document_id IN ({', '.join('?' * len(chunk))})", chunk)
             db.conn.executemany(_INSERT, rows)
-        written += len(rows)
-    return written
+        return len(rows)
+
+    return write
+
+
+def _facts_of(row: tuple) -> list[LegalFact]:
+    return facts(*row)
 
 
 def _row(doc_id: int, f: LegalFact) -> tuple:

@@ -8,6 +8,8 @@ run, and a database that passes `pragma integrity_check`.
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import shutil
 import signal
@@ -125,6 +127,8 @@ def fingerprint(db_path: Path) -> dict:
                  "JOIN documents d ON d.id = l.document_id JOIN incidents i ON i.id = l.incident_id",
         "incidents": f"SELECT {inc}, i.title, i.organisation, i.year FROM incidents i",
         "cases": "SELECT court, case_number, case_type FROM cases",
+        "legal facts": f"SELECT {doc}, f.kind, f.status, f.start_offset, f.sentence FROM legal_facts f "
+                       "JOIN documents d ON d.id = f.document_id",
     }
     out = {name: sorted(map(tuple, conn.execute(sql).fetchall()), key=repr) for name, sql in queries.items()}
     conn.close()
@@ -177,6 +181,60 @@ def test_kill_9_vcdb_import_at_random_points_then_one_more_run(tmp_path, vcdb_di
         rerun = run_kb(["--db", str(db_path), "import", "vcdb", str(folder)])
         assert rerun.returncode == 0, rerun.stderr
         assert fingerprint(db_path) == expected, f"killed at {seconds:.2f}s (seed {SEED})"
+
+
+def test_an_import_on_worker_processes_stores_what_one_process_does(tmp_path, vcdb_dir):
+    """Entities and legal facts of a big write are extracted on forked processes ($KB_WORKERS,
+    default one per core): the same rows as with KB_WORKERS=1."""
+    found = {}
+    for workers in ("1", "2"):
+        db_path = tmp_path / f"workers{workers}.db"
+        done = subprocess.run([sys.executable, "-m", "kb.cli", "--db", str(db_path), "import", "vcdb", str(vcdb_dir)],
+                              capture_output=True, text=True, timeout=600, env={**os.environ, "KB_WORKERS": workers})
+        assert done.returncode == 0, done.stderr
+        found[workers] = fingerprint(db_path)
+    assert found["1"]["entities"] and found["1"]["legal facts"]
+    assert found["2"] == found["1"]
+
+
+def test_worker_processes_do_the_work_and_are_gone_after_the_write():
+    program = """
+import json, multiprocessing, os, sys, threading, time
+from kb import workers
+def where(item):
+    return os.getpid()
+out = {"parent": os.getpid()}
+with workers.sharing():
+    out["small"] = sorted(set(workers.map_all(where, list(range(10)))))
+    out["big"] = sorted(set(workers.map_all(where, list(range(workers.MIN_ITEMS * 4)))))
+    out["alive"] = len(multiprocessing.active_children())
+out["after"] = len(multiprocessing.active_children())
+threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
+with workers.sharing():  # another thread runs: no fork, the work stays in this process
+    out["threaded"] = sorted(set(workers.map_all(where, list(range(workers.MIN_ITEMS * 4)))))
+print(json.dumps(out))
+"""
+    for count, forked in (("2", True), ("1", False)):
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "KB_WORKERS": count})
+        assert done.returncode == 0, done.stderr
+        out = json.loads(done.stdout)
+        assert out["small"] == [out["parent"]] and out["threaded"] == [out["parent"]]
+        assert out["after"] == 0
+        if forked:
+            assert out["parent"] not in out["big"] and out["alive"] == 2
+        else:
+            assert out["big"] == [out["parent"]] and out["alive"] == 0
+
+
+
+def test_a_bad_kb_workers_value_is_one_clear_error_before_any_write(tmp_path):
+    db_path = tmp_path / "kb.db"
+    bad = subprocess.run([sys.executable, "-m", "kb.cli", "--db", str(db_path), "import", "starter"],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "KB_WORKERS": "many"})
+    assert bad.returncode != 0
+    assert bad.stderr.strip() == "Error: KB_WORKERS must be a whole number of processes, not 'many'"
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM documents").fetchone()[0] == 0
 
 
 @pytest.fixture

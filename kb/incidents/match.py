@@ -36,7 +36,7 @@ from typing import Iterable
 
 import sqlite_utils
 
-from .. import entities as ent
+from .. import entities as ent, workers
 from ..scan import Scanner
 from ..store import batches, link, now_iso, transaction
 from ..text import HAN
@@ -138,11 +138,16 @@ def extract_documents(db: sqlite_utils.Database, doc_ids: list[int], aliases: en
             f"SELECT id, title, text, published FROM documents WHERE id IN ({_marks(chunk)})", chunk).fetchall()
         db.execute(f"DELETE FROM document_sketches WHERE document_id IN ({_marks(chunk)})", chunk)
         sketches = []
-        for doc_id, title, text, published in rows:
-            ent.save_entities(db, doc_id, ent.extract(title, text, aliases, published), cache)
+        found = workers.start(_extract_one, [(title, text, aliases, published) for _, title, text, published in rows])
+        for doc_id, title, text, published in rows:  # while the entities are extracted
             matcher.remember(doc_id, title, text, published)
             sketches += [(h, doc_id) for h in sketch(matcher.shingles_of(doc_id))]
+        ent.save_entities(db, {row[0]: entities for row, entities in zip(rows, found())}, cache)
         db.conn.executemany("INSERT OR IGNORE INTO document_sketches (hash, document_id) VALUES (?, ?)", sketches)
+
+
+def _extract_one(item: tuple) -> list[ent.Entity]:
+    return ent.extract(*item)
 
 
 def candidates(db: sqlite_utils.Database) -> list[dict]:
