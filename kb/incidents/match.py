@@ -124,7 +124,8 @@ def relink(db: sqlite_utils.Database) -> dict[str, int | float]:
         db.execute("DELETE FROM link_candidates")
         _drop_empty_auto_incidents(db)
     ids = [r[0] for r in db.execute("SELECT id FROM documents ORDER BY id")]
-    counts = link_documents(db, ids)
+    with workers.sharing():
+        counts = link_documents(db, ids)
     return {**counts, "seconds": round(time.perf_counter() - started, 2)}
 
 
