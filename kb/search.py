@@ -344,12 +344,13 @@ class Searcher:
             if mode == "hybrid" and not self.index_path.exists():
                 warnings.append(f"no vector index at {self.index_path}: answered from the keyword index "
                                 "only (run `kb embed` or `kb index --rebuild`)")
-            elif mode == "hybrid" and not getattr(_this_thread, "worker", False):
-                if vector is None:  # first, on the cores no other query is using (see encode_queries)
-                    vector = self.query_vectors([query, english] if english else [query])
-                job = self._workers().submit(self._vector_hits, query, english, vector, filters, pool)
             else:
-                semantic = self._vector_hits(query, english, vector, filters, pool)
+                if vector is None:  # first, on the cores no other query is encoding on (kb.encoders)
+                    vector = self.query_vectors([query, english] if english else [query])
+                if mode == "hybrid" and not getattr(_this_thread, "worker", False):
+                    job = self._workers().submit(self._vector_hits, vector, filters, pool)
+                else:
+                    semantic = self._vector_hits(vector, filters, pool)
         if mode in ("hybrid", "keyword"):
             keyword = keyword_hits(db, query, filters, pool, terms, expansions, english=english)
         if job is not None:
@@ -368,11 +369,8 @@ class Searcher:
         return Results(query, mode, by, _incidents(db, ranked, k, scores, similarity, best_chunk,
                                                    match_terms, filters), warnings)
 
-    def _vector_hits(self, query: str, english: str | None, vector, filters: Filters, pool: int) -> dict:
-        """semantic_hits of the query (and its English gloss) on this thread's connection,
-        encoding them unless `vector` is given."""
-        if vector is None:
-            vector = self.query_vectors([query, english] if english else [query])
+    def _vector_hits(self, vector, filters: Filters, pool: int) -> dict:
+        """semantic_hits of the query's vectors (see search) on this thread's connection."""
         one_thread_per_query()
         return self.semantic_hits(self.connect(), vector, filters, pool)
 
