@@ -26,15 +26,20 @@ def shared_data() -> Path:
     return PROJECT_ROOT.parent / "shared" / "data"
 
 
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def worker_processes() -> int:
-    """Processes for extraction on big writes ($KB_WORKERS; default one per usable core; 1: none)."""
+    """Processes for extraction on big writes ($KB_WORKERS; default one per core; 1: none)."""
     env = os.environ.get("KB_WORKERS", "").strip()
     if env:
         try:
             return max(1, int(env))
         except ValueError:
             raise KBError(f"KB_WORKERS must be a whole number of processes, not {env!r}") from None
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores()
 
 
 @dataclass(frozen=True)

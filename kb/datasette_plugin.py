@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -367,7 +366,7 @@ def search_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS_PER_CORE * (os.cpu_count() or 2),
+            _pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS_PER_CORE * config.cores(),
                                        thread_name_prefix="kb-search")
         return _pool
 

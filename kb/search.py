@@ -35,7 +35,6 @@ that passage's similarity. Filters apply to documents, in SQL.
 from __future__ import annotations
 
 import math
-import os
 import re
 import sys
 import threading
@@ -67,7 +66,7 @@ MAX_K = 1000
 MAX_DOCUMENTS = 5  # documents shown per incident hit
 MAX_QUERY_CHARS = 2000
 VECTOR_CACHE = 1024  # query vectors kept (repeated queries skip the model)
-WORKERS = max(2, os.cpu_count() or 1)  # threads per Searcher for vector search and batches (see _workers)
+WORKERS = max(2, config.cores())  # threads per Searcher for vector search and batches (see _workers)
 COMMON_SHARE = 0.5  # a word in more of the documents than this is left out of keyword queries with rarer words
 COUNT_CACHE = 100_000  # words whose document counts a connection keeps (see _document_counts)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
