@@ -446,9 +446,9 @@ def courts(text: str, aliases: Aliases = DEFAULT_ALIASES) -> list[Entity]:
     return out
 
 
-_US_DOCKET = re.compile(r"\b(?:\d{1,2}:)?\d{2}-(?P<t>cv|cr|mj|md|mc)-\d{3,6}(?:-[A-Z]{2,5})*\b", re.I)
-_DOCKET_TYPES = ("-cv-", "-cr-", "-mj-", "-md-", "-mc-")  # a docket number has one of them
-_ZH_CASE = re.compile(r"[（(]\d{4}[)）][" + HAN + r"]{1,3}\d{0,6}[" + HAN + r"]{1,4}\d+号")
+_US_DOCKET = Scanner(re.compile(r"\b(?:\d{1,2}:)?\d{2}-(?P<t>cv|cr|mj|md|mc)-\d{3,6}(?:-[A-Z]{2,5})*\b", re.I),
+                     needs=("-cv-", "-cr-", "-mj-", "-md-", "-mc-"))
+_ZH_CASE = Scanner(re.compile(r"[（(]\d{4}[)）][" + HAN + r"]{1,3}\d{0,6}[" + HAN + r"]{1,4}\d+号"), needs=("号",))
 
 
 def normalise_case_number(value: str) -> str:
@@ -467,11 +467,10 @@ def normalise_case_number(value: str) -> str:
 def case_numbers(text: str) -> list[Entity]:
     """US docket numbers (3:23-cv-04557) and Chinese case numbers ((2024)京0108民初12345号)."""
     out = []
-    low = text.lower()
-    for m in _US_DOCKET.finditer(text) if any(t in low for t in _DOCKET_TYPES) else ():
+    for m in _US_DOCKET.finditer(text):
         kind = "criminal" if m.group("t").lower() in ("cr", "mj") else "civil"
         out.append(Entity("case_number", m.group(0).lower(), m.group(0), m.start(), m.end(), value=kind))
-    for m in _ZH_CASE.finditer(text) if "号" in text else ():
+    for m in _ZH_CASE.finditer(text):
         name = m.group(0).replace("（", "(").replace("）", ")")
         kind = "criminal" if "刑" in name else "civil" if "民" in name else None
         out.append(Entity("case_number", name, m.group(0), m.start(), m.end(), value=kind))
