@@ -20,7 +20,6 @@ import argparse
 import csv
 import itertools
 import json
-import os
 import socket
 import statistics
 import subprocess
@@ -31,6 +30,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+
+from kb import config
 
 KB = str(Path(sys.executable).parent / "kb")
 QUERIES = [
@@ -55,8 +56,7 @@ def distinct_queries(count: int) -> list[str]:
         rows = csv.reader((line for line in path.read_text(encoding="utf-8").splitlines()
                            if line and not line.startswith("#")), delimiter="\t")
         found += [row[0].strip() for row in rows if row]
-    shared = os.environ.get("KB_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-    vcdb = Path(shared) / "vcdb" / "json"
+    vcdb = config.shared_data() / "vcdb" / "json"
     for path in sorted(vcdb.glob("*.json")):
         if len(found) >= 4 * count:
             break
