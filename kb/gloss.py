@@ -72,6 +72,7 @@ def _known_phrases() -> re.Pattern:
     return re.compile("(" + "|".join(map(re.escape, sorted(_lexicon(), key=len, reverse=True))) + ")")
 
 
+@lru_cache(maxsize=4096)  # a batch (search_many) glosses each query twice: for its vectors, then its search
 def gloss(query: str) -> str | None:
     """An English word-by-word rendering of the query's Chinese, Latin words kept; None without Chinese."""
     if not words.CJK_RUN.search(query):
