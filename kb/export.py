@@ -24,9 +24,8 @@ from typing import Any, Iterator, TextIO
 
 import sqlite_utils
 
-from .entities import statutes
+from .entities import normalise_case_number, statutes
 from .errors import KBError
-from .entities import normalise_case_number
 
 _NS = uuid.UUID("6f1c2a8e-5b7d-4c1e-9a3f-2d4e6b8a0c11")  # stable ids across exports
 _DOC_FIELDS = ("source", "external_id", "kind", "url", "canonical_url", "title", "author", "published",
