@@ -63,6 +63,15 @@ def paths(db: str | os.PathLike) -> Paths:
                  lock=db.with_name(db.name + ".lock"), cron_log=db.resolve().parent / "cron.log")
 
 
+def file_stamp(path: str | os.PathLike) -> tuple[int, int, int] | None:
+    """(mtime, size, inode) of a file, None when it is missing: a change means it was rewritten."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
 def index_path(db: str | os.PathLike) -> Path:
     return paths(db).index
 

@@ -372,15 +372,8 @@ def search_pool() -> ThreadPoolExecutor:
 
 
 def files_stamp(db_path: str | Path) -> tuple:
-    """(mtime, size, inode) of the database, its WAL and its index file: changes with any write."""
-    stamps = []
-    for path in (Path(db_path), Path(f"{db_path}-wal"), config.index_path(db_path)):
-        try:
-            stat = path.stat()
-            stamps.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
-        except FileNotFoundError:
-            stamps.append(None)
-    return tuple(stamps)
+    """The file stamps of the database, its WAL and its index file: they change with any write."""
+    return tuple(map(config.file_stamp, (db_path, f"{db_path}-wal", config.index_path(db_path))))
 
 
 async def cached_search(datasette, db, form: dict) -> Found:

@@ -277,11 +277,7 @@ class Searcher:
     def index(self):
         """The FAISS index, re-read when the file on disk changed (e.g. after a cron update)."""
         with self._lock:
-            try:
-                stat = self.index_path.stat()
-                stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-            except FileNotFoundError:
-                stamp = None
+            stamp = config.file_stamp(self.index_path)
             if self._index is None or stamp != self._index_stamp:
                 self._index = vindex.load(self.index_path)
                 self._index_stamp = stamp
