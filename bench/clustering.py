@@ -30,17 +30,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb import config  # noqa: E402
-from kb.db import open_db  # noqa: E402
-from kb.importers import vcdb  # noqa: E402
-from kb.incidents import link_documents  # noqa: E402
-from kb.store import save_many  # noqa: E402
+from kb import settings  # noqa: E402
+from kb.extract import entities  # noqa: E402
+from kb.incidents import link  # noqa: E402
+from kb.sources import vcdb  # noqa: E402
+from kb.storage.db import open_db  # noqa: E402
+from kb.storage.sql import transaction  # noqa: E402
+from kb.storage.store import save_many  # noqa: E402
 
 PAIRS = ROOT / "tests" / "fixtures" / "vcdb_pairs.json"
 
 
 def vcdb_dir() -> Path:
-    return config.shared_data() / "vcdb" / "json"
+    return settings.shared_data() / "vcdb" / "json"
 
 
 def load_records(folder: Path) -> dict[str, dict]:
@@ -143,6 +145,13 @@ def pairwise(db, pairs: list[dict], key_of) -> dict:
     return {"pairs": len(pairs), "tp": tp, "fp": fp, "fn": fn, "tn": tn,
             "precision": tp / (tp + fp) if tp + fp else 1.0,
             "recall": tp / (tp + fn) if tp + fn else 1.0, "wrong": wrong}
+
+
+def link_documents(db, doc_ids: list[int]) -> dict:
+    """What linking does to stored documents: extract their entities, then link them."""
+    with transaction(db):
+        entities.step(db, doc_ids)
+        return link.step(db, doc_ids)
 
 
 def run_blind(db_path: Path, records: dict[str, dict], pairs: list[dict], ids: list[str]) -> dict:

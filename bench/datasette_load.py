@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from kb import config
+from kb import settings as config
 
 KB = str(Path(sys.executable).parent / "kb")
 QUERIES = [

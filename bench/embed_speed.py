@@ -15,10 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from kb import config, embed, encoders
-from kb.db import open_db
-from kb.importers import vcdb
-from kb.store import save_many
+from kb import settings as config
+from kb.index import embed, encoders
+from kb.storage.db import open_db
+from kb.sources import vcdb
+from kb.storage.store import save_many
 
 GPU_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bs4 import BeautifulSoup  # noqa: E402
 
-from kb.config import shared_data  # noqa: E402
+from kb.settings import shared_data  # noqa: E402
 from kb.article_text import extract_article  # noqa: E402
 
 SHINGLE_SIZE = 4

@@ -16,10 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from kb import config, ingest
-from kb.db import open_db
-from kb.importers import vcdb
-from kb.store import save_many
+from kb import settings as config
+from kb.extract import pipeline as ingest
+from kb.storage.db import open_db
+from kb.sources import vcdb
+from kb.storage.store import save_many
 
 
 def timed(label: str, count: int, func):

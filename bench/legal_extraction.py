@@ -19,10 +19,10 @@ import re
 import sys
 from pathlib import Path
 
-from kb.config import shared_data
-from kb.entities import statutes
-from kb.legal import facts
-from kb.text import html_to_text
+from kb.settings import shared_data
+from kb.extract.facts import statutes
+from kb.extract.legal import facts
+from kb.text.html import html_to_text
 
 LABELS = Path(__file__).resolve().parent.parent / "tests" / "data" / "legal_labels.json"
 KINDS = ("sentence", "plea", "charge")

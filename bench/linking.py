@@ -28,11 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb import config, entities  # noqa: E402
-from kb.db import open_db  # noqa: E402
-from kb.importers import files, starter, vcdb  # noqa: E402
-from kb.incidents import link_documents  # noqa: E402
-from kb.store import save_many  # noqa: E402
+from kb import settings  # noqa: E402
+from kb.extract import aliases, entities  # noqa: E402
+from kb.incidents import link  # noqa: E402
+from kb.storage.sql import transaction  # noqa: E402
+from kb.storage.db import open_db  # noqa: E402
+from kb.sources import files, starter
+from kb.sources import vcdb  # noqa: E402
+from kb.storage.store import save_many  # noqa: E402
 
 PAIRS = ROOT / "tests" / "data" / "same_case_pairs.tsv"
 VCDB_PAIRS = ROOT / "tests" / "fixtures" / "vcdb_pairs.json"
@@ -50,29 +53,30 @@ def load_pairs() -> list[dict]:
 
 def file_path(ref: str) -> Path:
     kind, _, name = ref.partition(":")
-    return config.shared_data() / name if kind == "file" else FIXTURES / name
+    return settings.shared_data() / name if kind == "file" else FIXTURES / name
 
 
 def build(db_path: Path, pairs: list[dict], sample_only: bool) -> tuple:
     """The demo database; returns (db, {ref: document id}, documents linked, link seconds)."""
     db = open_db(db_path)
     refs: dict[str, int] = {}
-    saved = save_many(db, starter.iter_records())
-    changed = list(saved.changed)
+    changed = [doc_id for status, doc_id in save_many(db, starter.iter_records()) if status != "unchanged"]
     for ref in sorted({r for p in pairs for r in (p["a"], p["b"]) if r.startswith(("file:", "fixture:"))}):
-        result = save_many(db, [files.read_file(file_path(ref))])
-        refs[ref] = result.changed[0]
-        changed += result.changed
-    folder = config.shared_data() / "vcdb" / "json"
+        [(status, doc_id)] = save_many(db, [files.read_file(file_path(ref))])
+        refs[ref] = doc_id
+        changed.append(doc_id)
+    folder = settings.shared_data() / "vcdb" / "json"
     if sample_only:
         wanted = {r[5:] for p in pairs for r in (p["a"], p["b"]) if r.startswith("vcdb:")}
         records = [vcdb.to_record(json.loads(f.read_text(encoding="utf-8"))) for f in sorted(folder.glob("*.json"))]
         records = [r for r in records if r.external_id in wanted]
     else:
         records = vcdb.read_folder(folder).records
-    changed += save_many(db, records).changed
+    changed += [doc_id for status, doc_id in save_many(db, records) if status != "unchanged"]
     started = time.perf_counter()
-    link_documents(db, changed)
+    with transaction(db):  # what linking does to stored documents: extract their entities, then link them
+        entities.step(db, changed)
+        link.step(db, changed)
     seconds = time.perf_counter() - started
     for source, ext, doc_id in db.execute("SELECT source, external_id, id FROM documents"):
         refs.setdefault(f"{source}:{ext}", doc_id)
@@ -135,7 +139,7 @@ def evaluate(sample_only: bool = False) -> dict:
         missing = sorted({r for p in pairs for r in (p["a"], p["b"]) if r not in refs})
         pairs = [p for p in pairs if p["a"] in refs and p["b"] in refs]
         incidents = final_incidents(db)
-        keys = baseline_keys(db, entities.load_aliases(db))
+        keys = baseline_keys(db, aliases.load_aliases(db))
         linker = score(pairs, lambda p: bool(incidents[refs[p["a"]]] & incidents[refs[p["b"]]]))
         base = score(pairs, lambda p: bool(keys[refs[p["a"]]] & keys[refs[p["b"]]]))
         by_kind = {}

@@ -35,12 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import config, embed, vector_index
-from kb.db import open_db
-from kb.importers import files, starter, vcdb
-from kb.search_eval import evaluate, read_labelled
-from kb.search import Searcher
-from kb.store import save_many
+from kb import settings as config
+from kb.index import embed, vector_index
+from kb.storage.db import open_db
+from kb.sources import files, starter, vcdb
+from kb.search.evaluate import evaluate, read_labelled
+from kb.search.searcher import Searcher
+from kb.storage.store import save_many
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 ENGLISH = ("vcdb_queries.tsv", "vcdb_queries_validation.tsv")
@@ -73,7 +74,7 @@ def measure(name: str, records: list, modes: list[str], tmp: Path) -> dict:
     model = embed.load_model(name, "cpu")
     model.encode_queries(["warm up"])
     report = embed.embed(db, model=model)
-    vector_index.sync(db, config.index_path(path))
+    vector_index.sync(db, config.paths(path).index)
     searcher = Searcher(path, model=model)
     out = {"chunks": report.chunks_embedded, "passages/s": report.rate}
     english = [p for f in ENGLISH for p in read_labelled(DATA / f)]

@@ -24,12 +24,12 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-from kb.config import shared_data
-from kb.fetch import Response
-from scrapers.article import ArticleScraper
-from kb.scraper import Request
-from scrapers.courtlistener import CourtListenerScraper
-from scrapers.doj import DojScraper
+from kb.settings import shared_data
+from kb.sources.fetch import Response
+from kb.sources.article import ArticleScraper
+from kb.sources.sdk import Request
+from kb.sources.courtlistener import CourtListenerScraper
+from kb.sources.doj import DojScraper
 
 
 def response(content: bytes, url: str, content_type: str) -> Response:

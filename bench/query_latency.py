@@ -35,11 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
-import kb.embed
-import kb.search
-from kb import vector_index as index
-from kb.db import open_db
-from kb.search import POOL, Searcher
+import kb.index.embed
+import kb.search.searcher
+from kb.index import vector_index as index
+from kb.storage.db import open_db
+from kb.search.searcher import POOL, Searcher
 from scale import load_queries, ms, recall_at
 
 # (module, function, stage name): wrapped while measuring; names absent from the module are skipped.

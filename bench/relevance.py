@@ -16,10 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from kb import config, vector_index
-from kb.db import open_db
-from kb.search_eval import evaluate, read_labelled
-from kb.search import Searcher
+from kb import settings as config
+from kb.index import vector_index
+from kb.storage.db import open_db
+from kb.search.evaluate import evaluate, read_labelled
+from kb.search.searcher import Searcher
 from query_latency import single_and_batched  # bench/ is on sys.path when this script runs
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -83,7 +84,7 @@ def without_twins(db: str, folder: Path) -> str:
             for table, column in (("chunks", "document_id"), ("incident_documents", "document_id"),
                                   ("documents", "id")):
                 kb.execute(f"DELETE FROM {table} WHERE {column} = ?", [doc_id])
-    vector_index.rebuild(kb, config.index_path(copy))
+    vector_index.rebuild(kb, config.paths(copy).index)
     print(f"without the English twins of {len(twins)} curated Chinese texts: {copy}")
     return str(copy)
 

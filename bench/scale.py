@@ -44,10 +44,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import config, embed, vector_index as index
-from kb.db import open_db, set_setting
-from kb.search import one_thread_per_query
-from kb.store import transaction
+from kb import settings as config
+from kb.index import embed, vector_index as index
+from kb.storage.db import open_db, set_setting
+from kb.search.searcher import one_thread_per_query
+from kb.storage.sql import transaction
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])")
 TAG = re.compile(r"<[^>]+>")
@@ -235,7 +236,7 @@ def measure_size(folder: Path, size: int, pool: tuple, model, queries: list[str]
 
 def faiss_only(paths: dict[str, Path], model, queries: list[str]) -> None:
     """Recall@10 against exact search and FAISS p50/p95 at the k kb search asks for."""
-    from kb.search import POOL
+    from kb.search.searcher import POOL
 
     vectors = np.vstack([embed.encode_query(model, q) for q in queries])
     exact = index.load(paths["flat"])

@@ -107,3 +107,9 @@ def check_numbers(value: Any) -> None:
             stack.extend(item)
         elif isinstance(item, int) and not -2**63 <= item < 2**63:
             raise ValueError(f"number out of range: {str(item)[:20]}...")
+
+
+def document_text(title: str | None, text: str | None) -> str:
+    """A document as extraction reads it (title, blank line, text): what entity spans and
+    legal-fact offsets index into."""
+    return f"{title or ''}\n\n{text or ''}"

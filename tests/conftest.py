@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb import config
+from kb import settings as config
+from kb import KB
 from kb.cli import main
-from kb.db import open_db
+from kb.storage.db import open_db
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REQUIRE_BROWSER = os.environ.get("KB_REQUIRE_BROWSER") == "1"  # set by .ci/run
@@ -92,23 +93,20 @@ def kb(db_path):
 @pytest.fixture(scope="session")
 def model():
     """The real default embedding model, loaded once for the whole run."""
-    from kb.embed import load_model
+    from kb.index.encoders import load_encoder
 
-    return load_model(config.DEFAULT_MODEL, "cpu")
+    return load_encoder(config.DEFAULT_MODEL, "cpu")
 
 
 @pytest.fixture(scope="session")
 def starter_db(tmp_path_factory, model, shared) -> Path:
-    """A database with the starter set and the seed article, embedded and indexed (built once)."""
-    from kb import embed, vector_index
-    from kb.importers import files, starter
-    from kb.store import save_many
-
+    """A database with the starter set and the seed article, stored, linked, embedded and indexed
+    through the public write path (built once)."""
     path = tmp_path_factory.mktemp("starter") / "kb.db"
-    db = open_db(path)
-    save_many(db, [*starter.iter_records(), *(files.read_file(p) for p in (shared / "news" / "seed").glob("*.md"))])
-    embed.embed(db, model=model)
-    vector_index.sync(db, config.index_path(path))
+    kb = KB(path)
+    kb.import_source("starter")
+    kb.ingest([kb.read_file(p) for p in (shared / "news" / "seed").glob("*.md")])
+    kb.embed(encoder=model)
     return path
 
 
@@ -117,18 +115,22 @@ def starter_copy(starter_db, tmp_path) -> Path:
     """A private copy of the embedded starter database, for tests that change it."""
     import shutil
 
-    from kb.db import open_db as _open
+    from kb.storage.db import open_db as _open
 
     _open(starter_db).execute("PRAGMA wal_checkpoint(TRUNCATE)")
     target = tmp_path / "kb.db"
     shutil.copy(starter_db, target)
-    shutil.copy(config.index_path(starter_db), config.index_path(target))
+    shutil.copy(config.paths(starter_db).index, config.paths(target).index)
     return target
 
 
 def local_sources_toml(path: Path, urls: list[str], vcdb: Path, doj: str = "enabled = false",
                        fetch: str = "") -> Path:
-    """A sources.toml for the local test site: its article pages and a VCDB folder; live sources off."""
+    """A sources.toml for the local test site: its article pages and a VCDB folder; every other source off."""
+    from kb.sources import registry
+
+    others = "".join(f"[sources.{name}]\nenabled = false\n" for name in registry()
+                     if name not in ("article", "vcdb", "doj"))
     path.write_text(f"""
 [fetch]
 min_delay = 0.0
@@ -136,14 +138,7 @@ retries = 0
 {fetch}
 allow = ["127.0.0.1"]
 
-[sources.rss]
-enabled = false
-[sources.wechat]
-enabled = false
-[sources.courtlistener]
-enabled = false
-[sources.uk_caselaw]
-enabled = false
+{others}
 [sources.doj]
 {doj}
 [sources.article]

@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from kb.db import open_db
-from kb.fetch import Response
-from kb.scraper import ItemError, Request
-from scrapers.courtlistener import CourtListenerScraper, query_of
-from scrapers.pacer import docket_record, event_of, parse_docket
+from kb.storage.db import open_db
+from kb.sources.fetch import Response
+from kb.sources.sdk import ItemError, Request
+from kb.sources.courtlistener import CourtListenerScraper, query_of
+from kb.sources.pacer import docket_record, event_of, parse_docket
 from tests.conftest import cli
 from tests.test_scrape_cli import configure, rows
 from tests.test_scrapers import INPUTS, check_golden, doj_api_pages

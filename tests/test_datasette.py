@@ -18,11 +18,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from kb import config, embed, vector_index as index
-from kb.datasette_plugin import load_config, make_datasette
-from kb.db import open_db
+from kb import settings as config
+from kb.index import embed, vector_index as index
+from kb.web.app import load_config, make_datasette
+from kb.storage.db import open_db
 from kb.records import DocumentRecord
-from kb.store import save_many
+from kb.storage.store import save_many
 
 BYTEDANCE = "bytedance-intern-model-training-sabotage-2024"
 QUERY = "an intern sabotaged the training of an AI model"
@@ -163,7 +164,7 @@ def test_many_sql_searches_in_one_query_keep_to_the_time_limit(starter_copy):
     """200 kb_search() calls in one SQL query stop at the SQL time limit instead of all running."""
     from datasette.app import Datasette
 
-    from kb.search import get_searcher
+    from kb.search.searcher import get_searcher
 
     ds = started(Datasette([str(starter_copy)], metadata=load_config("kb"), settings={"sql_time_limit_ms": 300}))
     searcher, calls = get_searcher(starter_copy), []
@@ -233,7 +234,7 @@ def xss_db(starter_copy, model) -> tuple[Path, int]:
         url="javascript:alert(3)",
         text="A disgruntled insider planted a logic bomb <img src=x onerror=alert(2)> in payroll.")])
     embed.embed(db, model=model)
-    index.sync(db, config.index_path(starter_copy))
+    index.sync(db, config.paths(starter_copy).index)
     return starter_copy, db.execute("SELECT id FROM documents WHERE source = 'evil'").fetchone()[0]
 
 

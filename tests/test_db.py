@@ -4,10 +4,11 @@ import sqlite3
 
 import pytest
 
-from kb.db import MIGRATIONS, open_db
+from kb.storage.schema import MIGRATIONS
+from kb.storage.db import open_db
 from kb.errors import KBError
 from kb.records import DocumentRecord
-from kb.store import save_many
+from kb.storage.store import save_many
 
 
 def test_migrates_an_empty_file(tmp_path):

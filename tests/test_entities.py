@@ -2,8 +2,8 @@
 
 import pytest
 
-from kb.entities import extract
-from kb.importers.files import read_file
+from kb.extract.entities import extract
+from kb.sources.files import read_file
 
 
 @pytest.fixture
@@ -174,7 +174,7 @@ def test_an_empty_alias_is_refused_and_nothing_breaks(kb, tmp_path, alias):
 
 
 def test_alias_table_ignores_empty_names_at_the_root():
-    from kb.entities import Aliases
+    from kb.extract.aliases import Aliases
 
     table = Aliases({"organisation": {"ByteDance": ["", "  ", "字节跳动"]}, "court": {}})
     assert names(extract(None, "字节跳动的实习生", table), "organisation") == {"ByteDance"}

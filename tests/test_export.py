@@ -31,7 +31,7 @@ def filled(kb, shared, tmp_path):
 
 
 def counts(db_path):
-    from kb.db import open_db
+    from kb.storage.db import open_db
 
     db = open_db(db_path)
     tables = ("documents", "incidents", "cases", "incident_documents")
@@ -119,7 +119,7 @@ def iides_validator():
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
-    from kb.config import shared_data
+    from kb.settings import shared_data
 
     root = shared_data() / "iides"
     if not (root / "json").is_dir():
@@ -179,7 +179,7 @@ def test_iides_bundles_validate_and_carry_the_legal_record(filled, iides_validat
         if cases and all(c.get("case_type") == "1" for c in cases):
             assert not _of(bundle, "sentence")  # no prison term on a civil suit
     by_key = {b["id"]: b for b in bundles}
-    from kb.export import _NS
+    from kb.export.iides import _NS
     import uuid
     for key, (stype, months) in CURATED_SENTENCES.items():
         bundle = by_key[f"bundle--{uuid.uuid5(_NS, 'starter:' + key)}"]
@@ -208,7 +208,7 @@ def test_iides_one_insider_per_person_and_claims_are_not_losses(filled):
 
 
 def test_curated_sources_belong_to_one_case_and_cite_the_prosecutor_where_known():
-    from kb.importers.starter import load
+    from kb.sources.starter import load
 
     entries = load()["incidents"]
     owners: dict[str, list[str]] = {}

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from kb import config
-from kb.article_text import Article, decode_html, extract_article, extract_wechat
-from kb.text import detect_language
+from kb import settings as config
+from kb.text.article import Article, extract_article, extract_wechat
+from kb.text.charset import decode_html
+from kb.text.language import detect_language
 
 PAGES = config.shared_data() / "news" / "pages"
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from kb.fetch import FetchError, Fetcher, FetchSettings, HTML_TYPES
+from kb.sources.fetch import FetchError, Fetcher, FetchSettings, HTML_TYPES
 from tests.webserver import drop, failing, huge, redirect, serve, stall, truncated
 
 PAGE = b"<html><head><title>Story</title></head><body><p>An intern deleted the models.</p></body></html>"

@@ -2,8 +2,8 @@
 
 from hypothesis import given, settings, strategies as st
 
-from kb.gloss import gloss
-from kb.words import CJK_RUN
+from kb.search.gloss import gloss
+from kb.text.scripts import HAN_RUN as CJK_RUN
 
 
 def test_a_chinese_question_reads_as_english_words():

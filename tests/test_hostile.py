@@ -33,11 +33,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from kb import KB
 from kb.cli import main
-from kb.db import open_db
+from kb.storage.db import open_db
 from kb.errors import KBError
-from kb.importers import files, vcdb
-from kb.store import save_many
+from kb.sources import files, vcdb
+from kb.storage.store import save_many
 
 ROOT = Path(__file__).resolve().parent.parent
 GARBAGE = random.Random(13).randbytes(8192)
@@ -369,7 +370,7 @@ def test_markdown_front_matter_never_claims_a_reserved_source(tmp_path_factory, 
 @FAST
 @given(st.binary(max_size=2000) | st.text(max_size=2000).map(lambda t: f"<html><body><p>{t}</p></body></html>"))
 def test_article_extraction_never_raises(page):
-    from kb.article_text import extract_article
+    from kb.text.article import extract_article
 
     article = extract_article(page)
     assert isinstance(article.text, str)
@@ -378,10 +379,8 @@ def test_article_extraction_never_raises(page):
 @FAST
 @given(st.text(max_size=200))
 def test_keyword_query_parsing_answers_or_refuses(base_db, query):
-    from kb.search import search
-
     try:
-        results = search(base_db, query, k=5, mode="keyword")
+        results = KB(base_db, readonly=True).search(query, k=5, mode="keyword")
     except KBError:
         return
     assert len(results.hits) <= 5 and all(hit.to_dict()["rank"] == i for i, hit in enumerate(results.hits, 1))
@@ -397,10 +396,10 @@ def test_dates_normalise_to_iso_or_nothing(value):
 @FAST
 @given(st.text(max_size=30), st.text(max_size=30))
 def test_date_filters_answer_or_refuse(base_db, since, until):
-    from kb.search import Filters, search
+    from kb.search.filters import Filters
 
     try:
-        search(base_db, "sabotage", k=3, mode="keyword", filters=Filters(since=since, until=until))
+        KB(base_db, readonly=True).search("sabotage", k=3, mode="keyword", filters=Filters(since=since, until=until))
     except KBError:
         pass
 
@@ -461,7 +460,7 @@ def test_markdown_links_images_and_headings_still_convert():
 # --- fetch: one deadline per URL, and the address that was checked -----------------------
 
 def test_a_dripping_server_cannot_hold_a_fetch_past_the_deadline(site):
-    from kb.fetch import FetchError, Fetcher, FetchSettings
+    from kb.sources.fetch import FetchError, Fetcher, FetchSettings
     from tests.webserver import drip
 
     site.route("/slow", drip(0.05))
@@ -477,7 +476,7 @@ def test_a_dripping_server_cannot_hold_a_fetch_past_the_deadline(site):
                                      "2002:7f00:1::1", "2002:a00:1::1", "2001:0:4136:e378:8000:63bf:80ff:fffe",
                                      "64:ff9b:1::a00:1", "::a00:1", "::", "::1", "fe80::1", "fc00::1"])
 def test_embedded_and_mapped_private_addresses_are_refused(address):
-    from kb.fetch import FetchError, Fetcher, FetchSettings
+    from kb.sources.fetch import FetchError, Fetcher, FetchSettings
 
     with Fetcher(FetchSettings(allow=[])) as fetcher, pytest.raises(FetchError, match="non-public"):
         fetcher.check_target(f"http://[{address}]/")
@@ -485,7 +484,7 @@ def test_embedded_and_mapped_private_addresses_are_refused(address):
 
 @pytest.mark.parametrize("address", ["2606:4700:4700::1111", "64:ff9b::808:808"])
 def test_public_ipv6_forms_pass(address):
-    from kb.fetch import Fetcher, FetchSettings
+    from kb.sources.fetch import Fetcher, FetchSettings
 
     with Fetcher(FetchSettings(allow=[])) as fetcher:
         fetcher.check_target(f"http://[{address}]/")
@@ -493,7 +492,7 @@ def test_public_ipv6_forms_pass(address):
 
 def test_the_connection_goes_to_the_address_that_was_checked(site, monkeypatch):
     """A rebinding DNS answers the check with an allowed address and the connection with another."""
-    from kb.fetch import Fetcher, FetchSettings
+    from kb.sources.fetch import Fetcher, FetchSettings
     from tests.webserver import serve
 
     site.route("/page", serve(b"<html><body><p>pinned</p></body></html>"))

@@ -114,7 +114,7 @@ def test_similar_lists_related_incidents(kb):
 
 def test_vcdb_import_joins_only_duplicates_of_one_breach_with_their_evidence(kb, vcdb_dir, db_path):
     kb("import", "vcdb", str(vcdb_dir))
-    from kb.db import open_db
+    from kb.storage.db import open_db
 
     db = open_db(db_path)
     assert db.execute("SELECT count(*) FROM incidents").fetchone()[0] == 3951
@@ -144,7 +144,7 @@ def test_vcdb_import_joins_only_duplicates_of_one_breach_with_their_evidence(kb,
 
 
 def test_curated_incidents_join_their_vcdb_records_and_relink_is_deterministic(kb, vcdb_dir, tmp_path, db_path):
-    from kb.db import open_db
+    from kb.storage.db import open_db
 
     folder = tmp_path / "vcdb"
     folder.mkdir()

@@ -22,9 +22,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from kb import ingest, runs, store
-from kb.db import MIGRATIONS, open_db
-from kb.importers import files, starter, vcdb
+from kb.extract import pipeline as ingest
+from kb.storage import runs, store
+from kb.storage.schema import MIGRATIONS
+from kb.storage.db import open_db
+from kb.sources import files, starter, vcdb
 from tests.conftest import local_sources_toml
 from tests.test_update import PAGES, slowly
 from tests.webserver import serve
@@ -63,7 +65,7 @@ def test_documents_stored_without_processing_are_finished_by_the_next_write(db, 
     assert db.execute("SELECT count(*) FROM incident_documents WHERE method = 'auto'").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM document_entities").fetchone()[0] == 0
     result = ingest.ingest(db, [files.read_file(seed_file)])
-    assert result.finished == len(saved.documents)
+    assert result.finished == len(saved)
     assert db.execute("SELECT count(*) FROM document_entities").fetchone()[0] > 0
     assert db.execute("SELECT count(*) FROM documents WHERE processed_sha256 IS NOT content_sha256"
                       ).fetchone()[0] == 0
@@ -200,17 +202,19 @@ def test_an_import_on_worker_processes_stores_what_one_process_does(tmp_path, vc
 def test_worker_processes_do_the_work_and_are_gone_after_the_write():
     program = """
 import json, multiprocessing, os, sys, threading, time
-from kb import workers
+from kb import settings
+from kb.extract import workers
 def where(item):
     return os.getpid()
 out = {"parent": os.getpid()}
-with workers.sharing():
+processes = settings.resolve().workers  # KB_WORKERS
+with workers.sharing(processes):
     out["small"] = sorted(set(workers.map_all(where, list(range(10)))))
     out["big"] = sorted(set(workers.map_all(where, list(range(workers.MIN_ITEMS * 4)))))
     out["alive"] = len(multiprocessing.active_children())
 out["after"] = len(multiprocessing.active_children())
 threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
-with workers.sharing():  # another thread runs: no fork, the work stays in this process
+with workers.sharing(processes):  # another thread runs: no fork, the work stays in this process
     out["threaded"] = sorted(set(workers.map_all(where, list(range(workers.MIN_ITEMS * 4)))))
 print(json.dumps(out))
 """
@@ -234,7 +238,7 @@ def test_a_bad_kb_workers_value_is_one_clear_error_before_any_write(tmp_path):
                          capture_output=True, text=True, timeout=120, env={**os.environ, "KB_WORKERS": "many"})
     assert bad.returncode != 0
     assert bad.stderr.strip() == "Error: KB_WORKERS must be a whole number of processes, not 'many'"
-    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM documents").fetchone()[0] == 0
+    assert not db_path.exists()  # settings are read before the database is even opened
 
 
 @pytest.fixture

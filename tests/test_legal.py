@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from kb.entities import document_text
-from kb.entities import normalise_case_number
-from kb.legal import facts, recognise_court_record
+from kb.records import document_text
+from kb.extract.names import normalise_case_number
+from kb.extract.legal import facts
+from kb.extract.court_records import recognise_court_record
 
 
 def _one(text, kind, **want):

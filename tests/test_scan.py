@@ -1,4 +1,4 @@
-"""kb.scan finds exactly what the regex engine finds: the extraction patterns give the same
+"""kb.text.scan finds exactly what the regex engine finds: the extraction patterns give the same
 matches, spans and groups on real texts and on awkward ones (case folds, lookbehinds, words
 that touch)."""
 
@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb import entities, legal
-from kb.entities import document_text
-from kb.importers import starter, vcdb
-from kb.importers.files import read_file
-from kb.incidents import match
-from kb.scan import Scanner
+from kb.extract import aliases, court_records, facts, legal_en, legal_zh, names, status
+from kb.incidents import matcher
+from kb.records import document_text
+from kb.sources import starter, vcdb
+from kb.sources.files import read_file
+from kb.text import numbers
+from kb.text.scan import Scanner
 
 from .conftest import FIXTURES
 
@@ -33,17 +34,17 @@ def scanners() -> list[tuple[str, Scanner]]:
             for key, item in value.items():
                 walk(f"{name}[{key}]", item)
 
-    for module in (entities, legal, match):
+    for module in (names, facts, status, legal_en, legal_zh, court_records, numbers, matcher):
         for name, value in vars(module).items():
             walk(f"{module.__name__}.{name}", value)
-    walk("aliases", entities.DEFAULT_ALIASES.latin)
+    walk("aliases", aliases.DEFAULT_ALIASES.latin)
     return found
 
 
 def offences_kept(text: str) -> None:
     """AnyOf leaves out only offences whose pattern cannot match."""
-    possible = set(legal._ANY_OFFENCE.possible(text))
-    assert {i for i, (_, rx) in enumerate(legal._OFFENCE_RE) if rx.pattern.search(text)} <= possible
+    possible = set(legal_en._ANY_OFFENCE.possible(text))
+    assert {i for i, (_, rx) in enumerate(legal_en._OFFENCE_RE) if rx.pattern.search(text)} <= possible
 
 
 def same(scanner: Scanner, text: str) -> None:

@@ -20,20 +20,20 @@ from pathlib import Path
 
 import pytest
 
-from kb import sources_config
-from kb.fetch import Response
+from kb.sources import config as sources_config
+from kb.sources.fetch import Response
 from kb.records import DocumentRecord
-from kb.scrape import registry
-from scrapers.article import ArticleScraper
-from kb.scraper import Cursor, ItemError, Request
-from kb.text import html_to_text
-from scrapers.courtlistener import CourtListenerScraper
-from scrapers.doj import DojScraper
-from kb.insider_filter import is_relevant, matched_terms
-from scrapers.rss import RssScraper
-from scrapers.uk_caselaw import UkCaselawScraper
-from scrapers.vcdb import VcdbScraper
-from scrapers.wechat import WechatScraper, wechat_id
+from kb.sources.runner import registry
+from kb.sources.article import ArticleScraper
+from kb.sources.sdk import Cursor, ItemError, Request
+from kb.text.html import html_to_text
+from kb.sources.courtlistener import CourtListenerScraper
+from kb.sources.doj import DojScraper
+from kb.extract.insider_filter import is_relevant, matched_terms
+from kb.sources.rss import RssScraper
+from kb.sources.uk_caselaw import UkCaselawScraper
+from kb.sources.vcdb import VcdbScraper
+from kb.sources.wechat import WechatScraper, wechat_id
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INPUTS = FIXTURES / "scrapers"
@@ -284,9 +284,19 @@ def test_vcdb_missing_folder_is_an_item_error(tmp_path):
 # --- registry and configuration --------------------------------------------------------------
 
 
-def test_every_source_is_registered_by_entry_point():
-    assert set(registry()) == {"rss", "article", "wechat", "doj", "courtlistener", "uk_caselaw", "vcdb",
-                                "pacer"}
+def test_every_scraper_of_the_package_is_registered_by_entry_point():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import kb.sources
+    from kb.sources.sdk import Scraper
+
+    defined = {cls.name for info in pkgutil.iter_modules(kb.sources.__path__)
+               for _, cls in inspect.getmembers(importlib.import_module(f"kb.sources.{info.name}"), inspect.isclass)
+               if issubclass(cls, Scraper) and cls is not Scraper and cls.__module__ == f"kb.sources.{info.name}"}
+    assert defined and defined <= set(registry())
+    assert {name: cls.name for name, cls in registry().items()} == {name: name for name in registry()}
 
 
 def test_shipped_sources_toml_equals_the_built_in_defaults():
@@ -304,7 +314,7 @@ def test_html_to_text_keeps_blocks_apart():
 
 def test_kb_add_url_goes_to_the_scraper_that_claims_it_most_specifically():
     from kb.errors import KBError
-    from kb.scrape import scraper_for
+    from kb.sources.runner import scraper_for
 
     assert scraper_for("https://mp.weixin.qq.com/s?__biz=MzI4&mid=22&idx=1").name == "wechat"
     assert scraper_for("https://www.example.com/news/1.html").name == "article"

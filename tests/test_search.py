@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from kb import config, embed, vector_index as index
-from kb.db import open_db
-from kb.importers import vcdb
-from kb.search_eval import evaluate, read_labelled
-from kb.search import Searcher
+from kb import KB, settings as config
+from kb.storage.db import open_db
+from kb.sources import vcdb
+from kb.search.evaluate import evaluate, read_labelled
+from kb.search.searcher import Searcher
 from kb.records import DocumentRecord
-from kb.store import save_many
+from kb.storage.store import save_many
 from tests.conftest import cli
 
 FIELDS = {"rank", "score", "document_id", "source", "external_id", "url", "title", "published",
@@ -123,7 +123,7 @@ def test_bad_dates_get_one_clear_error(starter_db):
 
 
 def test_hybrid_answers_from_keywords_when_the_vector_index_is_missing(starter_copy):
-    config.index_path(starter_copy).unlink()
+    config.paths(starter_copy).index.unlink()
     result = cli(starter_copy)("search", "logic bomb planted by a contractor", "--json")
     assert "Warning: no vector index" in result.stderr
     hits = json.loads(result.stdout)
@@ -134,7 +134,7 @@ def test_hybrid_answers_from_keywords_when_the_vector_index_is_missing(starter_c
 def test_chinese_keyword_search_finds_the_seed_and_short_terms_work(starter_db):
     run = cli(starter_db)
     hits = run.json("search", "实习生", "--mode", "keyword")
-    assert any(h["source"] == "安全内参" for h in hits)
+    assert any(d["source"] == "安全内参" for h in hits for d in h["documents"])  # the seed, with its incident
     two_chars = run.json("search", "删库", "--mode", "keyword", "--by", "document")
     assert two_chars and "删库" in two_chars[0]["title"] + two_chars[0]["snippet"]
     assert any("微盟" in h["title"] for h in two_chars)
@@ -182,13 +182,11 @@ def test_batch_queries_print_one_json_object_per_line(starter_db, tmp_path):
 
 
 def test_batched_query_vectors_equal_single_ones(starter_db, model):
-    from kb.embed import encode_queries, encode_query
-
     queries = ["intern tampered with training code", "删库", "trade secrets taken to a competitor"]
-    batch = encode_queries(model, queries)
-    assert batch.shape == (3, encode_query(model, queries[0]).shape[1]) and batch.dtype == "float32"
+    batch = model.encode_queries(queries)
+    assert batch.shape == (3, model.encode_queries([queries[0]]).shape[1]) and batch.dtype == "float32"
     for row, query in zip(batch, queries):
-        assert float(row @ encode_query(model, query)[0]) > 0.999
+        assert float(row @ model.encode_queries([query])[0]) > 0.999
 
 
 @pytest.fixture(scope="session")
@@ -198,11 +196,10 @@ def vcdb_db(tmp_path_factory, model, shared) -> Path:
     labelled = {expected.lower() for name in ("vcdb_queries.tsv", "vcdb_queries_validation.tsv")
                 for _, expected in read_labelled(Path(__file__).parent / "data" / name)}
     path = tmp_path_factory.mktemp("vcdb") / "kb.db"
-    db = open_db(path)
-    save_many(db, (rec for i, rec in enumerate(vcdb.iter_records(shared / "vcdb" / "json"))
-                   if rec.external_id.lower() in labelled or i % 4 == 0))
-    embed.embed(db, model=model)
-    index.sync(db, config.index_path(path))
+    kb = KB(path)
+    kb.ingest(rec for i, rec in enumerate(vcdb.read_folder(shared / "vcdb" / "json").records)
+              if rec.external_id.lower() in labelled or i % 4 == 0)
+    kb.embed(encoder=model)
     return path
 
 
@@ -232,25 +229,28 @@ def test_words_in_most_documents_change_no_keyword_ranking(starter_db):
     """A word in more than half of the documents is left out of BM25 while rarer words are there
     (its IDF is at most zero): the documents with the rarer word keep their order, and the word
     alone still finds documents."""
-    from kb import search, words
+    from kb.search import keyword
+    from kb.search.filters import Filters
+    from kb.search.query import analyse, expand
+    from kb.text.lexicon import STOPWORDS
 
     db = open_db(starter_db, readonly=True)
     total = db.execute("SELECT count(*) FROM documents").fetchone()[0]
     db.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, documents_words, row)")
     common = next(t for (t,) in db.execute("SELECT term FROM temp.vocab WHERE doc > ? ORDER BY doc DESC", [total / 2])
-                  if t.isalpha() and t not in words.STOPWORDS and words.expand(t) == ([], []))
+                  if t.isalpha() and t not in STOPWORDS and expand(t) == ([], []))
     rare = next(t for (t,) in db.execute("SELECT term FROM temp.vocab WHERE doc BETWEEN 3 AND ? ORDER BY doc DESC",
                                          [total / 10])
-                if t.isalpha() and t not in words.STOPWORDS and words.expand(f"{common} {t}") == ([], []))
+                if t.isalpha() and t not in STOPWORDS and expand(f"{common} {t}") == ([], []))
     query = f"{common} {rare}"
     both = [r[0] for r in db.execute(
         "SELECT rowid FROM documents_words WHERE documents_words MATCH ? ORDER BY bm25(documents_words, ?, 1.0)",
-        [f'"{common}" OR "{rare}"', search.TITLE_WEIGHT])]
+        [f'"{common}" OR "{rare}"', keyword.TITLE_WEIGHT])]
     with_rare = {r[0] for r in db.execute("SELECT rowid FROM documents_words WHERE documents_words MATCH ?",
                                           [f'"{rare}"'])}
-    hits = search.keyword_hits(db, query, search.Filters(), 100)
+    hits = keyword.keyword_hits(db, analyse(query), Filters(), 100)
     assert list(hits) == [d for d in both if d in with_rare]
-    assert search.keyword_hits(db, common, search.Filters(), 100)
+    assert keyword.keyword_hits(db, analyse(common), Filters(), 100)
 
 
 def test_a_document_deleted_by_another_connection_leaves_hybrid_results_at_once(starter_copy, model):

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from kb import config, vector_index
-from kb.db import open_db
+from kb import settings as config
+from kb.index import vector_index
+from kb.storage.db import open_db
 from tests.conftest import local_sources_toml
 from tests.webserver import failing, serve, stall
 
@@ -83,7 +84,7 @@ def test_update_runs_due_sources_survives_a_failing_one_then_costs_only_conditio
     check_consistent(setup)
     db = open_db(setup)
     embedded = db.execute("SELECT count(*) FROM chunks WHERE embedding IS NOT NULL").fetchone()[0]
-    assert embedded >= 28 and vector_index.load(config.index_path(setup)).ntotal == embedded
+    assert embedded >= 28 and vector_index.load(config.paths(setup).index).ntotal == embedded
     errors = db.execute("SELECT e.url, e.reason FROM run_errors e JOIN runs r ON r.id = e.run_id "
                         "WHERE r.source = 'doj'").fetchall()
     assert errors and "500" in errors[0][1]
@@ -150,7 +151,7 @@ def test_kill_9_at_any_point_then_a_clean_rerun(setup, site, marker):
     assert db.execute("SELECT count(*) FROM documents WHERE source = 'vcdb'").fetchone()[0] == 25
     embedded = db.execute("SELECT count(*) FROM chunks WHERE embedding IS NOT NULL").fetchone()[0]
     assert embedded == db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-    assert vector_index.load(config.index_path(setup)).ntotal == embedded
+    assert vector_index.load(config.paths(setup).index).ntotal == embedded
 
 
 def test_cron_prints_absolute_paths_and_systemd_units(setup):

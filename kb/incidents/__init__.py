@@ -1,6 +1,7 @@
 """Incidents: link documents to the incident they report, and let people correct the machine.
 
-- match: extract entities and link documents (`link_documents`, `relink`)
+- link: the pipeline's linking step, joining other sources' incidents of one case, the review list
+- matcher, scoring, sketches: candidates by index, the evidence of a pair and its score, text sketches
 - fields: incident fields and court cases derived from a document's facts
 - edits: manual decisions (merge, split, link, edit) that always win
 - similar: incidents like a given one
@@ -8,8 +9,7 @@
 
 from .edits import edit, manual_link, merge, split
 from .fields import EDITABLE
-from .match import THRESHOLD, candidates, extract_documents, link_documents, relink, score_match
+from .link import candidates
 from .similar import similar
 
-__all__ = ["EDITABLE", "THRESHOLD", "candidates", "edit", "extract_documents", "link_documents", "manual_link", "merge",
-           "relink", "score_match", "similar", "split"]
+__all__ = ["EDITABLE", "candidates", "edit", "manual_link", "merge", "similar", "split"]

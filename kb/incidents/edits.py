@@ -6,10 +6,11 @@ import json
 
 import sqlite_utils
 
-from .. import entities as ent
-from ..errors import KBError
-from ..store import batches, link, now_iso, transaction
-from .common import _BATCH, _incident_docs, _marks, _require
+from ..errors import InvalidInput
+from ..extract.aliases import load_aliases
+from ..storage.merged import final_incident
+from ..storage.sql import batches, marks, now_iso, transaction
+from ..storage.store import documents_of, link, require_incidents
 from .fields import EDITABLE, create_incident, fill_empty_fields
 
 _NUMERIC = {"year": int, "impact_records": int, "impact_amount": float}
@@ -18,10 +19,10 @@ _NUMERIC = {"year": int, "impact_records": int, "impact_amount": float}
 def merge(db: sqlite_utils.Database, target: int, others: list[int]) -> None:
     """Move the documents and cases of `others` into `target`; the others point to it."""
     with transaction(db):
-        _require(db, [target, *others])
+        require_incidents(db, [target, *others])
         for other in others:
             if other == target:
-                raise KBError("cannot merge an incident into itself")
+                raise InvalidInput("cannot merge an incident into itself")
             for doc_id, in db.execute("SELECT document_id FROM incident_documents WHERE incident_id = ?",
                                       [other]).fetchall():
                 link(db, target, doc_id, confidence=1.0, method="manual")
@@ -36,19 +37,19 @@ def merge(db: sqlite_utils.Database, target: int, others: list[int]) -> None:
 def split(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int]) -> int:
     """Move documents out of an incident into a new one; returns the new incident's id."""
     with transaction(db):
-        _require(db, [incident_id])
-        members = set(_incident_docs(db, incident_id))
+        require_incidents(db, [incident_id])
+        members = set(documents_of(db, incident_id))
         missing = [d for d in doc_ids if d not in members]
         if missing:
-            raise KBError(f"documents not in incident i{incident_id}: {', '.join(f'd{d}' for d in missing)}")
-        aliases = ent.load_aliases(db)
+            raise InvalidInput(f"documents not in incident i{incident_id}: {', '.join(f'd{d}' for d in missing)}")
+        aliases = load_aliases(db)
         first = min(doc_ids)
-        db.execute(f"DELETE FROM incident_documents WHERE incident_id = ? AND document_id IN ({_marks(doc_ids)})",
+        db.execute(f"DELETE FROM incident_documents WHERE incident_id = ? AND document_id IN ({marks(doc_ids)})",
                    [incident_id, *doc_ids])
         new_id = create_incident(db, first, aliases, key=f"manual:i{incident_id}-d{first}", method="manual")
         for doc_id in doc_ids:
             link(db, new_id, doc_id, confidence=1.0, method="manual")
-        db.execute(f"UPDATE cases SET incident_id = ? WHERE incident_id = ? AND document_id IN ({_marks(doc_ids)})",
+        db.execute(f"UPDATE cases SET incident_id = ? WHERE incident_id = ? AND document_id IN ({marks(doc_ids)})",
                    [new_id, incident_id, *doc_ids])
         return new_id
 
@@ -56,28 +57,28 @@ def split(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int]) -> in
 def manual_link(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int]) -> None:
     """Put documents into an incident by hand (they leave their machine-made incidents)."""
     with transaction(db):
-        _require(db, [incident_id])
+        require_incidents(db, [incident_id])
         for doc_id in doc_ids:
             link(db, incident_id, doc_id, confidence=1.0, method="manual")
-        _apply_manual_decisions(db, doc_ids)
-        _drop_empty_auto_incidents(db)
+        apply_manual_decisions(db, doc_ids)
+        drop_empty_auto_incidents(db)
 
 
 def edit(db: sqlite_utils.Database, incident_id: int, changes: dict[str, str]) -> None:
     """Set fields by hand and record them in manual_fields, so machines never overwrite them."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
-        raise KBError(f"cannot edit {', '.join(unknown)}: editable fields are {', '.join(EDITABLE)}")
+        raise InvalidInput(f"cannot edit {', '.join(unknown)}: editable fields are {', '.join(EDITABLE)}")
     values = {}
     for key, raw in changes.items():
         try:
             values[key] = _NUMERIC[key](raw) if key in _NUMERIC and raw != "" else (raw or None)
         except ValueError:
-            raise KBError(f"{key} must be a number, not {raw!r}") from None
+            raise InvalidInput(f"{key} must be a number, not {raw!r}") from None
         if isinstance(values[key], (int, float)) and not -2**63 <= values[key] < 2**63:
-            raise KBError(f"{key} is out of range: {raw[:30]!r}")
+            raise InvalidInput(f"{key} is out of range: {raw[:30]!r}")
     with transaction(db):
-        _require(db, [incident_id])
+        require_incidents(db, [incident_id])
         current = db.execute("SELECT manual_fields FROM incidents WHERE id = ?", [incident_id]).fetchone()[0]
         manual = sorted(set(json.loads(current or "[]")) | set(values))
         sets = ", ".join(f"{k} = :{k}" for k in values)
@@ -85,34 +86,23 @@ def edit(db: sqlite_utils.Database, incident_id: int, changes: dict[str, str]) -
                    {**values, "manual": json.dumps(manual), "now": now_iso(), "id": incident_id})
 
 
-def _apply_manual_decisions(db: sqlite_utils.Database, doc_ids: list[int]) -> None:
+def apply_manual_decisions(db: sqlite_utils.Database, doc_ids: list[int]) -> None:
     """Follow merges, and let a manual link replace a document's machine and source links."""
-    for chunk in batches(doc_ids, _BATCH):
-        marks = _marks(chunk)
+    for chunk in batches(doc_ids):
+        ids = marks(chunk)
         for doc_id, inc_id, conf, method in db.execute(
                 "SELECT l.document_id, l.incident_id, l.confidence, l.method FROM incident_documents l "
                 "JOIN incidents i ON i.id = l.incident_id WHERE i.merged_into IS NOT NULL "
-                f"AND coalesce(i.merged_by, 'manual') = 'manual' AND l.document_id IN ({marks})",
+                f"AND coalesce(i.merged_by, 'manual') = 'manual' AND l.document_id IN ({ids})",
                 chunk).fetchall():
             db.execute("DELETE FROM incident_documents WHERE incident_id = ? AND document_id = ?", [inc_id, doc_id])
-            link(db, _final_incident(db, inc_id), doc_id, confidence=conf, method=method)
+            link(db, final_incident(db, inc_id), doc_id, confidence=conf, method=method)
         db.execute(
-            f"DELETE FROM incident_documents WHERE method != 'manual' AND document_id IN ({marks}) AND document_id IN "
+            f"DELETE FROM incident_documents WHERE method != 'manual' AND document_id IN ({ids}) AND document_id IN "
             "(SELECT document_id FROM incident_documents WHERE method = 'manual')", chunk)
 
 
-def _final_incident(db: sqlite_utils.Database, inc_id: int) -> int:
-    seen = set()
-    while inc_id not in seen:
-        seen.add(inc_id)
-        row = db.execute("SELECT merged_into FROM incidents WHERE id = ?", [inc_id]).fetchone()
-        if not row or row[0] is None:
-            return inc_id
-        inc_id = row[0]
-    return inc_id
-
-
-def _drop_empty_auto_incidents(db: sqlite_utils.Database) -> None:
+def drop_empty_auto_incidents(db: sqlite_utils.Database) -> None:
     """Remove machine-made incidents left without documents, unless a person touched them."""
     empty = ("SELECT id FROM incidents i WHERE key LIKE 'auto:%' AND merged_into IS NULL "
              "AND coalesce(manual_fields, '[]') = '[]' "

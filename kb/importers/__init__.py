@@ -1,1 +1,0 @@
-"""Importers: turn local files and datasets into records for `kb.store`."""

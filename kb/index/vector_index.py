@@ -1,0 +1,284 @@
+"""The FAISS vector index beside the database.
+
+The database is the source of truth: the index holds each embedded chunk's
+vector under the chunk id, and `sync` brings it level with the database
+(adding new chunks, dropping removed ones). Writes go to a temporary file
+that is renamed over the old one, so a reader never sees half an index.
+
+The index type is chosen by corpus size unless the user fixes one
+(`kb index --type`): exact inner-product search up to FLAT_LIMIT vectors
+(a full scan costs about 0.5 ms per 1,000 vectors on one core), HNSW up to
+IVF_LIMIT, and IVF above it: at 1M vectors on one core IVF built in 164 s
+and reached recall@10 0.961 in 30 ms, HNSW took 900 s and reached 0.829 in
+10 ms at efSearch 1024; at 100k HNSW reached 0.946-0.959 at efSearch 1024
+(4-6 ms) and 0.965 at 1536 (5.6 ms). The
+parameters were measured with bench/scale.py (README, "Index choice and
+scale"); the ones a build used are recorded in the `index_params` setting.
+An IVF index that grows keeps its lists (and probes the same share of
+them) until it is rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from ..storage.db import get_setting, set_setting
+from ..errors import InvalidInput, NotReady
+from ..storage.sql import batches, transaction
+
+INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
+FLAT_LIMIT = 20_000  # "auto": exact search up to this many vectors, HNSW (then IVF) above
+IVF_LIMIT = 200_000  # "auto": HNSW up to this many vectors, IVF above
+HNSW_M = 32  # graph neighbours per vector (memory: 2 * M * 4 bytes per vector besides the vector)
+HNSW_EF_CONSTRUCTION = 64
+# Candidates kept while searching, by size, for recall@10 >= 0.95 of exact search (bench/scale.py,
+# vectors calibrated on multilingual-e5): 100k: 1536 -> 0.965 (5.6 ms; 2048: 0.972, 7.2 ms; 1024: 0.946 in
+# one generated set, 0.959 in another, 4-6 ms; 512: 0.922; 256: 0.842).
+# Above 200k ("auto" builds IVF there; for `kb index --type hnsw`): 2048, not measured
+# (1M at 1024: 0.829; the earlier, easier vectors needed 4x less at 100k).
+HNSW_EF_SEARCH = ((200_000, 1536), (None, 2048))
+IVF_LISTS_PER_ROOT = 4  # IVF lists: 4 * sqrt(vectors)
+IVF_TRAIN_PER_LIST = 64  # k-means trains on at most this many vectors per list (10 iterations)
+# Share of the lists probed per query, for recall@10 >= 0.95 of exact search (bench/scale.py):
+# 1M: 800 of 4,000 -> 0.961 (512: 0.921); 300k: 438 of 2,190 -> 0.961; 100k: 253 of 1,264 -> 0.947.
+IVF_PROBE_SHARE = 0.2
+STALE_REBUILD = 0.1  # HNSW cannot remove: rebuild once this share of its vectors is stale
+
+
+def _faiss():
+    import faiss
+
+    return faiss
+
+
+def choose(n: int, flat_limit: int = FLAT_LIMIT) -> str:
+    """The index type "auto" means for `n` vectors."""
+    return "flat" if n <= flat_limit else "hnsw" if n <= max(IVF_LIMIT, flat_limit) else "ivf"
+
+
+def ef_search(n: int) -> int:
+    """The HNSW efSearch for an index of `n` vectors."""
+    return next(ef for limit, ef in HNSW_EF_SEARCH if limit is None or n <= limit)
+
+
+def nprobe(nlist: int) -> int:
+    """The IVF lists probed per query, of `nlist`."""
+    return max(1, round(IVF_PROBE_SHARE * nlist))
+
+
+def ivf_lists(n: int) -> int:
+    """IVF lists for `n` vectors: IVF_LISTS_PER_ROOT * sqrt(n), at least 39 training vectors per list."""
+    return max(1, min(int(IVF_LISTS_PER_ROOT * np.sqrt(n)), n // 39))
+
+
+def new_ivf(dim: int, vectors: np.ndarray, codes: str = "flat"):
+    """An IVF index trained on `vectors`: full vectors ("flat") or 8-bit scalar codes ("sq8")."""
+    faiss = _faiss()
+    nlist = ivf_lists(len(vectors))
+    quantizer = faiss.IndexFlatIP(dim)
+    if codes == "sq8":
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
+    index.cp.niter = 10
+    if len(vectors):
+        index.train(vectors)
+    index.nprobe = nprobe(nlist)
+    return index
+
+
+def new_index(kind: str, dim: int, vectors: np.ndarray):
+    """An empty index of `kind` (trained on `vectors` where it needs training)."""
+    faiss = _faiss()
+    if kind == "flat":
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    if kind == "hnsw":
+        hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        hnsw.hnsw.efSearch = ef_search(len(vectors))
+        return faiss.IndexIDMap2(hnsw)
+    if kind == "ivf":
+        return new_ivf(dim, vectors)
+    raise InvalidInput(f"unknown index type {kind!r}: choose one of {', '.join(INDEX_TYPES)}")
+
+
+def build(ids: np.ndarray, vectors: np.ndarray, kind: str = "auto", flat_limit: int = FLAT_LIMIT):
+    """An index of `kind` ("auto": chosen by size) holding `vectors` under `ids`."""
+    if kind == "auto":
+        kind = choose(len(ids), flat_limit)
+    index = new_index(kind, vectors.shape[1], vectors)
+    if len(ids):
+        index.add_with_ids(vectors, ids)
+    return index
+
+
+def kind_of(index) -> str:
+    """"flat", "hnsw" or "ivf": what an index file really holds."""
+    faiss = _faiss()
+    inner = faiss.downcast_index(index.index) if hasattr(index, "id_map") else index
+    if isinstance(inner, faiss.IndexHNSW):
+        return "hnsw"
+    if isinstance(inner, faiss.IndexIVF):
+        return "ivf"
+    return "flat"
+
+
+def params(index) -> dict:
+    """The parameters of a built index, as recorded in the `index_params` setting."""
+    faiss = _faiss()
+    kind = kind_of(index)
+    out = {"type": kind, "vectors": int(index.ntotal), "dim": int(index.d)}
+    if kind == "hnsw":
+        hnsw = faiss.downcast_index(index.index).hnsw
+        out.update(M=int(hnsw.nb_neighbors(1)), efConstruction=int(hnsw.efConstruction), efSearch=int(hnsw.efSearch))
+    elif kind == "ivf":
+        ivf = faiss.extract_index_ivf(index)
+        out.update(nlist=int(ivf.nlist), nprobe=int(ivf.nprobe))
+    return out
+
+
+def load(path: Path):
+    """Read an index file; a clear error when it is missing or corrupt."""
+    if not path.exists():
+        raise NotReady(f"no vector index at {path}: run `kb embed` (or `kb index --rebuild`)")
+    try:
+        return _faiss().read_index(str(path))
+    except RuntimeError:
+        raise NotReady(f"vector index {path} is corrupt: run `kb index --rebuild`") from None
+
+
+def save(index, path: Path) -> None:
+    """Write atomically: temporary file, fsync, rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    _faiss().write_index(index, str(tmp))
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def ids_in(index) -> np.ndarray:
+    """The chunk ids an index holds."""
+    faiss = _faiss()
+    if hasattr(index, "id_map"):
+        return faiss.vector_to_array(index.id_map)
+    invlists = faiss.extract_index_ivf(index).invlists
+    parts = [faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
+             for i in range(invlists.nlist) if invlists.list_size(i)]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def selector(ids) -> tuple:
+    """A FAISS id selector for these chunk ids (with the array it reads, which must stay alive)."""
+    array = np.asarray(ids, dtype=np.int64)
+    return _faiss().IDSelectorBatch(len(array), _faiss().swig_ptr(array)), array
+
+
+def exact_subset(db: sqlite_utils.Database, ids) -> Any:
+    """An exact (flat) index of the stored vectors of these chunks, in memory."""
+    return build(*_vectors(db, ids), kind="flat")
+
+
+def search(index, vectors: np.ndarray, k: int, only: tuple | None = None):
+    """(scores, ids) of the k nearest vectors, among the ids of `only` (see `selector`) when given."""
+    if only is None:
+        return index.search(vectors, k)
+    faiss = _faiss()
+    kind = kind_of(index)
+    if kind == "hnsw":
+        params = faiss.SearchParametersHNSW(sel=only[0], efSearch=faiss.downcast_index(index.index).hnsw.efSearch)
+    elif kind == "ivf":
+        params = faiss.SearchParametersIVF(sel=only[0], nprobe=faiss.extract_index_ivf(index).nprobe)
+    else:
+        params = faiss.SearchParameters(sel=only[0])
+    return index.search(vectors, k, params=params)
+
+
+def _vectors(db: sqlite_utils.Database, ids=None) -> tuple[np.ndarray, np.ndarray]:
+    dim = int(get_setting(db, "embedding_dim") or 0)
+    sql = "SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL"
+    rows = db.execute(sql).fetchall() if ids is None else [
+        r for part in batches(list(ids), 900) for r in db.execute(
+            sql + f" AND id IN ({','.join('?' * len(part))})", part)]
+    if not rows:
+        return np.empty(0, dtype=np.int64), np.empty((0, dim), dtype=np.float32)
+    chunk_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    return chunk_ids, vectors
+
+
+def index_type(db: sqlite_utils.Database) -> str:
+    """The requested type: "auto" (by size) unless the user fixed one."""
+    return get_setting(db, "index_type") or "auto"
+
+
+def built_params(db: sqlite_utils.Database) -> dict:
+    """What the last build chose (type and parameters); empty before the first build."""
+    return json.loads(get_setting(db, "index_params") or "{}")
+
+
+def rebuild(db: sqlite_utils.Database, path: Path, kind: str | None = None,
+            flat_limit: int = FLAT_LIMIT) -> int:
+    """Build the index afresh from the vectors stored in the database; return its size."""
+    kind = kind or index_type(db)
+    if kind not in INDEX_TYPES:
+        raise InvalidInput(f"unknown index type {kind!r}: choose one of {', '.join(INDEX_TYPES)}")
+    ids, vectors = _vectors(db)
+    dim = vectors.shape[1] if len(vectors) else int(get_setting(db, "embedding_dim") or 0)
+    if not dim:
+        raise NotReady("nothing is embedded yet: run `kb embed` first")
+    index = build(ids, vectors.reshape(len(ids), dim), kind, flat_limit)
+    save(index, path)
+    with transaction(db):
+        set_setting(db, "index_type", kind)
+        set_setting(db, "index_params", json.dumps(params(index)))
+    return int(index.ntotal)
+
+
+def sync(db: sqlite_utils.Database, path: Path, flat_limit: int = FLAT_LIMIT) -> tuple[int, int]:
+    """Bring the index level with the database; return (added, removed).
+
+    A missing, corrupt or wrong-sized index is rebuilt from the database, and
+    so is an "auto" index whose size crossed `flat_limit`. HNSW cannot remove
+    vectors: removed chunks stay in it (search drops ids the database no longer
+    has) until they are STALE_REBUILD of it, then it is rebuilt.
+    """
+    dim = int(get_setting(db, "embedding_dim") or 0)
+    if not dim:
+        return 0, 0
+    try:
+        index = load(path)
+    except NotReady:
+        return rebuild(db, path, flat_limit=flat_limit), 0
+    if index.d != dim:
+        return rebuild(db, path, flat_limit=flat_limit), 0
+    have = ids_in(index)
+    want = np.fromiter((r[0] for r in db.execute(
+        "SELECT id FROM chunks WHERE embedding IS NOT NULL")), dtype=np.int64)
+    stale = np.setdiff1d(have, want, assume_unique=True)
+    missing = np.setdiff1d(want, have, assume_unique=True)
+    kind = kind_of(index)
+    wrong_kind = index_type(db) == "auto" and kind != choose(len(want), flat_limit)
+    if wrong_kind or (kind == "hnsw" and len(stale) > STALE_REBUILD * len(want)):
+        rebuild(db, path, flat_limit=flat_limit)
+        return len(missing), len(stale)
+    if not len(missing) and (kind == "hnsw" or not len(stale)):
+        return 0, 0
+    if len(stale) and kind != "hnsw":
+        index.remove_ids(stale)
+    if len(missing):
+        ids, vectors = _vectors(db, missing.tolist())
+        index.add_with_ids(vectors, ids)
+    if kind == "hnsw":
+        _faiss().downcast_index(index.index).hnsw.efSearch = ef_search(int(index.ntotal))
+    save(index, path)
+    with transaction(db):
+        set_setting(db, "index_params", json.dumps(params(index)))
+    return len(missing), len(stale) if kind != "hnsw" else 0

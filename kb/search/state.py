@@ -1,0 +1,31 @@
+"""What a connection keeps between searches, forgotten when another connection changes the
+database (PRAGMA data_version): document counts of words, the document of each chunk."""
+
+from __future__ import annotations
+
+import weakref
+
+_STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def connection_state(db) -> dict:
+    """What this connection learnt about the database (document counts, chunk -> document),
+    forgotten when another connection changes it (PRAGMA data_version)."""
+    version = db.execute("PRAGMA data_version").fetchone()[0]
+    state = _STATES.get(db)
+    if state is None or state["version"] != version:
+        state = _STATES[db] = {"version": version}
+    return state
+
+
+def chunk_documents(db):
+    """An array: the document of each chunk id (-1 where there is no such chunk)."""
+    import numpy as np
+
+    state = connection_state(db)
+    if "chunk_documents" not in state:
+        pairs = np.array(db.execute("SELECT id, document_id FROM chunks").fetchall(), dtype=np.int64).reshape(-1, 2)
+        out = np.full(int(pairs[:, 0].max()) + 1 if len(pairs) else 0, -1, dtype=np.int32)
+        out[pairs[:, 0]] = pairs[:, 1]
+        state["chunk_documents"] = out
+    return state["chunk_documents"]

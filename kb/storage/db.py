@@ -1,0 +1,122 @@
+"""Open the SQLite knowledge base and bring its schema up to date.
+
+Migrations are numbered SQL scripts applied in order; `PRAGMA user_version`
+records the last one applied, so opening any older file upgrades it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlite_utils
+
+from ..errors import KBError
+from .schema import MIGRATIONS
+
+
+def open_db(path: str | Path, create: bool = True, readonly: bool = False) -> sqlite_utils.Database:
+    """Open (and migrate) the knowledge base at `path`.
+
+    `create=False` refuses a missing file; `readonly=True` (read commands) opens
+    without writing anything, and only a file that already is a knowledge base.
+    Either way an existing file that is not a knowledge base is refused.
+    """
+    path = Path(path)
+    if (not create or readonly) and not path.exists():
+        raise KBError(f"no database at {path}: run `kb init` or `make demo` first")
+    if path.exists() and not path.is_file():
+        raise KBError(f"{path} is not a regular file, so not a knowledge base")
+    if path.exists():
+        version = _check_kb(path, allow_empty=create and not readonly)
+        if readonly and version == len(MIGRATIONS):
+            return _connect_readonly(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+    except (OSError, sqlite3.Error) as exc:
+        raise KBError(f"cannot open database {path}: {exc}") from None
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    register_functions(conn)
+    db = sqlite_utils.Database(conn)
+    migrate(db)
+    return db
+
+
+def _uri(path: Path) -> str:
+    return "file:" + quote(str(path.resolve())) + "?mode=ro"
+
+
+def _check_kb(path: Path, allow_empty: bool) -> int:
+    """The schema version of the knowledge base at `path`; KBError if it is not one.
+
+    An empty file passes only when `allow_empty` (it is about to be created).
+    """
+    if path.stat().st_size == 0:
+        if allow_empty:
+            return 0
+        raise KBError(f"{path} is empty, not a knowledge base: run `kb init` first")
+    try:
+        conn = sqlite3.connect(_uri(path), uri=True, timeout=30)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise KBError(f"{path} is not a knowledge base ({exc})") from None
+    if version > len(MIGRATIONS):
+        raise KBError(f"database schema {version} is newer than this kb ({len(MIGRATIONS)}): upgrade kb")
+    if version < 1 or "documents" not in tables:
+        what = "an SQLite database of something else" if tables else "an empty SQLite database"
+        raise KBError(f"{path} is {what}, not a knowledge base")
+    return version
+
+
+def _connect_readonly(path: Path) -> sqlite_utils.Database:
+    """A connection that cannot write (SQLite's read-only mode)."""
+    try:
+        conn = sqlite3.connect(_uri(path), uri=True, timeout=30, check_same_thread=False,
+                               isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.Error as exc:
+        raise KBError(f"cannot open database {path}: {exc}") from None
+    register_functions(conn)  # the triggers name them: a write then fails as read-only, nothing else
+    return sqlite_utils.Database(conn)
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """SQL functions the schema's triggers call (kb_segment: Chinese split into words;
+    kb_has_han: 1 when a text holds Chinese characters)."""
+    from ..text.scripts import has_han
+    from ..text.segment import segment
+
+    conn.create_function("kb_segment", 1, segment, deterministic=True)
+    conn.create_function("kb_has_han", 1, lambda text: int(has_han(text)), deterministic=True)
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply pending migrations, each in one transaction; return the schema version."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise KBError(f"database schema {version} is newer than this kb ({len(MIGRATIONS)}): upgrade kb")
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        try:
+            db.conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+        except sqlite3.Error as exc:
+            db.conn.rollback()
+            raise KBError(f"cannot migrate database to version {number}: {exc}") from None
+    return len(MIGRATIONS)
+
+
+def get_setting(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_setting(db: sqlite_utils.Database, key: str, value: str | None) -> None:
+    db["settings"].upsert({"key": key, "value": value}, pk="key")

@@ -1,0 +1,392 @@
+"""The schema: numbered SQL migrations, each one script applied in its own transaction.
+
+This module is SQL only (its length is the schema's); kb.storage.db applies it.
+Every table and what owns its rows:
+
+- documents, incidents, cases, incident_documents: kb.storage.store (writes), kb.storage.lookup (reads)
+- entities, entity_aliases, document_entities: kb.storage.entities
+- legal_facts: kb.storage.legal_facts
+- link_candidates, document_sketches: kb.incidents
+- chunks, staged_vectors: kb.index
+- documents_words, documents_fts, documents_segmented (full-text indexes, kept by triggers): kb.search.keyword
+- runs, run_errors, source_state: kb.storage.runs; fetch_state: kb.storage.fetch_state
+- settings: kb.storage.db
+"""
+
+_M1_CORE = """
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    url TEXT,
+    canonical_url TEXT,
+    title TEXT,
+    author TEXT,
+    published TEXT,
+    language TEXT,
+    text TEXT NOT NULL DEFAULT '',
+    curated INTEGER NOT NULL DEFAULT 0,
+    meta TEXT,
+    content_sha256 TEXT,
+    fetched_at TEXT,
+    http_etag TEXT,
+    http_last_modified TEXT,
+    raw_sha256 TEXT,
+    raw_path TEXT,
+    chunked_sha256 TEXT,  -- content_sha256 when the document was last chunked
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (source, external_id)
+);
+CREATE INDEX documents_published ON documents(published);
+CREATE INDEX documents_kind ON documents(kind);
+
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY,
+    key TEXT UNIQUE,
+    title TEXT,
+    title_zh TEXT,
+    summary TEXT,
+    summary_zh TEXT,
+    organisation TEXT,
+    sector TEXT,
+    country TEXT,
+    insider_name TEXT,
+    insider_role TEXT,
+    employment_type TEXT,
+    incident_type TEXT,
+    incident_subtype TEXT,
+    action TEXT,
+    motive TEXT,
+    date_start TEXT,
+    date_end TEXT,
+    date_reported TEXT,
+    year INTEGER,
+    impact_amount REAL,
+    impact_currency TEXT,
+    impact_records INTEGER,
+    impact_description TEXT,
+    outcome TEXT,
+    curated INTEGER NOT NULL DEFAULT 0,
+    manual_fields TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX incidents_year ON incidents(year);
+
+CREATE TABLE incident_documents (
+    incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    confidence REAL NOT NULL DEFAULT 1.0,
+    method TEXT NOT NULL DEFAULT 'import',
+    PRIMARY KEY (incident_id, document_id)
+);
+CREATE INDEX incident_documents_document ON incident_documents(document_id);
+
+CREATE TABLE cases (
+    id INTEGER PRIMARY KEY,
+    incident_id INTEGER REFERENCES incidents(id) ON DELETE SET NULL,
+    document_id INTEGER REFERENCES documents(id) ON DELETE SET NULL,
+    court TEXT,
+    case_number TEXT,
+    case_type TEXT,
+    case_name TEXT,
+    parties TEXT,
+    filed TEXT,
+    terminated TEXT,
+    status TEXT,
+    claims TEXT,
+    damages_amount REAL,
+    damages_currency TEXT,
+    url TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (court, case_number)
+);
+
+CREATE TABLE entities (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    UNIQUE (kind, name)
+);
+CREATE TABLE entity_aliases (
+    alias TEXT NOT NULL,
+    entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+    language TEXT,
+    PRIMARY KEY (alias, entity_id)
+);
+CREATE TABLE document_entities (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+    span_start INTEGER,
+    span_end INTEGER,
+    surface TEXT,
+    value TEXT
+);
+CREATE INDEX document_entities_document ON document_entities(document_id);
+CREATE INDEX document_entities_entity ON document_entities(entity_id);
+
+-- Chunk ids are never reused, so the vector index can drop stale ids safely.
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    embedding BLOB,
+    UNIQUE (document_id, seq)
+);
+CREATE INDEX chunks_hash ON chunks(text_hash);
+CREATE INDEX chunks_pending ON chunks(id) WHERE embedding IS NULL;
+
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    command TEXT,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL DEFAULT 'running',
+    seen INTEGER NOT NULL DEFAULT 0,
+    new INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    message TEXT
+);
+CREATE TABLE run_errors (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    url TEXT,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+
+CREATE TABLE fetch_state (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    status INTEGER,
+    sha256 TEXT,
+    raw_path TEXT,
+    fetched_at TEXT
+);
+
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+
+CREATE VIRTUAL TABLE documents_fts USING fts5(
+    title, text, content=documents, content_rowid=id, tokenize='trigram'
+);
+CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN
+    INSERT INTO documents_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN
+    INSERT INTO documents_fts(documents_fts, rowid, title, text)
+    VALUES ('delete', old.id, old.title, old.text);
+END;
+CREATE TRIGGER documents_au AFTER UPDATE OF title, text ON documents BEGIN
+    INSERT INTO documents_fts(documents_fts, rowid, title, text)
+    VALUES ('delete', old.id, old.title, old.text);
+    INSERT INTO documents_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+"""
+
+_M2_SEARCH = """
+-- Word index (stemmed English and other alphabetic text) beside the trigram one.
+CREATE VIRTUAL TABLE documents_words USING fts5(
+    title, text, content=documents, content_rowid=id,
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+INSERT INTO documents_words(rowid, title, text) SELECT id, title, text FROM documents;
+CREATE TRIGGER documents_words_ai AFTER INSERT ON documents BEGIN
+    INSERT INTO documents_words(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+CREATE TRIGGER documents_words_ad AFTER DELETE ON documents BEGIN
+    INSERT INTO documents_words(documents_words, rowid, title, text)
+    VALUES ('delete', old.id, old.title, old.text);
+END;
+CREATE TRIGGER documents_words_au AFTER UPDATE OF title, text ON documents BEGIN
+    INSERT INTO documents_words(documents_words, rowid, title, text)
+    VALUES ('delete', old.id, old.title, old.text);
+    INSERT INTO documents_words(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+"""
+
+_M3_INCIDENTS = """
+-- What an extracted fact is about (claim, costs, incident, dismissal, case...).
+ALTER TABLE document_entities ADD COLUMN label TEXT;
+-- An incident merged by hand into another keeps its row (and key) and points there.
+ALTER TABLE incidents ADD COLUMN merged_into INTEGER REFERENCES incidents(id) ON DELETE SET NULL;
+CREATE INDEX incident_documents_method ON incident_documents(method);
+CREATE INDEX entity_aliases_entity ON entity_aliases(entity_id);
+"""
+
+_M4_PROCESSING = """
+-- content_sha256 when the document was last processed (entities, facts, links): see kb.ingest.
+ALTER TABLE documents ADD COLUMN processed_sha256 TEXT;
+UPDATE documents SET processed_sha256 = content_sha256
+WHERE EXISTS (SELECT 1 FROM incident_documents l WHERE l.document_id = documents.id)
+  AND EXISTS (SELECT 1 FROM document_entities e WHERE e.document_id = documents.id);
+CREATE INDEX documents_unprocessed ON documents(id) WHERE processed_sha256 IS NOT content_sha256;
+-- The process that runs a run, so the next one can tell a dead run from a live one.
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+"""
+
+_M5_SOURCE_STATE = """
+-- Where a source's walk over several runs has got to (a backfill cursor), as JSON.
+CREATE TABLE source_state (
+    source TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+"""
+
+_M6_LINK_EVIDENCE = """
+-- Why a document joined an incident (JSON list of reasons); links stay explainable.
+ALTER TABLE incident_documents ADD COLUMN evidence TEXT;
+-- Who merged an incident into another: 'auto' (kb.incidents, redone by relink) or 'manual' (NULL: older rows).
+ALTER TABLE incidents ADD COLUMN merged_by TEXT;
+ALTER TABLE incidents ADD COLUMN merge_evidence TEXT;
+CREATE INDEX incidents_organisation ON incidents(lower(organisation));
+CREATE INDEX incidents_merged_into ON incidents(merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX cases_incident ON cases(incident_id);
+-- Whether a mention is stated as fact, or as claim / denied / hypothetical / rumour; and its sentence.
+ALTER TABLE document_entities ADD COLUMN status TEXT NOT NULL DEFAULT 'fact';
+ALTER TABLE document_entities ADD COLUMN sentence TEXT;
+-- Low-confidence "same case?" decisions, listed for review instead of merged.
+CREATE TABLE link_candidates (
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    score REAL NOT NULL,
+    evidence TEXT,
+    PRIMARY KEY (document_id, incident_id)
+);
+-- A bottom-k sketch of each document's text shingles: near-duplicate texts found by index.
+CREATE TABLE document_sketches (
+    hash INTEGER NOT NULL,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    PRIMARY KEY (hash, document_id)
+) WITHOUT ROWID;
+CREATE INDEX document_sketches_document ON document_sketches(document_id);
+"""
+
+_M7_LEGAL_FACTS = """
+-- Legal facts read from a document, each with the sentence it came from (offsets in title + blank line + text).
+CREATE TABLE legal_facts (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,          -- arrest, charge, plea, verdict, sentence, settlement, claim
+    status TEXT,                 -- imposed/maximum/agreed, alleged/convicted, guilty, claimed/awarded...
+    sentence_type TEXT,          -- incarceration, probation, supervised_release, fine, restitution...
+    statute TEXT,
+    count INTEGER,
+    quantity INTEGER,
+    unit TEXT,
+    amount REAL,
+    currency TEXT,
+    date TEXT,
+    case_number TEXT,
+    sentence TEXT NOT NULL,
+    start_offset INTEGER NOT NULL,
+    end_offset INTEGER NOT NULL
+);
+CREATE INDEX legal_facts_document ON legal_facts(document_id);
+CREATE INDEX legal_facts_case_number ON legal_facts(case_number);
+"""
+
+_M8_INDEX_AUTO = """
+-- Every rebuild used to record the old default "flat"; forget it so the index type follows corpus size.
+DELETE FROM settings WHERE key = 'index_type' AND value = 'flat';
+"""
+
+# `kb embed --rebuild` embeds into this table and swaps the chunks only when all are done.
+_M9_EMBED_STAGING = """
+CREATE TABLE staged_vectors (
+    text_hash TEXT PRIMARY KEY,
+    embedding BLOB NOT NULL
+);
+"""
+
+_M10_SEGMENTED_WORDS = """
+-- The word index reads Chinese segmented into words (kb.words.segment, registered on
+-- every kb connection as kb_segment) so BM25 has word statistics for Chinese too.
+-- documents_segmented holds the segmented title/text of documents that contain Chinese
+-- (NULL where a field has none); the index's content is documents with those overlaid.
+DROP TRIGGER documents_words_ai;
+DROP TRIGGER documents_words_ad;
+DROP TRIGGER documents_words_au;
+DROP TABLE documents_words;
+CREATE TABLE documents_segmented (id INTEGER PRIMARY KEY, title TEXT, text TEXT);
+INSERT INTO documents_segmented(id, title, text)
+    SELECT id, kb_segment(title), kb_segment(text) FROM documents
+    WHERE kb_segment(title) IS NOT NULL OR kb_segment(text) IS NOT NULL;
+CREATE VIEW documents_words_content AS
+    SELECT d.id AS id, coalesce(s.title, d.title) AS title, coalesce(s.text, d.text) AS text
+    FROM documents d LEFT JOIN documents_segmented s ON s.id = d.id;
+CREATE VIRTUAL TABLE documents_words USING fts5(
+    title, text, content=documents_words_content, content_rowid=id,
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+INSERT INTO documents_words(rowid, title, text) SELECT id, title, text FROM documents_words_content;
+CREATE TRIGGER documents_words_ai AFTER INSERT ON documents BEGIN
+    INSERT INTO documents_segmented(id, title, text)
+        SELECT new.id, kb_segment(new.title), kb_segment(new.text)
+        WHERE kb_segment(new.title) IS NOT NULL OR kb_segment(new.text) IS NOT NULL;
+    INSERT INTO documents_words(rowid, title, text)
+        SELECT id, title, text FROM documents_words_content WHERE id = new.id;
+END;
+CREATE TRIGGER documents_words_ad AFTER DELETE ON documents BEGIN
+    INSERT INTO documents_words(documents_words, rowid, title, text)
+        SELECT 'delete', old.id, coalesce(s.title, old.title), coalesce(s.text, old.text)
+        FROM (SELECT 1) LEFT JOIN documents_segmented s ON s.id = old.id;
+    DELETE FROM documents_segmented WHERE id = old.id;
+END;
+CREATE TRIGGER documents_words_au AFTER UPDATE OF title, text ON documents BEGIN
+    INSERT INTO documents_words(documents_words, rowid, title, text)
+        SELECT 'delete', old.id, coalesce(s.title, old.title), coalesce(s.text, old.text)
+        FROM (SELECT 1) LEFT JOIN documents_segmented s ON s.id = old.id;
+    DELETE FROM documents_segmented WHERE id = old.id;
+    INSERT INTO documents_segmented(id, title, text)
+        SELECT new.id, kb_segment(new.title), kb_segment(new.text)
+        WHERE kb_segment(new.title) IS NOT NULL OR kb_segment(new.text) IS NOT NULL;
+    INSERT INTO documents_words(rowid, title, text)
+        SELECT id, title, text FROM documents_words_content WHERE id = new.id;
+END;
+"""
+
+_M11_TRIGRAM_CHINESE_ONLY = """
+-- The trigram index serves one thing: Chinese substrings (kb.search), which the word index
+-- cannot match. Documents without Chinese (kb_has_han) leave it: they are most of a VCDB or
+-- DOJ import, and indexing every three letters of them was most of the store stage (VCDB:
+-- 2,600 -> 6,000 documents/s without them). English is searched through the word index.
+DROP TRIGGER documents_ai;
+DROP TRIGGER documents_ad;
+DROP TRIGGER documents_au;
+INSERT INTO documents_fts(documents_fts) VALUES ('delete-all');
+INSERT INTO documents_fts(rowid, title, text)
+    SELECT id, title, text FROM documents WHERE kb_has_han(title) OR kb_has_han(text);
+CREATE TRIGGER documents_ai AFTER INSERT ON documents
+WHEN kb_has_han(new.title) OR kb_has_han(new.text) BEGIN
+    INSERT INTO documents_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+CREATE TRIGGER documents_ad AFTER DELETE ON documents
+WHEN kb_has_han(old.title) OR kb_has_han(old.text) BEGIN
+    INSERT INTO documents_fts(documents_fts, rowid, title, text)
+    VALUES ('delete', old.id, old.title, old.text);
+END;
+CREATE TRIGGER documents_au AFTER UPDATE OF title, text ON documents BEGIN
+    INSERT INTO documents_fts(documents_fts, rowid, title, text)
+        SELECT 'delete', old.id, old.title, old.text WHERE kb_has_han(old.title) OR kb_has_han(old.text);
+    INSERT INTO documents_fts(rowid, title, text)
+        SELECT new.id, new.title, new.text WHERE kb_has_han(new.title) OR kb_has_han(new.text);
+END;
+"""
+
+# In order: PRAGMA user_version is the number of the last one applied.
+MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE,
+              _M7_LEGAL_FACTS, _M8_INDEX_AUTO, _M9_EMBED_STAGING, _M10_SEGMENTED_WORDS, _M11_TRIGRAM_CHINESE_ONLY]

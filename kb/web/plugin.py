@@ -1,0 +1,103 @@
+"""The Datasette plugin (entry point `datasette: kb`): the search page, the kb_search() SQL
+functions, linked records on row pages, kb's templates.
+
+Only hooks found in both Datasette 0.65 and the 1.0 alphas are used. Every
+search goes through the knowledge base's `KB.search` (the CLI's code path).
+The model and index load in the `startup` hook, before the first request, so
+no query waits for them inside Datasette's SQL time limit; the searcher
+re-reads the index file when it changes.
+
+Searches run in a pool of their own with SEARCH_THREADS_PER_CORE threads
+per core (kb.web.cache): part of a search holds the GIL (Python) and part does
+not (query encoding, SQLite, FAISS), so a few more threads than cores keep the
+cores busy (distinct queries on the shared 2-core machine, paired runs: 6 threads
+26.7 and 29.3 requests/s, 2 threads 22.4 and 27.3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from datasette import hookimpl
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from ..errors import KBError
+from ..storage.db import register_functions
+from .finding import is_kb_connection, kb_database, knowledge_base, plugin_config
+from .functions import add_search_functions
+from .row_links import document_links, incident_links
+from .search_page import search_view
+
+TEMPLATES = Path(__file__).parent / "templates"
+log = logging.getLogger(__name__)
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    """Make kb/templates visible to Datasette (ours first, Datasette's as fallback)."""
+    env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), env.loader])
+
+
+@hookimpl
+def startup(datasette):
+    """Load the model and index before the first request."""
+
+    async def warm_up():
+        db = await kb_database(datasette)
+        if db is None:
+            log.warning("kb: no database with a documents table is being served")
+            return
+        try:
+            await asyncio.to_thread(_warm_up, knowledge_base(db.path).searcher)
+        except KBError as exc:
+            log.warning("kb: search not ready: %s", exc)
+
+    return warm_up
+
+
+def _warm_up(searcher) -> None:
+    """Load model and index, then run one query so the first real one is not slower."""
+    searcher.warm_up()
+    searcher.search("insider incident", k=1)
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    """Make connections to the KB query-only and give them the search functions (kb.web.functions)."""
+    wanted = plugin_config(datasette).get("database")
+    db = datasette.databases.get(database)
+    if db is None or not db.path or (wanted and database != wanted) or not is_kb_connection(conn):
+        return
+    conn.execute("PRAGMA query_only = 1")  # the web never writes the KB; `kb` commands do
+    register_functions(conn)  # the schema's triggers name them: a write fails as read-only, nothing else
+    add_search_functions(conn, db.path, datasette.setting("sql_time_limit_ms") / 1000)
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/kb-search(?P<format>\.json)?$", search_view)]
+
+
+@hookimpl
+def menu_links(datasette):
+    return [{"href": datasette.urls.path("/-/kb-search"), "label": "Search incidents"}]
+
+
+@hookimpl
+def extra_template_vars(view_name, table, database, request, datasette):
+    """Linked incidents, documents, cases and sources for document and incident row pages."""
+    if view_name != "row" or table not in ("documents", "incidents") or request is None:
+        return {}
+
+    async def links():
+        db = await kb_database(datasette)
+        pk = request.url_vars.get("pks", "")
+        if db is None or db.name != database or not pk.isdigit():
+            return {}
+        if table == "documents":
+            return {"kb_links": await document_links(datasette, db, int(pk))}
+        return {"kb_links": await incident_links(datasette, db, int(pk))}
+
+    return links
