@@ -22,7 +22,7 @@ from kb.sources.courtlistener import CourtListenerScraper, query_of
 from kb.sources.pacer import docket_record, event_of, parse_docket
 from tests.conftest import cli
 from tests.test_scrape_cli import configure, rows
-from tests.test_scrapers import INPUTS, check_golden, doj_api_pages
+from tests.test_scrapers import EXAMPLES, check_golden, doj_api_pages
 from tests.webserver import serve
 
 DOCKETS = ("utd", "cand_7", "dcd_3", "njd_509180")
@@ -310,9 +310,9 @@ def test_doj_after_the_backfill_fetches_only_new_releases(site, shared, kb, db, 
 
 def test_uk_searches_by_relevance_first_then_newest(site, kb, db_path):
     base = "https://caselaw.nationalarchives.gov.uk"
-    feed = (INPUTS / "uk_feed.atom").read_text(encoding="utf-8").replace(base, site.url(""))
+    feed = (EXAMPLES / "uk_caselaw" / "feed_example.atom").read_text(encoding="utf-8").replace(base, site.url(""))
     site.page("/atom.xml", feed.encode(), "application/atom+xml")
-    site.page("/ewhc/ch/2024/1001/data.xml", (INPUTS / "uk_judgment.xml").read_bytes(), "application/xml")
+    site.page("/ewhc/ch/2024/1001/data.xml", (EXAMPLES / "uk_caselaw" / "judgment_example.xml").read_bytes(), "application/xml")
     site.page("/ewca/crim/2019/77/data.xml", b"<akomaNtoso/>", "application/xml")
     configure(db_path, uk_caselaw={"base_url": site.url(""), "queries": ['"Computer Misuse Act" employee'],
                                    "max_pages": 1})

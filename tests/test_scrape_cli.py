@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.test_scrapers import INPUTS, doj_api_pages
+from tests.test_scrapers import EXAMPLES, INPUTS, doj_api_pages
 from tests.webserver import drop, failing, huge, redirect, serve, stall, truncated
 
 FAST_FETCH = {"min_delay": 0, "retries": 1, "backoff": 0.05, "max_retry_wait": 2, "connect_timeout": 1,
@@ -109,7 +109,7 @@ def test_retry_after_within_the_cap_is_waited_out_in_the_same_run(site, news_pag
 
 
 def test_rss_run_retries_failures_and_then_downloads_nothing(site, shared, news_page, kb, db, db_path):
-    feed = (INPUTS / "feed.rss").read_text(encoding="utf-8").replace("https://news.example", site.url(""))
+    feed = (EXAMPLES / "rss" / "feed_example.rss").read_text(encoding="utf-8").replace("https://news.example", site.url(""))
     site.page("/feed", feed.encode(), "application/rss+xml", etag='"feed-1"')
     site.page("/former-employee-wiped-servers", news_page, etag='"a-1"')
     site.route("/zh/intern-tampered-code", failing(0, 500))
@@ -200,9 +200,9 @@ def test_courtlistener_with_token_paging_and_opinion_text(site, shared, kb, db, 
 
 def test_uk_caselaw_feed_then_judgment_xml(site, kb, db, db_path):
     base = "https://caselaw.nationalarchives.gov.uk"
-    feed = (INPUTS / "uk_feed.atom").read_text(encoding="utf-8").replace(base, site.url(""))
+    feed = (EXAMPLES / "uk_caselaw" / "feed_example.atom").read_text(encoding="utf-8").replace(base, site.url(""))
     site.page("/atom.xml", feed.encode(), "application/atom+xml")
-    site.page("/ewhc/ch/2024/1001/data.xml", (INPUTS / "uk_judgment.xml").read_bytes(), "application/xml")
+    site.page("/ewhc/ch/2024/1001/data.xml", (EXAMPLES / "uk_caselaw" / "judgment_example.xml").read_bytes(), "application/xml")
     site.page("/ewca/crim/2019/77/data.xml", b"<akomaNtoso/>", "application/xml")
     configure(db_path, uk_caselaw={"base_url": site.url(""), "queries": ["trade secrets"], "max_pages": 1})
     assert "uk_caselaw: ok: 2 seen, 2 new" in kb("scrape", "uk_caselaw", "--since", "2000-01-01").output

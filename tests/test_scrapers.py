@@ -1,11 +1,8 @@
-"""Each scraper parses saved pages into the records beside them (juriscraper's golden-JSON pattern).
+"""Scrapers on real pages from ../shared/data (skipped where absent), which cannot be copied into
+the project as examples, and what the sources' own examples (tests/test_source_examples.py) do not
+show: the walks over several pages, filters, errors.
 
-Real pages come from ../shared/data (skipped where absent). Sources with no
-saved page there (RSS feeds, WeChat, UK Find Case Law, CourtListener type=r
-and opinion detail) use small hand-written fixtures in tests/fixtures/scrapers,
-each in its source's documented format and marked as such.
-
-The expected outputs are in tests/fixtures/golden/*.json (checked by eye).
+The expected outputs of the real pages are in tests/fixtures/golden/*.json (checked by eye).
 After a deliberate change, rewrite them with KB_UPDATE_GOLDEN=1 and review the diff.
 """
 
@@ -14,18 +11,17 @@ from __future__ import annotations
 import csv
 import json
 import os
-from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from kb.sources import config as sources_config
-from kb.sources.fetch import Response
+from tests.test_source_examples import as_compared, response
 from kb.records import DocumentRecord
 from kb.sources.runner import registry
 from kb.sources.article import ArticleScraper
-from kb.sources.sdk import Cursor, ItemError, Request
+from kb.sources.sdk import ItemError, Request
 from kb.text.html import html_to_text
 from kb.sources.courtlistener import CourtListenerScraper
 from kb.sources.doj import DojScraper
@@ -36,38 +32,13 @@ from kb.sources.vcdb import VcdbScraper
 from kb.sources.wechat import WechatScraper, wechat_id
 
 FIXTURES = Path(__file__).parent / "fixtures"
-INPUTS = FIXTURES / "scrapers"
+INPUTS = FIXTURES / "scrapers"  # inputs of chained tests (a CourtListener opinion)
 GOLDEN = FIXTURES / "golden"
-PROVENANCE = ("fetched_at", "http_etag", "http_last_modified", "raw_sha256", "raw_path")
-TEXT_SHOWN = 300
-
-
-def response(content: bytes, url: str, content_type: str = "text/html") -> Response:
-    """A fetched page as kb.fetch hands it to scrapers."""
-    return Response(url=url, requested_url=url, status=200, headers={"content-type": content_type},
-                    content=content, fetched_at="2025-01-01T00:00:00+00:00", sha256="0" * 64,
-                    raw_path="raw/00/" + "0" * 64 + ".gz")
-
-
-def plain(output) -> dict:
-    """A scraper output as golden JSON: records without provenance, long texts cut."""
-    if isinstance(output, DocumentRecord):
-        data = {k: v for k, v in asdict(output).items() if k not in PROVENANCE and v not in (None, [], {})}
-        data["text_chars"] = len(output.text)
-        data["text"] = output.text[:TEXT_SHOWN]
-        return data
-    if isinstance(output, Request):
-        data = {k: plain(v) for k, v in output.data.items()}
-        return {"request": output.url, "callback": output.callback, "item": output.item, "data": data}
-    if isinstance(output, ItemError):
-        return {"error": output.where, "reason": output.reason}
-    if isinstance(output, Cursor):
-        return {"cursor": output.state}
-    return output
+EXAMPLES = Path(__file__).parent.parent / "kb" / "sources" / "examples"
 
 
 def check_golden(name: str, outputs) -> None:
-    got = json.loads(json.dumps([plain(o) for o in outputs], ensure_ascii=False, default=str))
+    got = as_compared(outputs)
     path = GOLDEN / f"{name}.json"
     if os.environ.get("KB_UPDATE_GOLDEN"):
         path.write_text(json.dumps(got, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -104,11 +75,10 @@ def test_article_without_text_is_an_item_error():
 # --- wechat: fixture (no real WeChat page saved) ------------------------------------
 
 
-def test_wechat_scraper_on_fixture_page():
+def test_wechat_articles_are_keyed_by_their_own_identity():
     url = ("https://mp.weixin.qq.com/s?__biz=MzI4NDY2MDMwMw==&mid=2247513175&idx=2"
            "&sn=9fbce0e6c6be781a5c3d36700788e311&chksm=ebfa&scene=58#rd")
-    outputs = parse(WechatScraper(), (INPUTS / "wechat_article.html").read_bytes(), url, "parse")
-    check_golden("wechat_fixture", outputs)
+    outputs = parse(WechatScraper(), (EXAMPLES / "wechat" / "article_example.html").read_bytes(), url, "parse")
     assert outputs[0].external_id == "wechat:MzI4NDY2MDMwMw==:2247513175:2"
     assert wechat_id("https://mp.weixin.qq.com/s/AbCdEf#rd") == "https://mp.weixin.qq.com/s/AbCdEf"
 
@@ -118,9 +88,8 @@ def test_wechat_scraper_on_fixture_page():
 
 def test_rss_feed_keeps_recent_insider_items_only():
     scraper = RssScraper(since=date(2024, 1, 1))
-    outputs = parse(scraper, (INPUTS / "feed.rss").read_bytes(), "https://news.example/feed", "parse_feed",
-                    "application/rss+xml")
-    check_golden("rss_feed_fixture", outputs)
+    outputs = parse(scraper, (EXAMPLES / "rss" / "feed_example.rss").read_bytes(), "https://news.example/feed",
+                    "parse_feed", "application/rss+xml")
     assert [o.url for o in outputs] == ["https://news.example/former-employee-wiped-servers",
                                         "https://news.example/zh/intern-tampered-code"]
 
@@ -240,12 +209,11 @@ def test_courtlistener_opinion_search_on_real_v4_example(shared):
     assert full.external_id == record.external_id and full.meta["opinion_id"] == 6489975
 
 
-def test_courtlistener_docket_search_fixture():
-    data = (INPUTS / "courtlistener_search_r.json").read_bytes()
+def test_courtlistener_docket_search_reads_steps_and_reports_a_broken_item():
+    data = (EXAMPLES / "courtlistener" / "docket_search_example.json").read_bytes()
     outputs = parse(CourtListenerScraper({"docket_entries": False}), data,
                     "https://cl.example/api/rest/v4/search/?type=r", "parse_search",
                     "application/json", type="r", query="1030", page=1)
-    check_golden("courtlistener_type_r_fixture", outputs)
     assert outputs[0].cases[0].case_type == "criminal"
     assert [(e["event"], e["date"]) for e in outputs[0].meta["events"]] == [("indictment", "2023-03-14")]
     assert isinstance(outputs[1], ItemError)
@@ -254,14 +222,13 @@ def test_courtlistener_docket_search_fixture():
 # --- uk_caselaw: fixtures (no saved feed or judgment) ------------------------------------
 
 
-def test_uk_caselaw_feed_and_judgment_fixtures():
+def test_uk_caselaw_feed_leads_to_its_judgment_and_no_entity_is_resolved():
     scraper = UkCaselawScraper(since=date(2020, 1, 1))
-    feed = parse(scraper, (INPUTS / "uk_feed.atom").read_bytes(), "https://caselaw.nationalarchives.gov.uk/atom.xml",
-                 "parse_feed", "application/atom+xml", page=1)
+    feed = parse(scraper, (EXAMPLES / "uk_caselaw" / "feed_example.atom").read_bytes(),
+                 "https://caselaw.nationalarchives.gov.uk/atom.xml", "parse_feed", "application/atom+xml", page=1)
     [judgment_request] = feed  # the 2019 judgment is before `since`, so no next page either
-    judgment = parse(scraper, (INPUTS / "uk_judgment.xml").read_bytes(), judgment_request.url, "parse_judgment",
-                     "application/akn+xml", **judgment_request.data)
-    check_golden("uk_caselaw_fixture", feed + judgment)
+    judgment = parse(scraper, (EXAMPLES / "uk_caselaw" / "judgment_example.xml").read_bytes(), judgment_request.url,
+                     "parse_judgment", "application/akn+xml", **judgment_request.data)
     assert "root:" not in judgment[0].text  # the external entity was not resolved
 
 
