@@ -14,7 +14,7 @@ TORCH_INDEX_cpu := https://download.pytorch.org/whl/cpu
 TORCH_INDEX_cuda :=
 TORCH_INDEX ?= $(TORCH_INDEX_$(TORCH))
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-fast bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,11 @@ demo: install
 	@echo "Browse the KB: open http://127.0.0.1:8001/-/kb-search (Ctrl-C stops the server)"
 	$(KB) serve --port 8001
 
-test: install
+test: install  # everything: the embedding model, the shared data, Chromium (what CI runs)
 	$(BIN)/pytest -q
+
+test-fast: install  # no model, no shared data, no browser: parsers, rules, store, CLI, web on a tiny KB
+	$(BIN)/pytest -q -m "not slow" -p no:cacheprovider
 
 bench: install  # run `make demo` first: several benchmarks read its database
 	$(BIN)/python bench/import_speed.py

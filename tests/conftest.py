@@ -18,8 +18,23 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REQUIRE_BROWSER = os.environ.get("KB_REQUIRE_BROWSER") == "1"  # set by .ci/run
 
 
+# Tests that use one of these need the embedding model, the shared data or a browser: `make test` runs
+# them, `make test-fast` (pytest -m "not slow") leaves them out.
+SLOW_FIXTURES = {"model", "minilm", "e5", "encoder", "starter_db", "starter_copy", "shared", "vcdb_dir",
+                 "chromium"}
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "required_in_ci: where KB_REQUIRE_BROWSER=1, skipping this test fails it")
+    config.addinivalue_line("markers", "slow: needs the embedding model, the shared data or a browser "
+                                       "(or takes seconds): left out by `make test-fast`")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark slow every test that uses a fixture of SLOW_FIXTURES, however indirectly."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,0 +1,82 @@
+"""The Datasette site on a tiny database built through `KB` (the starter set, nothing embedded): no model,
+no shared data, so it runs in `make test-fast`. The embedded site is tested in test_datasette.py."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
+
+import pytest
+
+from kb import KB
+from kb.web.app import make_datasette
+
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The starter set plus one hostile file, written through the public write path."""
+    path = tmp_path_factory.mktemp("tiny") / "kb.db"
+    kb = KB(path).open()
+    kb.import_source("starter")
+    hostile = path.parent / "hostile.html"
+    hostile.write_text(f"<html><head><title>{XSS} insider wiped the servers</title></head><body><p>"
+                       f"A former engineer {XSS} deleted production databases after he was fired. " * 5
+                       + "</p></body></html>", encoding="utf-8")
+    kb.ingest([kb.read_file(hostile)])
+    datasette = make_datasette(path)
+    asyncio.run(datasette.invoke_startup())
+    return kb, datasette
+
+
+def get(datasette, path: str):
+    return asyncio.run(datasette.client.get(path))
+
+
+def test_keyword_search_page_shows_incident_cards_with_links(tiny):
+    kb, site = tiny
+    page = get(site, "/-/kb-search?q=" + quote("intern model training") + "&mode=keyword")
+    assert page.status_code == 200
+    body = get(site, "/-/kb-search.json?q=" + quote("intern model training") + "&mode=keyword&k=5").json()
+    assert body["mode"] == "keyword" and body["hits"]
+    top = body["hits"][0]
+    assert "ByteDance" in top["title"]
+    assert f'href="{top["incident_path"]}"' in page.text and "ByteDance" in page.text
+
+
+def test_the_web_answers_like_the_kb_object(tiny):
+    kb, site = tiny
+    hits = kb.search("删库", k=3, mode="keyword")
+    body = get(site, "/-/kb-search.json?q=" + quote("删库") + "&mode=keyword&k=3").json()
+    assert [h["incident_id"] for h in body["hits"]] == [h.incident_id for h in hits.hits]
+
+
+def test_client_errors_are_400_and_server_state_is_503(tiny):
+    _, site = tiny
+    bad = get(site, "/-/kb-search.json?q=x&mode=psychic")
+    assert bad.status_code == 400 and "unknown mode" in bad.json()["error"]
+    bad_date = get(site, "/-/kb-search.json?q=x&since=2015-13")
+    assert bad_date.status_code == 400 and "2015-13" in bad_date.json()["error"]
+    not_embedded = get(site, "/-/kb-search.json?q=sabotage&mode=semantic")
+    assert not_embedded.status_code == 503 and "embed" in not_embedded.json()["error"]
+
+
+def test_row_pages_link_an_incident_to_its_documents(tiny):
+    kb, site = tiny
+    hit = kb.search("ByteDance intern", k=1, mode="keyword").hits[0]
+    shown = kb.show(f"i{hit.incident_id}")
+    html = get(site, f"/kb/incidents/{hit.incident_id}").text
+    assert shown["documents"]
+    for document in shown["documents"]:
+        assert f'href="/kb/documents/{document["id"]}"' in html
+
+
+def test_hostile_text_is_escaped_on_every_page(tiny):
+    kb, site = tiny
+    body = get(site, "/-/kb-search.json?q=" + quote("wiped the servers") + "&mode=keyword&by=document").json()
+    hostile = next(h for h in body["hits"] if "wiped" in h["title"])
+    for path in ("/-/kb-search?q=" + quote("wiped the servers") + "&mode=keyword&by=document",
+                 f"/kb/documents/{hostile['document_id']}"):
+        html = get(site, path).text
+        assert XSS not in html and "&lt;script&gt;" in html, path
