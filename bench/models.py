@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import settings as config
+from kb import settings
 from kb.index import embed, vector_index
 from kb.storage.db import open_db
 from kb.sources import files, starter, vcdb
@@ -53,9 +53,9 @@ def corpus(extra_vcdb: int, seed: int = 11) -> list:
     curated = list(starter.iter_records())
     has_zh = {r.external_id[:-3] for r in curated if r.external_id.endswith("#zh")}
     docs = [r for r in curated if r.external_id not in has_zh]  # no curated translations
-    docs += [files.read_file(p) for p in sorted((config.shared_data() / "news" / "seed").glob("*.md"))]
+    docs += [files.read_file(p) for p in sorted((settings.shared_data() / "news" / "seed").glob("*.md"))]
     wanted = {e.lower() for name in (*ENGLISH, "crosslingual_zh_en.tsv") for _, e in read_labelled(DATA / name)}
-    records = list(vcdb.iter_records(config.shared_data() / "vcdb" / "json"))
+    records = list(vcdb.iter_records(settings.shared_data() / "vcdb" / "json"))
     labelled = [r for r in records if r.external_id.lower() in wanted]
     others = [r for r in records if r.external_id.lower() not in wanted]
     random.Random(seed).shuffle(others)
@@ -74,7 +74,7 @@ def measure(name: str, records: list, modes: list[str], tmp: Path) -> dict:
     model = embed.load_model(name, "cpu")
     model.encode_queries(["warm up"])
     report = embed.embed(db, model=model)
-    vector_index.sync(db, config.paths(path).index)
+    vector_index.sync(db, settings.paths(path).index)
     searcher = Searcher(path, model=model)
     out = {"chunks": report.chunks_embedded, "passages/s": report.rate}
     english = [p for f in ENGLISH for p in read_labelled(DATA / f)]

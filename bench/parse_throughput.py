@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/parse_throughput.py [--repeat N]
 
 Three sets from ../shared/data, each timed in this process (best of N runs):
   news   - the saved news pages and the 181 article-extraction-benchmark pages,
-           through the article scraper (kb.article_text: trafilatura + metadata + language)
+           through the article scraper (kb.text.article: trafilatura + metadata + language)
   doj    - the 100 DOJ press releases as one API JSON page, through the doj scraper
   court  - court listing and docket pages (juriscraper's saved HTML) through the
            article scraper, and CourtListener's v4 search example through its scraper
@@ -94,8 +94,9 @@ def main() -> int:
                         for p in pages]
 
     def doj():
-        request = Request("https://saved.example/api", callback="parse_page", data={"page": 0})
-        list(DojScraper({"max_pages": 1}).parse(response(doj_bytes, request.url, "application/json"), request))
+        scraper = DojScraper({"max_pages": 1})
+        request = next(iter(scraper.start()))  # the first page, as a run asks for it
+        list(scraper.parse(response(doj_bytes, request.url, "application/json"), request))
 
     def doj_baseline():
         for item in json.loads(doj_bytes)["results"]:

@@ -33,27 +33,29 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
-import kb.index.embed
 import kb.search.searcher
 from kb.index import vector_index as index
+from kb.index.encoders import as_encoder
+from kb.search import present, semantic, threads
+from kb.search.semantic import Vectors
 from kb.storage.db import open_db
 from kb.search.searcher import POOL, Searcher
 from scale import load_queries, ms, recall_at
 
-# (module, function, stage name): wrapped while measuring; names absent from the module are skipped.
-STAGES = [
-    (kb.embed, "encode_queries", "query encoding"),
-    (index, "search", "FAISS search"),
-    (kb.search, "_best_chunks", "SQL chunks->documents"),
-    (kb.search, "keyword_hits", "FTS keyword hits"),
-    (kb.search, "_incidents", "result rows, snippets"),
-    (kb.search, "_describe", "result rows, snippets"),
-]
 WAIT = "waiting for the vector thread"
-OVERLAP = hasattr(kb.search, "_this_thread")  # False for the code before the vector thread
 KB = str(Path(sys.executable).parent / "kb")
+
+
+def stages(searcher: Searcher) -> list[tuple[object, str, str]]:
+    """(owner, function name, stage name) of each stage: wrapped while measuring."""
+    return [
+        (searcher.model(searcher.connect()), "encode_queries", "query encoding"),
+        (index, "search", "FAISS search"),
+        (semantic, "_best_chunks", "SQL chunks->documents"),
+        (kb.search.searcher, "keyword_hits", "FTS keyword hits"),
+        (present, "incidents", "result rows, snippets"),
+        (present, "documents", "result rows, snippets"),
+    ]
 
 
 class _TimedFuture:
@@ -73,8 +75,8 @@ def timed_stages(searcher: Searcher, spent: dict, cpu: dict):
     """Wrap the stage functions so each call adds its wall time to `spent` and its thread's CPU to `cpu`."""
     originals = []
 
-    def wrap(module, name, stage):
-        inner = getattr(module, name)
+    def wrap(owner, name, stage):
+        inner = getattr(owner, name)
 
         def timed(*args, **kwargs):
             start, start_cpu = time.perf_counter(), time.thread_time()
@@ -83,47 +85,44 @@ def timed_stages(searcher: Searcher, spent: dict, cpu: dict):
             finally:
                 spent[stage] += time.perf_counter() - start
                 cpu[stage] += time.thread_time() - start_cpu
-        originals.append((module, name, inner))
-        setattr(module, name, timed)
+        originals.append((owner, name, inner, name in vars(owner)))
+        setattr(owner, name, timed)
 
-    for module, name, stage in STAGES:
-        if hasattr(module, name):
-            wrap(module, name, stage)
-    plain_workers = getattr(searcher, "_workers", None)  # absent before the vector thread (run_with main)
+    for owner, name, stage in stages(searcher):
+        wrap(owner, name, stage)
+    plain_workers = searcher.workers
 
     class Workers:  # the pool, with each job's result() timed
         def submit(self, *args, **kwargs):
             return _TimedFuture(plain_workers().submit(*args, **kwargs), spent)
 
-    if plain_workers:
-        searcher._workers = Workers
+    searcher.workers = Workers
     try:
         yield
     finally:
-        if plain_workers:
-            del searcher._workers
-        for module, name, inner in reversed(originals):
-            setattr(module, name, inner)
+        del searcher.workers
+        for owner, name, inner, own in reversed(originals):
+            if own:
+                setattr(owner, name, inner)
+            else:  # a method of the encoder's class: the instance's wrapper goes
+                delattr(owner, name)
 
 
 @contextlib.contextmanager
 def one_thread():
     """Searches from this thread run their vector half themselves (as a worker thread does)."""
-    if not OVERLAP:
-        yield
-        return
-    kb.search._this_thread.worker = True
+    threads._this_thread.worker = True
     try:
         yield
     finally:
-        kb.search._this_thread.worker = False
+        threads._this_thread.worker = False
 
 
 def profile(searcher: Searcher, queries: list[str], rounds: int) -> dict[str, list[float]]:
     """Per query: seconds (wall and CPU) in each stage, and the whole hybrid search."""
     times: dict[str, list[float]] = defaultdict(list)
     for query in queries * rounds:
-        searcher._vectors.clear()  # every query is encoded, as a new one would be
+        searcher._cache.clear()  # every query is encoded, as a new one would be
         spent: dict[str, float] = defaultdict(float)
         cpu: dict[str, float] = defaultdict(float)
         with timed_stages(searcher, spent, cpu):
@@ -131,7 +130,7 @@ def profile(searcher: Searcher, queries: list[str], rounds: int) -> dict[str, li
             searcher.search(query, k=10, mode="hybrid")
             total = time.perf_counter() - start
             total_cpu = time.process_time() - start_cpu
-        for stage in dict.fromkeys(s for _, _, s in STAGES):
+        for stage in dict.fromkeys(s for _, _, s in stages(searcher)):
             times[stage].append(spent[stage])
             times[stage + " CPU"].append(cpu[stage])
         times[WAIT].append(spent[WAIT])
@@ -159,7 +158,7 @@ def thread_effect(model, flat, queries: list[str], threads: int = 2) -> None:
         encode, scan = [], []
         for query in queries:
             start = time.perf_counter()
-            vector = kb.embed.encode_query(model, query)
+            vector = as_encoder(model).encode_queries([query])
             encoded = time.perf_counter()
             flat.search(vector, POOL * 4)
             encode.append(encoded - start)
@@ -175,8 +174,7 @@ def clients(searcher: Searcher, queries: list[str], n: int, inline: bool) -> flo
     ready = threading.Barrier(n + 1)
 
     def client():
-        if OVERLAP:
-            kb.search._this_thread.worker = inline
+        threads._this_thread.worker = inline
         searcher.search(queries[0], k=10)  # this thread's connection and its caches, as in a server
         ready.wait()
         while True:
@@ -190,7 +188,7 @@ def clients(searcher: Searcher, queries: list[str], n: int, inline: bool) -> flo
     for thread in threads:
         thread.start()
     ready.wait()
-    searcher._vectors.clear()
+    searcher._cache.clear()
     start = time.perf_counter()
     for thread in threads:
         thread.join()
@@ -200,9 +198,6 @@ def clients(searcher: Searcher, queries: list[str], n: int, inline: bool) -> flo
 def concurrency(searcher: Searcher, queries: list[str], counts: list[int]) -> None:
     for n in counts:
         overlapped = clients(searcher, queries, n, inline=False)
-        if not OVERLAP:
-            print(f"  {n} client thread(s): {overlapped:6.1f} queries/s")
-            continue
         single = clients(searcher, queries, n, inline=True)
         print(f"  {n} client thread(s): {overlapped:6.1f} queries/s with the vector thread, "
               f"{single:6.1f} with one thread per query ({overlapped / single:.2f}x)")
@@ -214,7 +209,7 @@ def single_and_batched(searcher: Searcher, queries: list[str]) -> tuple[float, f
     runs = (lambda: [searcher.search(q, k=10) for q in queries],
             lambda: list(searcher.search_many(queries, k=10)))
     for run in runs:
-        searcher._vectors.clear()
+        searcher._cache.clear()
         start = time.perf_counter()
         run()
         rates.append(len(queries) / (time.perf_counter() - start))
@@ -237,14 +232,14 @@ def batch(searcher: Searcher, db_path: Path, queries: list[str], processes: int)
 
 def compare(db_path: Path, paths: dict[str, Path], model, queries: list[str], rounds: int = 2) -> dict:
     """Hybrid search over `db_path` with each index file in `paths` ("flat" first: the baseline)."""
-    vectors = np.vstack([kb.embed.encode_query(model, q) for q in queries])
+    vectors = as_encoder(model).encode_queries(queries)
     exact = index.load(paths["flat"])
     results = {}
     for kind, path in paths.items():
         searcher = Searcher(db_path, model=model)
-        searcher.index_path = path
+        searcher.vectors = Vectors(path)
         searcher.warm_up()
-        loaded = searcher.index()
+        loaded = searcher.vectors.index()
         faiss_times = []
         for vector in vectors:
             start = time.perf_counter()
@@ -290,10 +285,9 @@ def main() -> None:
         thread_effect(model, index.load(paths["flat"]), queries[:30])
         results = compare(args.db, paths, model, queries, args.rounds)
         auto = results[chosen]["searcher"]
-        if OVERLAP:
-            print(f"  {chosen}, everything on the query's thread (baseline for the vector thread):")
-            with one_thread():
-                print_times(profile(auto, queries, args.rounds))
+        print(f"  {chosen}, everything on the query's thread (baseline for the vector thread):")
+        with one_thread():
+            print_times(profile(auto, queries, args.rounds))
         concurrency(auto, queries, [int(n) for n in args.clients.split(",")])
         batch(auto, args.db, queries, args.processes)
 

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kb import settings as config
+from kb import settings
 from kb.index import vector_index
 from kb.storage.db import open_db
 from kb.search.evaluate import evaluate, read_labelled
@@ -84,7 +84,7 @@ def without_twins(db: str, folder: Path) -> str:
             for table, column in (("chunks", "document_id"), ("incident_documents", "document_id"),
                                   ("documents", "id")):
                 kb.execute(f"DELETE FROM {table} WHERE {column} = ?", [doc_id])
-    vector_index.rebuild(kb, config.paths(copy).index)
+    vector_index.rebuild(kb, settings.paths(copy).index)
     print(f"without the English twins of {len(twins)} curated Chinese texts: {copy}")
     return str(copy)
 

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import settings as config
+from kb import settings
 from kb.index import embed, vector_index as index
 from kb.storage.db import open_db, set_setting
 from kb.search.searcher import one_thread_per_query
@@ -82,7 +82,7 @@ def real_sentences(shared: Path) -> tuple[list[str], list[str]]:
 
 def sentence_pool(model, count: int, rng, cache: Path | None = None) -> tuple:
     """`count` real sentences (a tenth Chinese), their real vectors, which are Chinese, and the noise."""
-    english, chinese = real_sentences(config.shared_data())
+    english, chinese = real_sentences(settings.shared_data())
     n_zh = min(len(chinese), count // 10)
     picked_en = rng.choice(len(english), min(len(english), count - n_zh), replace=False)
     picked_zh = rng.choice(len(chinese), n_zh, replace=False)
@@ -97,7 +97,7 @@ def sentence_pool(model, count: int, rng, cache: Path | None = None) -> tuple:
             np.save(cache, vectors)
             cache.with_suffix(".json").write_text(json.dumps({"texts": texts, "noise": noise}))
     print(f"sentence pool: {len(texts)} real sentences ({n_zh} Chinese) of {len(english)} English and "
-          f"{len(chinese)} Chinese; embedded with {config.DEFAULT_MODEL} in {time.perf_counter() - start:.0f} s; "
+          f"{len(chinese)} Chinese; embedded with {settings.DEFAULT_MODEL} in {time.perf_counter() - start:.0f} s; "
           f"noise per dimension {noise:.4f}", flush=True)
     return texts, vectors, np.arange(len(texts)) >= len(texts) - n_zh, noise
 
@@ -141,7 +141,7 @@ def generate(db_path: Path, size: int, pool: tuple, rng) -> tuple[np.ndarray, np
                 "INSERT INTO chunks (id, document_id, seq, text, text_hash, embedding) VALUES (?, ?, ?, ?, '', ?)",
                 [(made + s + 1, doc, s, f"{title}\n{body}", mixed[s].tobytes()) for s, body in enumerate(bodies)])
             made += n_passages
-        set_setting(db, "embedding_model", config.DEFAULT_MODEL)
+        set_setting(db, "embedding_model", settings.DEFAULT_MODEL)
         set_setting(db, "embedding_dim", str(dim))
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()
@@ -270,7 +270,7 @@ def search_knob(loaded) -> tuple:
 def load_queries() -> list[str]:
     rows = []
     for name in ("vcdb_queries.tsv", "vcdb_queries_validation.tsv"):
-        path = config.PROJECT_ROOT / "tests" / "data" / name
+        path = settings.PROJECT_ROOT / "tests" / "data" / name
         rows += [line.split("\t")[0] for line in path.read_text().splitlines() if line and not line.startswith("#")]
     return rows + CHINESE_QUERIES
 
@@ -288,7 +288,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-    model = embed.load_model(config.DEFAULT_MODEL, "cpu")
+    model = embed.load_model(settings.DEFAULT_MODEL, "cpu")
     pool = sentence_pool(model, args.sentences, rng, args.keep / "pool.npy" if args.keep else None)
     one_thread_per_query()  # as in a serving process; builds below run on one thread too
     queries = load_queries()

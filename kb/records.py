@@ -1,7 +1,7 @@
 """The records that scrapers and importers hand to the store.
 
 Scrapers and importers never touch the database: they return these, and
-`kb.store` writes them.
+`kb.storage.store` writes them.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb import settings as config
+from kb import settings
 from kb import KB
 from kb.cli import main
 from kb.storage.db import open_db
@@ -50,7 +50,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """The real third-party data folder ($KB_SHARED_DATA); skip where absent."""
-    path = config.shared_data()
+    path = settings.shared_data()
     if not path.is_dir():
         pytest.skip(f"shared data not found at {path} (set KB_SHARED_DATA)")
     return path
@@ -110,7 +110,7 @@ def model():
     """The real default embedding model, loaded once for the whole run."""
     from kb.index.encoders import load_encoder
 
-    return load_encoder(config.DEFAULT_MODEL, "cpu")
+    return load_encoder(settings.DEFAULT_MODEL, "cpu")
 
 
 @pytest.fixture(scope="session")
@@ -135,7 +135,7 @@ def starter_copy(starter_db, tmp_path) -> Path:
     _open(starter_db).execute("PRAGMA wal_checkpoint(TRUNCATE)")
     target = tmp_path / "kb.db"
     shutil.copy(starter_db, target)
-    shutil.copy(config.paths(starter_db).index, config.paths(target).index)
+    shutil.copy(settings.paths(starter_db).index, settings.paths(target).index)
     return target
 
 

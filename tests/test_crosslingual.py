@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import KB, settings as config
+from kb import KB, settings
 from kb.storage.db import open_db
 from kb.search.searcher import Searcher
 from kb.search.evaluate import evaluate, read_labelled
@@ -91,7 +91,7 @@ def test_an_approximate_index_gives_the_same_cross_language_answers(untranslated
     open_db(untranslated_db).execute("PRAGMA wal_checkpoint(TRUNCATE)")
     copy = tmp_path / "kb.db"
     shutil.copy(untranslated_db, copy)
-    vector_index.rebuild(open_db(copy), config.paths(copy).index, kind="hnsw")
+    vector_index.rebuild(open_db(copy), settings.paths(copy).index, kind="hnsw")
     exact, approximate = Searcher(untranslated_db, model=model), Searcher(copy, model=model)
     for name in ("crosslingual_zh_en.tsv", "crosslingual_en_zh.tsv"):
         for query, _ in read_labelled(DATA / name)[:10]:

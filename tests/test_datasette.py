@@ -1,4 +1,4 @@
-"""The Datasette site (`kb serve`, kb.datasette_plugin) run for real: in-process, on a port, in Chromium."""
+"""The Datasette site (`kb serve`, kb.web) run for real: in-process, on a port, in Chromium."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from kb import settings as config
+from kb import settings
 from kb.index import embed, vector_index as index
 from kb.web.app import load_config, make_datasette
 from kb.storage.db import open_db
@@ -234,7 +234,7 @@ def xss_db(starter_copy, model) -> tuple[Path, int]:
         url="javascript:alert(3)",
         text="A disgruntled insider planted a logic bomb <img src=x onerror=alert(2)> in payroll.")])
     embed.embed(db, model=model)
-    index.sync(db, config.paths(starter_copy).index)
+    index.sync(db, settings.paths(starter_copy).index)
     return starter_copy, db.execute("SELECT id FROM documents WHERE source = 'evil'").fetchone()[0]
 
 

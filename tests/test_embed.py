@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from kb import settings as config
+from kb import settings
 from kb.index import embed, vector_index as index
 from kb.index.chunks import chunk_document
 from kb.index.encoders import load_encoder
@@ -102,7 +102,7 @@ def test_embeds_once_and_only_what_changed(tmp_path, model):
                    _doc("b", "A contractor planted a logic bomb in spreadsheets.")])
     first = embed.embed(db, model=model)
     assert first.chunks_embedded == 2
-    assert get_setting(db, "embedding_model") == config.DEFAULT_MODEL
+    assert get_setting(db, "embedding_model") == settings.DEFAULT_MODEL
     assert get_setting(db, "embedding_runtime") == model.runtime
     assert get_setting(db, "embedding_dim") == "384"
     # Nothing new: no model is loaded (model=None would load one) and nothing is embedded.
@@ -168,7 +168,7 @@ def test_an_interrupted_embed_resumes_without_duplicates(tmp_path, model, monkey
     report = embed.embed(db, model=model)
     assert report.chunks_embedded == 32
     assert db.execute("SELECT count(*), count(embedding), count(DISTINCT document_id) FROM chunks").fetchone() == (40, 40, 40)
-    path = config.paths(tmp_path / "kb.db").index
+    path = settings.paths(tmp_path / "kb.db").index
     assert index.sync(db, path) == (40, 0)
     assert index.load(path).ntotal == 40
 
@@ -182,7 +182,7 @@ def _state(db, path):
 
 def test_a_rebuild_with_a_missing_model_loses_nothing(starter_copy):
     db = open_db(starter_copy)
-    path = config.paths(starter_copy).index
+    path = settings.paths(starter_copy).index
     before = _state(db, path)
     run = cli(starter_copy)
     result = run("embed", "--model", "/nonexistent", "--rebuild", ok=False)
@@ -199,8 +199,8 @@ def test_an_interrupted_rebuild_keeps_the_old_vectors_and_resumes(tmp_path, mini
     save_many(db, [_doc(str(i), f"Incident {i}: an insider copied {i} design files before resigning.")
                    for i in range(24)])
     embed.embed(db, model=minilm)
-    index.sync(db, config.paths(db_path).index)
-    before = _state(db, config.paths(db_path).index)
+    index.sync(db, settings.paths(db_path).index)
+    before = _state(db, settings.paths(db_path).index)
     monkeypatch.setattr(embed, "WRITE_EVERY", 8)
 
     def stop_after_first_write(done, total):
@@ -208,7 +208,7 @@ def test_an_interrupted_rebuild_keeps_the_old_vectors_and_resumes(tmp_path, mini
 
     with pytest.raises(KeyboardInterrupt):
         embed.embed(db, model=e5, rebuild=True, batch_size=8, progress=stop_after_first_write)
-    assert _state(db, config.paths(db_path).index) == before  # the old model still answers
+    assert _state(db, settings.paths(db_path).index) == before  # the old model still answers
     assert embed.check_model(db, None) == MINILM
     # The next rebuild with the same model keeps what was staged and embeds only the rest.
     report = embed.embed(db, model=e5, rebuild=True)
@@ -221,7 +221,7 @@ def test_an_interrupted_rebuild_keeps_the_old_vectors_and_resumes(tmp_path, mini
     assert db.execute("SELECT count(*) FROM staged_vectors").fetchone()[0] == 0
     run = cli(db_path)
     run("embed")  # syncs the index to the new chunk ids
-    assert index.load(config.paths(db_path).index).ntotal == 24
+    assert index.load(settings.paths(db_path).index).ntotal == 24
     assert "Nothing new to embed" in run("embed").output
 
 
@@ -275,7 +275,7 @@ def test_gpu_half_precision_and_out_of_memory_halving(tmp_path, minilm):
 
 def test_index_follows_deleted_documents_and_survives_corruption(starter_copy):
     db = open_db(starter_copy)
-    path = config.paths(starter_copy).index
+    path = settings.paths(starter_copy).index
     total = index.load(path).ntotal
     doc_chunks = db.execute("SELECT count(*) FROM chunks WHERE document_id = 1").fetchone()[0]
     with db.conn:

@@ -1,4 +1,4 @@
-"""Article extraction (kb.article_text) and language detection (kb.text).
+"""Article extraction (kb.text.article) and language detection (kb.text.language).
 
 Real pages come from the shared data folder (news/pages: trafilatura's and
 readability's test pages with their expectations); tests on them skip where
@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from kb import settings as config
+from kb import settings
 from kb.text.article import Article, extract_article, extract_wechat
 from kb.text.charset import decode_html
 from kb.text.language import detect_language
 
-PAGES = config.shared_data() / "news" / "pages"
+PAGES = settings.shared_data() / "news" / "pages"
 FIXTURES = Path(__file__).parent / "fixtures"
 NO_PAGES = f"shared data not found at {PAGES} (set KB_SHARED_DATA)"
 needs_pages = pytest.mark.skipif(not PAGES.is_dir(), reason=NO_PAGES)

@@ -1,4 +1,4 @@
-"""The one write path (kb.ingest): the Python API, and `kill -9` at random points of real runs.
+"""The one write path (KB.ingest): the Python API, and `kill -9` at random points of real runs.
 
 A killed `kb import vcdb` (3 random points) or `kb update` (2, while it scrapes and
 links), followed by one more ordinary run,

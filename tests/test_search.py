@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import KB, settings as config
+from kb import KB, settings
 from kb.storage.db import open_db
 from kb.sources import vcdb
 from kb.search.evaluate import evaluate, read_labelled
@@ -123,7 +123,7 @@ def test_bad_dates_get_one_clear_error(starter_db):
 
 
 def test_hybrid_answers_from_keywords_when_the_vector_index_is_missing(starter_copy):
-    config.paths(starter_copy).index.unlink()
+    settings.paths(starter_copy).index.unlink()
     result = cli(starter_copy)("search", "logic bomb planted by a contractor", "--json")
     assert "Warning: no vector index" in result.stderr
     hits = json.loads(result.stdout)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import settings as config
+from kb import settings
 from kb.index import vector_index
 from kb.storage.db import open_db
 from tests.conftest import local_sources_toml
@@ -84,7 +84,7 @@ def test_update_runs_due_sources_survives_a_failing_one_then_costs_only_conditio
     check_consistent(setup)
     db = open_db(setup)
     embedded = db.execute("SELECT count(*) FROM chunks WHERE embedding IS NOT NULL").fetchone()[0]
-    assert embedded >= 28 and vector_index.load(config.paths(setup).index).ntotal == embedded
+    assert embedded >= 28 and vector_index.load(settings.paths(setup).index).ntotal == embedded
     errors = db.execute("SELECT e.url, e.reason FROM run_errors e JOIN runs r ON r.id = e.run_id "
                         "WHERE r.source = 'doj'").fetchall()
     assert errors and "500" in errors[0][1]
@@ -131,7 +131,7 @@ def test_a_second_update_exits_at_once_with_the_lock_code(setup, site):
 
 @pytest.mark.parametrize("marker", ["article: scraping", "embedding:", "writing index"])
 def test_kill_9_at_any_point_then_a_clean_rerun(setup, site, marker):
-    body = (config.shared_data() / "news" / "pages" / PAGES[1]).read_bytes()
+    body = (settings.shared_data() / "news" / "pages" / PAGES[1]).read_bytes()
     site.route("/news/1.html", slowly(1.0, serve(body, etag='"v1"')))  # widen the scraping window
     proc = kb_update(setup, "article", "vcdb")
     log = setup.parent / "kb.log"
@@ -151,7 +151,7 @@ def test_kill_9_at_any_point_then_a_clean_rerun(setup, site, marker):
     assert db.execute("SELECT count(*) FROM documents WHERE source = 'vcdb'").fetchone()[0] == 25
     embedded = db.execute("SELECT count(*) FROM chunks WHERE embedding IS NOT NULL").fetchone()[0]
     assert embedded == db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-    assert vector_index.load(config.paths(setup).index).ntotal == embedded
+    assert vector_index.load(settings.paths(setup).index).ntotal == embedded
 
 
 def test_cron_prints_absolute_paths_and_systemd_units(setup):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kb import settings as config
+from kb import settings
 from kb.index import vector_index
 from kb.storage.db import open_db, set_setting
 
@@ -24,7 +24,7 @@ def _stored(tmp_path, n, seed=0):
             [(i, str(i), v.tobytes()) for i, v in enumerate(vectors)])
         set_setting(db, "embedding_dim", str(DIM))
     ids = np.array([r[0] for r in db.execute("SELECT id FROM chunks ORDER BY seq")])
-    return db, config.paths(path).index, ids, vectors
+    return db, settings.paths(path).index, ids, vectors
 
 
 def test_auto_index_goes_approximate_above_the_limit_and_finds_stored_vectors(tmp_path):

@@ -1,4 +1,4 @@
-"""Any article URL: title, author, published date, language, main text, canonical URL (kb.article_text).
+"""Any article URL: title, author, published date, language, main text, canonical URL (kb.text.article).
 
 `article_record` is also what the rss scraper uses for the articles its feeds
 point to. Settings: `urls`, a list of article URLs to keep up to date.

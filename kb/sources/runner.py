@@ -4,7 +4,7 @@
     for r in results: print(r.source, r.status, r.counts)
 
 Every function takes the knowledge base (`kb.KB`): its database, its files and its
-sources.toml (`kb.config`).
+sources.toml (`kb.config`, kb.sources.config).
 
 A run ends 'ok', 'partial' (some items failed), 'failed' (nothing but
 failures) or 'limited' (stopped at `limit`). Each document is stored on its

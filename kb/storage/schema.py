@@ -227,7 +227,7 @@ CREATE INDEX entity_aliases_entity ON entity_aliases(entity_id);
 """
 
 _M4_PROCESSING = """
--- content_sha256 when the document was last processed (entities, facts, links): see kb.ingest.
+-- content_sha256 when the document was last processed (entities, facts, links): see kb.extract.pipeline.
 ALTER TABLE documents ADD COLUMN processed_sha256 TEXT;
 UPDATE documents SET processed_sha256 = content_sha256
 WHERE EXISTS (SELECT 1 FROM incident_documents l WHERE l.document_id = documents.id)

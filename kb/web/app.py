@@ -14,7 +14,7 @@ CONFIG_DB_KEY = "kb"  # the database's key in datasette.yaml, renamed to the ser
 
 
 def load_config(db_name: str) -> dict:
-    """kb/data/datasette.yaml with its `kb` database renamed to `db_name`."""
+    """kb/web/datasette.yaml with its `kb` database renamed to `db_name`."""
     conf = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
     databases = conf.setdefault("databases", {})
     if CONFIG_DB_KEY in databases:
@@ -24,7 +24,7 @@ def load_config(db_name: str) -> dict:
 
 
 def make_datasette(db_path: str | Path, public: bool = False):
-    """A Datasette serving the KB at `db_path` with kb/data/datasette.yaml and this plugin.
+    """A Datasette serving the KB at `db_path` with kb/web/datasette.yaml and this plugin.
 
     The file is opened mutable (not immutable) so the site sees `kb update`
     writes; every Datasette connection to it is query-only (see
