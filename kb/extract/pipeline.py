@@ -36,7 +36,7 @@ import sqlite_utils
 
 from ..incidents import link
 from ..records import DocumentRecord
-from ..storage import runs, store
+from ..storage import restore, runs, store
 from ..storage.sql import batches, transaction
 from ..storage.store import NEW, UNCHANGED, UPDATED
 from . import entities, legal, workers
@@ -101,12 +101,10 @@ def ingest(db: sqlite_utils.Database, records: Iterable[DocumentRecord], batch: 
 
 def ingest_export(db: sqlite_utils.Database, objects: list[dict]) -> IngestResult:
     """Load what `kb export --format jsonl` wrote (links and keys as exported), then process it."""
-    from ..sources import jsonl
-
     result = IngestResult()
     finish(db, result)
     with transaction(db):
-        counts, doc_ids = jsonl.load(db, objects)
+        counts, doc_ids = restore.write(db, objects)
         result.counts.update(counts)
         process(db, doc_ids, result)
     return result

@@ -30,7 +30,7 @@ import sqlite_utils
 
 from ..storage.db import get_setting, set_setting
 from ..errors import InvalidInput, NotReady
-from ..storage.sql import batches, transaction
+from ..storage.sql import batches, marks, transaction
 
 INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
 FLAT_LIMIT = 20_000  # "auto": exact search up to this many vectors, HNSW (then IVF) above
@@ -205,8 +205,7 @@ def _vectors(db: sqlite_utils.Database, ids=None) -> tuple[np.ndarray, np.ndarra
     dim = int(get_setting(db, "embedding_dim") or 0)
     sql = "SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL"
     rows = db.execute(sql).fetchall() if ids is None else [
-        r for part in batches(list(ids), 900) for r in db.execute(
-            sql + f" AND id IN ({','.join('?' * len(part))})", part)]
+        r for part in batches(list(ids)) for r in db.execute(sql + f" AND id IN ({marks(part)})", part)]
     if not rows:
         return np.empty(0, dtype=np.int64), np.empty((0, dim), dtype=np.float32)
     chunk_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..storage.merged import final_incidents
-from ..storage.sql import by_id
+from ..storage.sql import by_id, marks
 from ..text.scripts import HAN_RUN
 from .filters import Filters
 from .hits import DocumentHit, IncidentHit, Why
@@ -136,7 +136,7 @@ def _other_languages(db, incident_ids: list[int], members: dict[int, list[int]],
     rows = db.execute(
         f"SELECT {_DOC_COLUMNS}, l.incident_id FROM incident_documents l "
         f"JOIN documents d ON d.id = l.document_id "
-        f"WHERE l.incident_id IN ({','.join('?' * len(incident_ids))}){where} ORDER BY d.curated DESC, d.id",
+        f"WHERE l.incident_id IN ({marks(incident_ids)}){where} ORDER BY d.curated DESC, d.id",
         [*incident_ids, *params]).fetchall()
     out: dict[int, list[tuple]] = {}
     for row in rows:

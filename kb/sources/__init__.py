@@ -2,7 +2,7 @@
 
 - sdk: what a scraper is made of (Scraper, Request, ItemError, Cursor); no database, no network
 - runner: runs scrapers (fetches what they ask for, stores what they return, records runs)
-- fetch: the one polite, safe HTTP client; config: sources.toml
+- fetch, addresses: the one polite, safe HTTP client and the addresses it may go to; config: sources.toml
 - rss, article, wechat, doj, courtlistener, uk_caselaw, pacer, vcdb, starter: the sources
 - files, jsonl: user files (`kb add`) and a jsonl export read back (`kb import jsonl`)
 - examples/: each source's example inputs beside the outputs they must give

@@ -1,6 +1,6 @@
 """The one HTTP layer: polite to servers, bounded and safe against hostile ones.
 
-`Fetcher.get(url)` checks the target (http(s) only, no loopback/private/
+`Fetcher.get(url)` checks the target (kb.sources.addresses: http(s) only, no loopback/private/
 link-local/reserved addresses, also embedded in IPv6 forms, unless allowed)
 and connects to the very address it checked (no second DNS answer can
 rebind it), honours robots.txt, waits its turn per host, sends conditional
@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import ipaddress
 import json
 import os
-import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ import httpx
 from protego import Protego
 
 from ..text.charset import decode_html
+from . import addresses
 from ..storage.sql import now_iso
 
 PROJECT_URL = "https://github.com/insider-incident-kb"
@@ -55,8 +54,6 @@ DEFAULT_HOST_DELAYS = {
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 # IPv6 ranges that carry an IPv4 address in their last 32 bits: IPv4-compatible (::a.b.c.d) and NAT64.
-_EMBEDS_IPV4 = [ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96")]
-_NEVER_PUBLIC = [ipaddress.ip_network("64:ff9b:1::/48")]  # local-use NAT64 (RFC 8215)
 ROBOTS_MAX_BYTES = 512 * 1024
 
 
@@ -149,7 +146,7 @@ class Fetcher:
     def __init__(self, settings: FetchSettings | None = None, raw_dir: Path | None = None):
         self.settings = settings or FetchSettings()
         self.raw_dir = Path(raw_dir) if raw_dir else None
-        self._allowed = [ipaddress.ip_network(a, strict=False) for a in self.settings.allow]
+        self._allowed = addresses.networks(self.settings.allow)
         self._robots: dict[str, Protego | FetchError | None] = {}
         self._delays = dict(self.settings.host_delays)
         self._last_request: dict[str, float] = {}
@@ -313,37 +310,13 @@ class Fetcher:
     # --- target checks, robots.txt, politeness -----------------------------------
 
     def check_target(self, url: str) -> None:
-        """Refuse non-http(s) URLs and hosts that resolve to non-public addresses; pin the host
-        to the first address checked, so the connection goes where the check looked."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise FetchError(url, f"scheme {parts.scheme or 'none'!r} not allowed (http/https only)")
-        host = parts.hostname
-        if not host:
-            raise FetchError(url, "no host in URL")
+        """Refuse what kb.sources.addresses refuses; pin the host to the address it checked, so the
+        connection goes where the check looked."""
         try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError, ValueError) as exc:
-            raise FetchError(url, f"cannot resolve {host}: {exc}") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-        for address in addresses:
-            if not self._public(address):
-                raise FetchError(url, f"refused: {host} is a non-public address ({address})")
-        if not addresses:
-            raise FetchError(url, f"cannot resolve {host}: no address")
-        self._pinned[host] = str(addresses[0])
-
-    def _public(self, address) -> bool:
-        """Whether `address`, and every IPv4 address embedded in it, is public (or allowed)."""
-        if any(address in net for net in self._allowed):
-            return True
-        embedded = _embedded_ipv4(address)
-        if embedded and all(any(v4 in net for net in self._allowed) for v4 in embedded):
-            return True
-        if any(address in net for net in _NEVER_PUBLIC):
-            return False
-        return all(a.is_global and not a.is_multicast for a in [address, *embedded])
+            host, address = addresses.checked(url, self._allowed)
+        except addresses.Refused as exc:
+            raise FetchError(url, str(exc)) from None
+        self._pinned[host] = address
 
     def _robots_allow(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -382,16 +355,6 @@ class Fetcher:
                 time.sleep(pause)
                 self._deadline += pause  # waiting our turn is politeness, not the server's slowness
         self._last_request[host] = time.monotonic()
-
-
-def _embedded_ipv4(address) -> list[ipaddress.IPv4Address]:
-    """IPv4 addresses an IPv6 address carries: mapped, IPv4-compatible, NAT64, 6to4, Teredo."""
-    if address.version != 6:
-        return []
-    found = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
-    if any(address in net for net in _EMBEDS_IPV4):
-        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-    return [a for a in found if a is not None]
 
 
 def _check_type(url: str, content_type: str, accept: tuple[str, ...] | None) -> None:
