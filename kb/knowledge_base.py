@@ -253,13 +253,17 @@ class KB:
         return runs.history(self.db, limit)
 
     def export(self, fmt: str, out: TextIO | str | os.PathLike) -> int | list[Path]:
-        """jsonl or iides to `out` (an open file), or csv into the folder `out`: what was written."""
+        """jsonl or iides to `out` (an open file, or a file written whole or not at all), or csv into
+        the folder `out`: what was written (records, bundles, or the csv files)."""
         import json
 
-        from .export import iides, jsonl, tables
+        from .export import files, iides, jsonl, tables
 
         if fmt == "csv":
             return tables.write_csv(self.db, tables.csv_folder(out))
+        if fmt in ("jsonl", "iides") and isinstance(out, (str, os.PathLike)):
+            with files.atomic_file(out) as fh:
+                return self.export(fmt, fh)
         if fmt == "jsonl":
             return jsonl.write_jsonl(self.db, out)
         if fmt == "iides":

@@ -107,8 +107,6 @@ def runs_cmd(ctx: click.Context, limit: int, as_json: bool) -> None:
 @click.pass_context
 def export_cmd(ctx: click.Context, fmt: str, output: str | None) -> None:
     """Export incidents and documents: IIDES-style JSON, JSON lines, or CSV files."""
-    from ..export.files import atomic_file
-
     kb = knowledge_base(ctx, readonly=True).open()
     if fmt == "csv":
         for path in kb.export(fmt, output or "export"):
@@ -117,6 +115,5 @@ def export_cmd(ctx: click.Context, fmt: str, output: str | None) -> None:
     if not output:
         kb.export(fmt, sys.stdout)
         return
-    with atomic_file(output) as out:
-        count = kb.export(fmt, out)
+    count = kb.export(fmt, output)
     click.echo(f"wrote {count} {'records' if fmt == 'jsonl' else 'bundles'} to {output}", err=True)
