@@ -31,7 +31,7 @@ from .extract import pipeline
 from .records import DocumentRecord
 from .sources import config as sources_config
 from .storage import lookup
-from .storage.db import open_db
+from .storage.db import open_db, schema_version
 
 
 class KB:
@@ -66,7 +66,7 @@ class KB:
         return self
 
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return schema_version(self.db)
 
     # --- writing: everything goes through ingest -------------------------------------
 

@@ -63,7 +63,7 @@ def _check_kb(path: Path, allow_empty: bool) -> int:
     try:
         conn = sqlite3.connect(_uri(path), uri=True, timeout=30)
         try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            version = schema_version(conn)
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
             conn.close()
@@ -89,6 +89,25 @@ def _connect_readonly(path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+def schema_version(conn) -> int:
+    """The number of the last migration applied (0: none)."""
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def is_kb_connection(conn) -> bool:
+    """Whether `conn` (sqlite3) is to a knowledge base: it has the documents and settings tables."""
+    names = {r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('documents', 'settings')")}
+    return names == {"documents", "settings"}
+
+
+def make_read_side(conn: sqlite3.Connection) -> None:
+    """A connection of the web: query-only, with the SQL functions the schema's triggers name (a
+    write then fails as read-only, nothing else)."""
+    conn.execute("PRAGMA query_only = 1")
+    register_functions(conn)
+
+
 def register_functions(conn: sqlite3.Connection) -> None:
     """SQL functions the schema's triggers call (kb_segment: Chinese split into words;
     kb_has_han: 1 when a text holds Chinese characters)."""
@@ -101,7 +120,7 @@ def register_functions(conn: sqlite3.Connection) -> None:
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply pending migrations, each in one transaction; return the schema version."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+    version = schema_version(db)
     if version > len(MIGRATIONS):
         raise KBError(f"database schema {version} is newer than this kb ({len(MIGRATIONS)}): upgrade kb")
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):

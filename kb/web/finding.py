@@ -7,16 +7,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..knowledge_base import KB
+from ..storage.db import is_kb_connection
 
 
 def plugin_config(datasette) -> dict:
     return datasette.plugin_config("kb") or {}
-
-
-def is_kb_connection(conn) -> bool:
-    names = {r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('documents', 'settings')")}
-    return names == {"documents", "settings"}
 
 
 _found: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # datasette -> its KB database's name

@@ -24,8 +24,8 @@ from datasette import hookimpl
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from ..errors import KBError
-from ..storage.db import register_functions
-from .finding import is_kb_connection, kb_database, knowledge_base, plugin_config
+from ..storage.db import is_kb_connection, make_read_side
+from .finding import kb_database, knowledge_base, plugin_config
 from .functions import add_search_functions
 from .row_links import document_links, incident_links
 from .search_page import search_view
@@ -70,8 +70,7 @@ def prepare_connection(conn, database, datasette):
     db = datasette.databases.get(database)
     if db is None or not db.path or (wanted and database != wanted) or not is_kb_connection(conn):
         return
-    conn.execute("PRAGMA query_only = 1")  # the web never writes the KB; `kb` commands do
-    register_functions(conn)  # the schema's triggers name them: a write fails as read-only, nothing else
+    make_read_side(conn)  # the web never writes the KB; `kb` commands do
     add_search_functions(conn, db.path, datasette.setting("sql_time_limit_ms") / 1000)
 
 
