@@ -16,7 +16,7 @@ def atomic_file(path: str | Path) -> Iterator[TextIO]:
     """A text file written beside `path` and moved over it only when complete (KBError if it cannot be)."""
     path = Path(path)
     if path.is_dir():
-        raise InvalidInput(f"{path} is a folder: give a file name for --output")
+        raise InvalidInput(f"{path} is a folder: give a file name")
     if not path.parent.is_dir():
         raise InvalidInput(f"no folder {path.parent} for {path.name}: create it first")
     try:

@@ -16,7 +16,7 @@ def csv_folder(value: str | Path) -> Path:
     """The folder CSV files go into; KBError for a file, or a name that reads as one file."""
     folder = Path(value)
     if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"{folder} is a file: csv writes three files, so give a folder for --output")
+        raise InvalidInput(f"{folder} is a file: csv writes three files, so give a folder")
     if not folder.exists() and folder.suffix.lower() == ".csv":
         raise InvalidInput(f"csv writes incidents.csv, documents.csv and cases.csv into a folder: "
                       f"give a folder for --output, not {folder.name}")

