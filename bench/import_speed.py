@@ -6,7 +6,7 @@ Compare with older code back to back, in one run (the machine is shared: compare
 Stages, on one database: parse (VERIS JSON -> records), store (kb.storage.store, with
 FTS triggers), process (kb.extract.pipeline.STEPS: entity extraction and incident
 linking). Then, on a fresh database, the whole write path as `kb import vcdb`
-runs it (KB.ingest: store and process, one transaction per batch), and
+runs it (KB.ingest, with KB_WORKERS worker processes: store and process, one transaction per batch), and
 a second, idempotent import that finds everything unchanged.
 """
 
@@ -16,9 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from kb import settings
-from kb.extract import pipeline as ingest
-from kb.storage.db import open_db
+from kb import KB, settings
+from kb.extract import pipeline
 from kb.sources import vcdb
 from kb.storage.store import save_many
 
@@ -41,12 +40,13 @@ def main() -> None:
     _, baseline = timed("baseline: json.load only", n, lambda: [json.loads(f.read_text()) for f in files])
     result, parse = timed("parse to records", n, lambda: vcdb.read_folder(folder))
     with tempfile.TemporaryDirectory() as tmp:
-        db = open_db(Path(tmp) / "stages.db")
-        stored, _ = timed("store (kb.storage.store)", n, lambda: save_many(db, result.records))
-        timed("process: extract + link (STEPS)", n, lambda: ingest.finish(db))
-        db = open_db(Path(tmp) / "kb.db")
-        done, write = timed("ingest: store + process", n, lambda: ingest.ingest(db, result.records))
-        again, _ = timed("re-import (all unchanged)", n, lambda: ingest.ingest(db, vcdb.read_folder(folder).records))
+        kb = KB(Path(tmp) / "stages.db")
+        stored, _ = timed("store (kb.storage.store)", n, lambda: save_many(kb.db, result.records))
+        timed("process: extract + link (STEPS)", n, lambda: pipeline.finish(kb.db, processes=kb.settings.workers))
+        kb = KB(Path(tmp) / "kb.db")
+        done, write = timed("ingest: store + process", n, lambda: kb.ingest(result.records))
+        again, _ = timed("re-import (all unchanged)", n, lambda: kb.ingest(vcdb.read_folder(folder).records))
+    print(f"(worker processes: {kb.settings.workers}; KB_WORKERS sets them)")
     total = parse + write
     print(f"{'whole import (parse + ingest)':<34} {n:>6} docs {total:7.2f}s {n / total:9.0f} docs/s "
           f"({total / baseline:.1f}x the time of json.load alone)")

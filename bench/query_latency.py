@@ -36,7 +36,7 @@ from pathlib import Path
 import kb.search.searcher
 from kb.index import vector_index as index
 from kb.index.encoders import as_encoder
-from kb.search import present, semantic, threads
+from kb.search import present, semantic, threads as search_threads
 from kb.search.semantic import Vectors
 from kb.storage.db import open_db
 from kb.search.searcher import POOL, Searcher
@@ -111,11 +111,11 @@ def timed_stages(searcher: Searcher, spent: dict, cpu: dict):
 @contextlib.contextmanager
 def one_thread():
     """Searches from this thread run their vector half themselves (as a worker thread does)."""
-    threads._this_thread.worker = True
+    search_threads._this_thread.worker = True
     try:
         yield
     finally:
-        threads._this_thread.worker = False
+        search_threads._this_thread.worker = False
 
 
 def profile(searcher: Searcher, queries: list[str], rounds: int) -> dict[str, list[float]]:
@@ -174,7 +174,7 @@ def clients(searcher: Searcher, queries: list[str], n: int, inline: bool) -> flo
     ready = threading.Barrier(n + 1)
 
     def client():
-        threads._this_thread.worker = inline
+        search_threads._this_thread.worker = inline
         searcher.search(queries[0], k=10)  # this thread's connection and its caches, as in a server
         ready.wait()
         while True:

@@ -90,7 +90,7 @@ class KB:
         """Import what `export("jsonl")` wrote (incidents, documents with their links, cases)."""
         from .sources import jsonl
 
-        return pipeline.ingest_export(self.db, jsonl.read(path))
+        return pipeline.ingest_export(self.db, jsonl.read(path), processes=self.settings.workers)
 
     def read_file(self, path: str | os.PathLike) -> DocumentRecord:
         """A local file (HTML, Markdown, text, PDF) as a record, for `ingest`."""

@@ -18,12 +18,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from kb import settings
-from kb.index import embed, vector_index as index
+from kb import KB as KnowledgeBase
 from kb.web.app import load_config, make_datasette
 from kb.storage.db import open_db
 from kb.records import DocumentRecord
-from kb.storage.store import save_many
 
 BYTEDANCE = "bytedance-intern-model-training-sabotage-2024"
 QUERY = "an intern sabotaged the training of an AI model"
@@ -228,14 +226,13 @@ def test_row_pages_link_documents_cases_and_sources(site, starter_db):
 @pytest.fixture
 def xss_db(starter_copy, model) -> tuple[Path, int]:
     """The starter copy plus a document whose title, text and URL are hostile."""
-    db = open_db(starter_copy)
-    save_many(db, [DocumentRecord(
+    kb = KnowledgeBase(starter_copy)
+    result = kb.ingest([DocumentRecord(
         source="evil", external_id="xss-1", kind="news", title=XSS, published="2024-05-01", language="en",
         url="javascript:alert(3)",
         text="A disgruntled insider planted a logic bomb <img src=x onerror=alert(2)> in payroll.")])
-    embed.embed(db, model=model)
-    index.sync(db, settings.paths(starter_copy).index)
-    return starter_copy, db.execute("SELECT id FROM documents WHERE source = 'evil'").fetchone()[0]
+    kb.embed(encoder=model)
+    return starter_copy, result.documents[0][1]
 
 
 def test_hostile_text_renders_escaped(xss_db):

@@ -27,8 +27,9 @@ _ZH_CRIMES = {
 }
 _ZH_CRIME_RE = re.compile("|".join(sorted(map(re.escape, _ZH_CRIMES), key=len, reverse=True)))
 # US Code sections: 18 U.S.C. § 1030(a)(5), 18 USC 1832, Title 18, United States Code, Section 1343
-USC = re.compile(r"\b(?P<t>\d{1,2})\s*U\.?\s?S\.?\s?C\.?\s*(?:§+|[Ss]ections?|[Ss]ec\.)?\s*(?P<s>\d{2,5}[a-z]?)(?P<sub>(?:\([a-z0-9]+\))*)"
-                 r"|Title (?P<t2>\d{1,2}),? United States Code,? [Ss]ections? (?P<s2>\d{2,5}[a-z]?)(?P<sub2>(?:\([a-z0-9]+\))*)")
+# (the look-ahead lets the regex engine skip to the next digit or T instead of trying both branches everywhere)
+USC = re.compile(r"(?=[\dT])(?:\b(?P<t>\d{1,2})\s*U\.?\s?S\.?\s?C\.?\s*(?:§+|[Ss]ections?|[Ss]ec\.)?\s*(?P<s>\d{2,5}[a-z]?)(?P<sub>(?:\([a-z0-9]+\))*)"
+                 r"|Title (?P<t2>\d{1,2}),? United States Code,? [Ss]ections? (?P<s2>\d{2,5}[a-z]?)(?P<sub2>(?:\([a-z0-9]+\))*))")
 
 
 def usc(m: re.Match, subsections: bool = False) -> str:

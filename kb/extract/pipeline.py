@@ -99,14 +99,16 @@ def ingest(db: sqlite_utils.Database, records: Iterable[DocumentRecord], batch: 
     return result
 
 
-def ingest_export(db: sqlite_utils.Database, objects: list[dict]) -> IngestResult:
-    """Load what `kb export --format jsonl` wrote (links and keys as exported), then process it."""
+def ingest_export(db: sqlite_utils.Database, objects: list[dict], processes: int = 1) -> IngestResult:
+    """Load what `kb export --format jsonl` wrote (links and keys as exported), then process it
+    with up to `processes` worker processes."""
     result = IngestResult()
-    finish(db, result)
-    with transaction(db):
-        counts, doc_ids = restore.write(db, objects)
-        result.counts.update(counts)
-        process(db, doc_ids, result)
+    with workers.sharing(processes):
+        finish(db, result)
+        with transaction(db):
+            counts, doc_ids = restore.write(db, objects)
+            result.counts.update(counts)
+            process(db, doc_ids, result)
     return result
 
 

@@ -19,7 +19,9 @@ _ABBREV = re.compile(r"(?:\b(?:U\.S|Mr|Mrs|Ms|Dr|Jr|Sr|No|Nos|Inc|Corp|Co|Ltd|St
                      r"Kan|Ky|La|Md|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nev|Okla|Ore|Pa|Tenn|Tex|Va|Vt|Wash|Wis|Wyo|"
                      r"Conn|Del|Colo|Ala|Ark|S\.C|N\.C|N\.Y|N\.J|D\.C|Mich|Penn|U\.S\.C|P\.R|Ph\.D|a\.m|p\.m|etc|"
                      r"[A-Z])|§)\.$")
-_BREAK = re.compile(r"[。！？；\n]+|(?<=[.!?])[\"'”’)]*\s+(?=[\"“(]?[A-Z0-9])")
+# The stop is matched, not looked behind for, so that the regex engine skips ahead to the
+# next stop character instead of trying a look-behind at every position.
+_BREAK = re.compile(r"[。！？；\n]+|[.!?][\"'”’)]*[^\S\n]+(?=[\"“(]?[A-Z0-9])")
 _ZH_STOPS = "。！？；"
 _CLOSING = _ZH_STOPS + "\"'”’)"
 
@@ -29,9 +31,10 @@ def sentences(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for m in _BREAK.finditer(text):
         at, mark = m.start(), m.group(0)
-        first = mark[0]
-        if first != "\n" and first not in _ZH_STOPS and _ABBREV.search(text[max(0, at - 12):at]):
-            continue
+        if mark[0] in ".!?":  # an English stop: the sentence goes on after an abbreviation
+            at, mark = at + 1, mark[1:]
+            if _ABBREV.search(text[max(0, at - 12):at]):
+                continue
         closing = len(mark) - len(mark.lstrip(_CLOSING))  # the stop or the quotes that close it
         _add(spans, text, start, at + closing)
         start = m.end()
