@@ -35,7 +35,6 @@ from pathlib import Path
 
 import kb.search.searcher
 from kb.index import vector_index as index
-from kb.index.encoders import as_encoder
 from kb.search import present, semantic, threads as search_threads
 from kb.search.semantic import Vectors
 from kb.storage.db import open_db
@@ -121,6 +120,7 @@ def one_thread():
 def profile(searcher: Searcher, queries: list[str], rounds: int) -> dict[str, list[float]]:
     """Per query: seconds (wall and CPU) in each stage, and the whole hybrid search."""
     times: dict[str, list[float]] = defaultdict(list)
+    names = list(dict.fromkeys(stage for _, _, stage in stages(searcher)))
     for query in queries * rounds:
         searcher._cache.clear()  # every query is encoded, as a new one would be
         spent: dict[str, float] = defaultdict(float)
@@ -130,7 +130,7 @@ def profile(searcher: Searcher, queries: list[str], rounds: int) -> dict[str, li
             searcher.search(query, k=10, mode="hybrid")
             total = time.perf_counter() - start
             total_cpu = time.process_time() - start_cpu
-        for stage in dict.fromkeys(s for _, _, s in stages(searcher)):
+        for stage in names:
             times[stage].append(spent[stage])
             times[stage + " CPU"].append(cpu[stage])
         times[WAIT].append(spent[WAIT])
@@ -158,7 +158,7 @@ def thread_effect(model, flat, queries: list[str], threads: int = 2) -> None:
         encode, scan = [], []
         for query in queries:
             start = time.perf_counter()
-            vector = as_encoder(model).encode_queries([query])
+            vector = model.encode_queries([query])
             encoded = time.perf_counter()
             flat.search(vector, POOL * 4)
             encode.append(encoded - start)
@@ -232,7 +232,7 @@ def batch(searcher: Searcher, db_path: Path, queries: list[str], processes: int)
 
 def compare(db_path: Path, paths: dict[str, Path], model, queries: list[str], rounds: int = 2) -> dict:
     """Hybrid search over `db_path` with each index file in `paths` ("flat" first: the baseline)."""
-    vectors = as_encoder(model).encode_queries(queries)
+    vectors = model.encode_queries(queries)
     exact = index.load(paths["flat"])
     results = {}
     for kind, path in paths.items():

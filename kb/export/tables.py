@@ -19,7 +19,7 @@ def csv_folder(value: str | Path) -> Path:
         raise InvalidInput(f"{folder} is a file: csv writes three files, so give a folder")
     if not folder.exists() and folder.suffix.lower() == ".csv":
         raise InvalidInput(f"csv writes incidents.csv, documents.csv and cases.csv into a folder: "
-                      f"give a folder for --output, not {folder.name}")
+                      f"give a folder, not {folder.name}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

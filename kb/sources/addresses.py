@@ -8,6 +8,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: IPv4-compatible (::a.b.c.d) and NAT64.
 _EMBEDS_IPV4 = [ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96")]
 _NEVER_PUBLIC = [ipaddress.ip_network("64:ff9b:1::/48")]  # local-use NAT64 (RFC 8215)
 

@@ -31,9 +31,9 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from protego import Protego
 
+from ..storage.sql import now_iso
 from ..text.charset import decode_html
 from . import addresses
-from ..storage.sql import now_iso
 
 PROJECT_URL = "https://github.com/insider-incident-kb"
 USER_AGENT = f"InsiderIncidentKB/0.1 (+{PROJECT_URL})"
@@ -53,7 +53,6 @@ DEFAULT_HOST_DELAYS = {
 
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
-# IPv6 ranges that carry an IPv4 address in their last 32 bits: IPv4-compatible (::a.b.c.d) and NAT64.
 ROBOTS_MAX_BYTES = 512 * 1024
 
 
