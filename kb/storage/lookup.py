@@ -9,7 +9,7 @@ import sqlite_utils
 
 from ..records import document_text
 from ..errors import NotFound
-from .sql import marks, rows
+from .sql import batches, marks, rows
 
 
 def stats(db: sqlite_utils.Database) -> dict[str, Any]:
@@ -116,20 +116,23 @@ def incident(db: sqlite_utils.Database, incident_id: int) -> dict[str, Any]:
 
 def facts(db: sqlite_utils.Database, where: str, params) -> list[dict[str, Any]]:
     """Extracted entities grouped by (kind, name, label), each mention with its provenance:
-    document, character span in title + blank line + text, the words found and their context."""
+    document, character span in title + blank line + text, the words found and their context.
+
+    Each document's text is read once, however many mentions it has."""
     found = rows(
         db,
         "SELECT e.kind, e.name, de.value, de.label, de.status, de.sentence, de.surface, de.document_id, "
-        "de.span_start, de.span_end, d.source, d.url, d.title, d.text FROM document_entities de JOIN entities e ON e.id = de.entity_id "
+        "de.span_start, de.span_end, d.source, d.url FROM document_entities de JOIN entities e ON e.id = de.entity_id "
         f"JOIN documents d ON d.id = de.document_id {where} ORDER BY e.kind, e.name, de.document_id, de.span_start",
         params,
     )
+    texts = _texts(db, {r["document_id"] for r in found})
     grouped: dict[tuple, dict[str, Any]] = {}
     for r in found:
         key = (r["kind"], r["name"], r["label"], r["status"])
         fact = grouped.setdefault(key, {"kind": r["kind"], "name": r["name"], "value": r["value"],
                                         "label": r["label"], "status": r["status"], "mentions": []})
-        full = document_text(r["title"], r["text"])
+        full = texts[r["document_id"]]
         start, end = r["span_start"] or 0, r["span_end"] or 0
         fact["mentions"].append({
             "document_id": r["document_id"], "source": r["source"], "url": r["url"],
@@ -137,6 +140,13 @@ def facts(db: sqlite_utils.Database, where: str, params) -> list[dict[str, Any]]
             "context": " ".join(full[max(0, start - 40):end + 40].split()), "sentence": r["sentence"],
         })
     return list(grouped.values())
+
+
+def _texts(db: sqlite_utils.Database, doc_ids: set[int]) -> dict[int, str]:
+    """Each document as extraction read it (title, blank line, text), by id."""
+    ids = sorted(doc_ids)
+    return {r[0]: document_text(r[1], r[2]) for part in batches(ids)
+            for r in db.execute(f"SELECT id, title, text FROM documents WHERE id IN ({marks(part)})", part)}
 
 
 def show(db: sqlite_utils.Database, ident: str) -> dict[str, Any]:

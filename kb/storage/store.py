@@ -21,6 +21,9 @@ from ..records import CaseRecord, DocumentRecord, IncidentRecord
 from .sql import batches, marks, now_iso, transaction
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+# What extraction and linking read of a document's text (the whole text is stored, chunked and
+# searched): a long judgment is ~200,000 characters; the window bounds `kb add` of a 5 MB page.
+EXTRACT_CHARS = 500_000
 
 # The writes below are hand-written SQL: this is the import hot path, and sqlite-utils'
 # Table.insert/upsert cost ~20x more per row (they re-read the schema on every call).
@@ -188,17 +191,21 @@ def save_many(db: sqlite_utils.Database, records: Iterable[DocumentRecord],
 # --- what the write path reads back ----------------------------------------------
 
 def texts(db: sqlite_utils.Database, doc_ids: Iterable[int]) -> dict[int, tuple[str | None, str, str | None]]:
-    """{document id: (title, text, published)} of the documents among `doc_ids`, in id order."""
+    """{document id: (title, text, published)} of the documents among `doc_ids`, in id order,
+    as the extraction steps read them: the text's first EXTRACT_CHARS characters."""
     out = {}
     for chunk in batches(sorted(set(doc_ids))):
         out.update((row[0], row[1:]) for row in db.execute(
-            f"SELECT id, title, text, published FROM documents WHERE id IN ({marks(chunk)}) ORDER BY id", chunk))
+            f"SELECT id, title, substr(text, 1, {EXTRACT_CHARS}), published FROM documents "
+            f"WHERE id IN ({marks(chunk)}) ORDER BY id", chunk))
     return out
 
 
 def document_fields(db: sqlite_utils.Database, doc_id: int) -> dict:
-    """id, title, text, published and language of one document."""
-    cur = db.execute("SELECT id, title, text, published, language FROM documents WHERE id = ?", [doc_id])
+    """id, title, text (its first EXTRACT_CHARS characters, as for `texts`), published and language
+    of one document."""
+    cur = db.execute(f"SELECT id, title, substr(text, 1, {EXTRACT_CHARS}) AS text, published, language "
+                     "FROM documents WHERE id = ?", [doc_id])
     row = cur.fetchone()
     if row is None:
         raise NotFound(f"no document d{doc_id}")
