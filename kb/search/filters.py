@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput
+from ..text.scripts import HAN_RUN
+from ..text.segment import cut
 
 BY = ("incident", "document")
 MAX_K = 1000  # results one search returns at most
 MAX_QUERY_CHARS = 2000
+MAX_QUERY_WORDS = 200  # Latin words and segmented Chinese words, repeats counted: bounds a query's cost
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
 
@@ -60,6 +63,9 @@ def check_query(query: str) -> str:
         raise InvalidInput(f"query too long ({len(query)} characters; at most {MAX_QUERY_CHARS})")
     if not _WORD.search(query):
         raise InvalidInput(f"nothing to search for in {query!r}: use words")
+    words = len(_WORD.findall(HAN_RUN.sub(" ", query))) + sum(len(cut(run)) for run in HAN_RUN.findall(query))
+    if words > MAX_QUERY_WORDS:
+        raise InvalidInput(f"query too long ({words} words; at most {MAX_QUERY_WORDS})")
     return query
 
 

@@ -99,7 +99,7 @@ def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tup
     english = query.english
     hits: dict[int, tuple[float, str]] = {}
     _merge(hits, _word_hits(db, _fts_parts(query.terms), where, params, pool))
-    runs = HAN_RUN.findall(query.text)
+    runs = list(dict.fromkeys(HAN_RUN.findall(query.text)))
     same, other = (zh, en) if runs else (en, zh)
     _merge(hits, _word_hits(db, _fts_parts(same), where, params, pool), EXPANSION_WEIGHT)
     _merge(hits, _word_hits(db, _fts_parts(other), where, params, pool), CROSS_WEIGHT)

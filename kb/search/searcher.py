@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .. import settings
 from ..errors import KBError, NotReady
+from ..index.encoders import clip_query
 from ..storage.db import get_setting, open_db
 from ..text.segment import segment
 from . import gloss, modes, present
@@ -116,7 +117,7 @@ class Searcher:
         """This thread's connection, opened (and the schema checked) once per thread."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = open_db(self.db_path, create=False)
+            db = self._local.db = open_db(self.db_path, readonly=True)
             # Searches read chunks, documents and incidents at random: keep their pages in memory
             # (with SQLite's default 2 MB cache a warm search took 27 ms here, with this 17 ms).
             db.execute("PRAGMA cache_size = -65536")
@@ -150,7 +151,8 @@ class Searcher:
 
         missing = list(dict.fromkeys(q for q in queries if q not in self._cache))
         if missing:
-            encoded = self.model(self.connect()).encode_queries(missing)
+            model = self.model(self.connect())
+            encoded = model.encode_queries([clip_query(model, q) for q in missing])
             with self._lock:
                 for query, vector in zip(missing, encoded):
                     self._cache[query] = vector
@@ -159,7 +161,8 @@ class Searcher:
         with self._lock:
             found = [self._cache.get(q) for q in queries]
         if any(v is None for v in found):  # evicted meanwhile by other threads: encode again
-            return np.vstack([v if v is not None else self.model(self.connect()).encode_queries([q])[0]
+            model = self.model(self.connect())
+            return np.vstack([v if v is not None else model.encode_queries([clip_query(model, q)])[0]
                               for q, v in zip(queries, found)])
         return np.vstack(found)
 
