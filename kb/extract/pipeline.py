@@ -99,16 +99,17 @@ def ingest(db: sqlite_utils.Database, records: Iterable[DocumentRecord], batch: 
     return result
 
 
-def ingest_export(db: sqlite_utils.Database, objects: list[dict], processes: int = 1) -> IngestResult:
+def ingest_export(db: sqlite_utils.Database, objects: Iterable[dict], processes: int = 1) -> IngestResult:
     """Load what `kb export --format jsonl` wrote (links and keys as exported), then process it
-    with up to `processes` worker processes."""
+    batch by batch with up to `processes` worker processes, all in one transaction."""
     result = IngestResult()
     with workers.sharing(processes):
         finish(db, result)
         with transaction(db):
             counts, doc_ids = restore.write(db, objects)
             result.counts.update(counts)
-            process(db, doc_ids, result)
+            for chunk in batches(doc_ids, BATCH):
+                process(db, chunk, result)
     return result
 
 

@@ -15,17 +15,18 @@ from pathlib import Path
 
 from ..text.charset import MAX_BYTES, decode_html
 from ..text.article import extract_article
-from ..errors import InvalidInput, KBError, NotFound
+from ..errors import InvalidInput, KBError
 from ..extract.court_records import recognise_court_record
 from ..text.language import detect_language
 from ..text.wechat import is_wechat_url, strip_wechat_chrome
 from ..text.dates import normalise_date
-from ..text.reading import read_bounded
+from ..text.reading import read_bounded, regular_file
 from ..records import DocumentRecord
 from ..storage.sql import now_iso
 from . import registry
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a PDF
+MAX_PDF_PAGES = 2000  # pypdf reads ~1,600 pages/s here: a bigger PDF is refused, not read for minutes
 MAX_TEXT_BYTES = MAX_BYTES  # text, Markdown or HTML (after decompression): what the decoder reads
 MAX_NOT_TEXT = 0.01  # share of control or undecodable characters that marks binary data
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.S)
@@ -36,9 +37,7 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".xhtml": "html", ".md": "markdown
 
 def read_file(path: str | Path) -> DocumentRecord:
     """Parse one local file into a document record, by its extension."""
-    path = Path(path)
-    if not path.is_file():
-        raise NotFound(f"no such file: {path}")
+    path = regular_file(path)
     name = path.name.lower()
     suffix = Path(name[:-3] if name.endswith(".gz") else name).suffix
     kind = _SUFFIXES.get(suffix)
@@ -78,7 +77,7 @@ def read_file(path: str | Path) -> DocumentRecord:
 def _as_text(path: Path, data: bytes) -> str:
     """The file decoded as text; KBError when the bytes are not text (binary data)."""
     text = decode_html(data)[0]
-    if b"\x00" in data or len(_NOT_TEXT.findall(text)) > MAX_NOT_TEXT * max(len(text), 1):
+    if "\x00" in text or len(_NOT_TEXT.findall(text)) > MAX_NOT_TEXT * max(len(text), 1):
         raise InvalidInput(f"{path}: not text (binary data, or an unknown encoding)")
     return text
 
@@ -153,6 +152,22 @@ def _from_text(content: str) -> DocumentRecord:
     return _record(lines[0][:300] if lines else None, content)
 
 
+def _pages_within(reader, limit: int) -> bool:
+    """Whether the page tree holds at most `limit` pages, found by walking it no further than
+    that (pypdf would first list every page, and a page tree's /Count may lie)."""
+    stack, seen, pages = [reader.trailer["/Root"]["/Pages"]], 0, 0
+    while stack:
+        node = stack.pop().get_object()
+        seen += 1
+        if node.get("/Type") == "/Page" or "/Kids" not in node:
+            pages += 1
+        else:
+            stack.extend(node["/Kids"])
+        if pages > limit or seen > 4 * limit:
+            return False
+    return True
+
+
 def _from_pdf(path: Path, data: bytes) -> DocumentRecord:
     from io import BytesIO
 
@@ -162,7 +177,13 @@ def _from_pdf(path: Path, data: bytes) -> DocumentRecord:
         reader = PdfReader(BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise InvalidInput(f"{path}: the PDF is encrypted with a password; save an unlocked copy first")
+        if not _pages_within(reader, MAX_PDF_PAGES):
+            raise InvalidInput(f"{path}: the PDF has more than {MAX_PDF_PAGES:,} pages: refused "
+                               "(split it into smaller files)")
         text = "\n\n".join((page.extract_text() or "") for page in reader.pages)
+        if len(text) > MAX_TEXT_BYTES:
+            raise InvalidInput(f"{path}: the PDF holds more than {MAX_TEXT_BYTES / 1e6:g} MB of text: "
+                               "refused (split it into smaller files)")
         title = (reader.metadata.title if reader.metadata else None) or None
     except KBError:
         raise

@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterator
 
 from ..errors import KBError
 from ..records import check_numbers
+from ..text.reading import regular_file
 
 _REQUIRED = {"incident": ("key",), "document": ("source", "external_id", "kind", "text"), "case": ()}
 _NESTED = {"meta", "manual_fields", "incidents", "document"}  # the only fields that are not plain values
 
 
-def read(path: str | Path) -> list[dict]:
-    """The objects of a JSON-lines file; a bad line is a clear error."""
-    records = []
+MAX_LINE_CHARS = 16 * 1024 * 1024  # one record: a document's text is capped at 5 MB when it is added
+
+
+def read(path: str | Path) -> Iterator[dict]:
+    """The objects of a JSON-lines file, one at a time (the file is never held whole); a bad
+    line is a clear error."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
+        with open(regular_file(path), encoding="utf-8") as fh:
+            for number, line in enumerate(iter(lambda: fh.readline(MAX_LINE_CHARS + 1), ""), start=1):
+                if len(line) > MAX_LINE_CHARS:
+                    raise KBError(f"{path}:{number}: a line longer than {MAX_LINE_CHARS // 2**20} MB: refused")
                 if not line.strip():
                     continue
                 try:
@@ -26,12 +33,11 @@ def read(path: str | Path) -> list[dict]:
                     check_record(record)
                 except (ValueError, RecursionError) as exc:
                     raise KBError(f"{path}:{number}: {exc}"[:300]) from None
-                records.append(record)
+                yield record
     except UnicodeDecodeError as exc:
         raise KBError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise KBError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return records
 
 
 def check_record(record) -> None:

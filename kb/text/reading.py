@@ -3,9 +3,30 @@
 from __future__ import annotations
 
 import gzip
+import stat
 import zlib
+from pathlib import Path
 
-from ..errors import KBError
+from ..errors import InvalidInput, KBError, NotFound
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"),
+          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def regular_file(path: str | Path) -> Path:
+    """`path`, after the check that it is a regular file (or a link to one): NotFound when nothing
+    is there, InvalidInput for a folder, pipe, device or socket (reading one could block or never end)."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise NotFound(f"no such file: {path}") from None
+    except OSError as exc:
+        raise KBError(f"cannot read {path}: {exc.strerror or exc}") from None
+    for test, kind in _KINDS:
+        if test(mode):
+            raise InvalidInput(f"{path} is {kind}, not a file")
+    return path
 
 
 def read_bounded(path, limit: int) -> bytes:
