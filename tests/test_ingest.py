@@ -237,7 +237,7 @@ def test_a_bad_kb_workers_value_is_one_clear_error_before_any_write(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "kb.cli", "--db", str(db_path), "import", "starter"],
                          capture_output=True, text=True, timeout=120, env={**os.environ, "KB_WORKERS": "many"})
     assert bad.returncode != 0
-    assert bad.stderr.strip() == "Error: KB_WORKERS must be a whole number of processes, not 'many'"
+    assert bad.stderr.strip() == "Error: KB_WORKERS must be a whole number of processes from 1 to 1024, not 'many'"
     assert not db_path.exists()  # settings are read before the database is even opened
 
 

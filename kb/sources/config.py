@@ -25,6 +25,7 @@ except ImportError:  # Python 3.10
 
 from .. import settings
 from ..errors import ConfigError
+from . import addresses
 from .fetch import FetchSettings
 
 
@@ -46,6 +47,11 @@ class SourcesConfig:
         defaults = FetchSettings()
         for key, value in self.fetch.items():
             _check_type(self.path, f"[fetch] {key}", value, getattr(defaults, key))
+        try:
+            addresses.networks(self.fetch.get("allow", []))
+        except ValueError as exc:
+            raise ConfigError(f"{self.path}: [fetch] allow: {exc} (give addresses or networks, "
+                              "e.g. \"10.0.0.0/8\")") from None
         return FetchSettings(**self.fetch)
 
     def settings_for(self, scraper_cls) -> dict[str, Any]:
@@ -63,19 +69,31 @@ class SourcesConfig:
         return {**defaults, **given}
 
 
+MAX_NUMBER = 1e9  # any number setting (hours, seconds, bytes, counts): larger is a mistake, and overflows dates
+
+
 def _check_type(path: Path, name: str, value: Any, default: Any) -> None:
-    """ConfigError unless `value` has the type of the setting's default (any number for a number)."""
+    """ConfigError unless `value` has the type of the setting's default (any finite number from 0
+    to MAX_NUMBER for a number; a list of what the default's list holds, strings if it is empty;
+    a table of numbers for a table of numbers)."""
     if default is None:
         return
     if isinstance(default, bool):
-        ok = isinstance(value, bool)
+        ok, expected = isinstance(value, bool), "true or false"
     elif isinstance(default, (int, float)):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_NUMBER
+        expected = f"a number from 0 to {MAX_NUMBER:g}"
+    elif isinstance(default, list):
+        item = type(default[0]) if default else str
+        ok = isinstance(value, list) and all(isinstance(v, item) for v in value)
+        expected = f"a list of {item.__name__}"
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MAX_NUMBER for v in value.values())
+        expected = f"a table of numbers from 0 to {MAX_NUMBER:g}"
     else:
-        ok = isinstance(value, type(default))
+        ok, expected = isinstance(value, type(default)), f"a {type(default).__name__}"
     if not ok:
-        expected = "true or false" if isinstance(default, bool) else (
-            "a number >= 0" if isinstance(default, (int, float)) else f"a {type(default).__name__}")
         raise ConfigError(f"{path}: {name} = {str(value)[:40]!r}: expected {expected}")
 
 
