@@ -6,6 +6,7 @@ records the last one applied, so opening any older file upgrades it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -30,7 +31,10 @@ def open_db(path: str | Path, create: bool = True, readonly: bool = False) -> sq
         raise KBError(f"{path} is not a regular file, so not a knowledge base")
     if path.exists():
         version = _check_kb(path, allow_empty=create and not readonly)
-        if readonly and version == len(MIGRATIONS):
+        if readonly and version < len(MIGRATIONS):
+            raise KBError(f"{path} has schema {version}, older than this kb's ({len(MIGRATIONS)}), and read "
+                          "commands never change the file: run `kb init` to upgrade it")
+        if readonly:
             return _connect_readonly(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +52,10 @@ def open_db(path: str | Path, create: bool = True, readonly: bool = False) -> sq
 
 
 def _uri(path: Path) -> str:
-    return "file:" + quote(str(path.resolve())) + "?mode=ro"
+    """Read-only; `immutable` where the file or its folder cannot be written (a read-only disk):
+    SQLite could not make the WAL's shared-memory file there, and nobody can change the file."""
+    writable = os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)
+    return "file:" + quote(str(path.resolve())) + "?mode=ro" + ("" if writable else "&immutable=1")
 
 
 def _check_kb(path: Path, allow_empty: bool) -> int:
