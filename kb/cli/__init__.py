@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -21,18 +23,38 @@ from ..errors import KBError
 from ..knowledge_base import KB
 
 
+WRITE_FAILED = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO)  # a full disk, a file size limit
+
+
 class KBGroup(click.Group):
     """Turns expected problems into one clear line and a non-zero exit."""
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a full disk under `kb export > file` shows here, not after exit
+            return result
         except KBError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
         except sqlite3.DatabaseError as exc:
             click.echo(f"Error: database problem: {exc}", err=True)
             sys.exit(1)
+        except BrokenPipeError:  # `kb export | head`: the reader has what it wanted
+            _drop_stdout()
+            sys.exit(1)
+        except OSError as exc:
+            if exc.errno not in WRITE_FAILED:
+                raise
+            _drop_stdout()
+            click.echo(f"Error: cannot write the output: {exc.strerror}", err=True)
+            sys.exit(1)
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so the output still buffered is not written again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 @click.group(cls=KBGroup)

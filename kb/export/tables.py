@@ -4,12 +4,14 @@ cases.csv, written into a folder."""
 from __future__ import annotations
 
 import csv
+from contextlib import ExitStack
 from pathlib import Path
 
 import sqlite_utils
 
 from ..errors import InvalidInput
 from ..storage import dump
+from .files import atomic_file
 
 
 def csv_folder(value: str | Path) -> Path:
@@ -28,14 +30,21 @@ def csv_folder(value: str | Path) -> Path:
 
 
 def write_csv(db: sqlite_utils.Database, folder: Path) -> list[Path]:
-    """incidents.csv (with document counts), documents.csv (with incident keys), cases.csv."""
-    written = []
-    for name in dump.TABLES:
-        columns, found = dump.table(db, name)
-        path = folder / f"{name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
+    """incidents.csv (with document counts), documents.csv (with incident keys), cases.csv: all
+    three replaced together once all are written, or none."""
+    paths = [folder / f"{name}.csv" for name in dump.TABLES]
+    with ExitStack() as files:
+        for name, path in zip(dump.TABLES, paths):
+            columns, found = dump.table(db, name)
+            writer = csv.writer(files.enter_context(atomic_file(path)))
             writer.writerow(columns)
-            writer.writerows(found)
-        written.append(path)
-    return written
+            writer.writerows(map(_inert, found))
+    return paths
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def _inert(row) -> list:
+    """The row with every text cell that a spreadsheet would run as a formula quoted (OWASP)."""
+    return ["'" + v if isinstance(v, str) and v.startswith(_FORMULA) else v for v in row]
