@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
+import re
+from datetime import date, datetime
 
 import sqlite_utils
 
@@ -75,8 +78,8 @@ def edit(db: sqlite_utils.Database, incident_id: int, changes: dict[str, str]) -
             values[key] = _NUMERIC[key](raw) if key in _NUMERIC and raw != "" else (raw or None)
         except ValueError:
             raise InvalidInput(f"{key} must be a number, not {raw!r}") from None
-        if isinstance(values[key], (int, float)) and not -2**63 <= values[key] < 2**63:
-            raise InvalidInput(f"{key} is out of range: {raw[:30]!r}")
+        if values[key] is not None:
+            _check_value(key, values[key], raw)
     with transaction(db):
         require_incidents(db, [incident_id])
         current = db.execute("SELECT manual_fields FROM incidents WHERE id = ?", [incident_id]).fetchone()[0]
@@ -84,6 +87,29 @@ def edit(db: sqlite_utils.Database, incident_id: int, changes: dict[str, str]) -
         sets = ", ".join(f"{k} = :{k}" for k in values)
         db.execute(f"UPDATE incidents SET {sets}, manual_fields = :manual, updated_at = :now WHERE id = :id",
                    {**values, "manual": json.dumps(manual), "now": now_iso(), "id": incident_id})
+
+
+def _check_value(key: str, value, raw: str) -> None:
+    """InvalidInput unless an edited value is one the field can hold."""
+    if key == "year" and not 1900 <= value <= date.today().year + 1:
+        raise InvalidInput(f"year must be from 1900 to {date.today().year + 1}, not {raw[:30]!r}")
+    if key in ("impact_records", "impact_amount") and not (0 <= value < 2**63 and math.isfinite(value)):
+        raise InvalidInput(f"{key} must be a number from 0 up, not {raw[:30]!r}")
+    if key.startswith("date_") and not _is_date(value):
+        raise InvalidInput(f"{key} must be a date: YYYY, YYYY-MM or YYYY-MM-DD, not {raw[:30]!r}")
+    if key == "impact_currency" and not re.fullmatch(r"[A-Z]{3}", value):
+        raise InvalidInput(f"impact_currency must be a three-letter currency code such as USD or CNY, not {raw[:30]!r}")
+
+
+def _is_date(text: str) -> bool:
+    """Whether `text` is a real date: YYYY, YYYY-MM or YYYY-MM-DD."""
+    for form in ("%Y", "%Y-%m", "%Y-%m-%d"):
+        try:
+            if datetime.strptime(text, form).strftime(form) == text:
+                return True
+        except ValueError:
+            pass
+    return False
 
 
 def apply_manual_decisions(db: sqlite_utils.Database, doc_ids: list[int]) -> None:
