@@ -58,6 +58,7 @@ bench: install  # run `make demo` first: several benchmarks read its database
 	$(BIN)/python bench/linking.py
 	$(BIN)/python bench/legal_extraction.py
 	$(BIN)/python bench/datasette_load.py $(DEMO_DB)
+	$(BIN)/python bench/input_budget.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

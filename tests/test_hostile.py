@@ -23,6 +23,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 import zlib
@@ -565,29 +566,29 @@ def test_the_connection_goes_to_the_address_that_was_checked(site, monkeypatch):
 # --- second pass: files that are not files, read-only disks, exports, cost per input ---------
 
 def run_kb(*args: str, cwd: Path | None = None, fsize: int | None = None, timeout: float = 60):
-    """The installed CLI in its own process: (exit code, stdout, stderr, seconds, peak resident MB).
+    """The installed CLI in its own process: (exit code, stdout, stderr, seconds, its peak resident MB).
     `fsize` caps the size of any file it writes (a full disk, without filling one)."""
+    import resource
+    import signal
+    import threading
+
     def limits():
         if fsize is not None:
-            import resource
-            import signal
-
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the cap fails (EFBIG)
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "kb.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, preexec_fn=limits, text=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise AssertionError(f"kb {' '.join(args)[:200]} ran past {timeout} s") from None
-    seconds = time.perf_counter() - started
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far
-    return proc.returncode, out, err, seconds, peak
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "kb.cli", *args], cwd=cwd, stdout=out, stderr=err,
+                                preexec_fn=limits, text=True)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory
+        timer.cancel()
+        seconds = time.perf_counter() - started
+        assert status != signal.SIGKILL, f"kb {' '.join(args)[:200]} ran past {timeout} s"
+        out.seek(0), err.seek(0)
+        return os.waitstatus_to_exitcode(status), out.read(), err.read(), seconds, usage.ru_maxrss / 1024
 
 
 def test_a_named_pipe_or_a_device_is_refused_not_read(kb_copy):

@@ -60,6 +60,14 @@ def test_client_errors_are_400_and_server_state_is_503(tiny):
     assert bad_date.status_code == 400 and "2015-13" in bad_date.json()["error"]
     not_embedded = get(site, "/-/kb-search.json?q=sabotage&mode=semantic")
     assert not_embedded.status_code == 503 and "embed" in not_embedded.json()["error"]
+    for query in ("删库 " * 500, ("删库实习生篡改代码" * 300)[:1998]):  # SQLite's expression depth; 2,000 tokens
+        long = get(site, "/-/kb-search.json?mode=keyword&q=" + quote(query))
+        assert long.status_code == 400 and "at most 200" in long.json()["error"]
+        page = get(site, "/-/kb-search?mode=keyword&q=" + quote(query))
+        assert "at most 200" in page.text
+    sql = get(site, "/kb.json?_shape=array&sql=" + quote("select kb_search(:q, 5, 'keyword') as hits") + "&q="
+              + quote("删库 " * 500))
+    assert sql.status_code == 200 and "at most 200" in sql.text
 
 
 def test_row_pages_link_an_incident_to_its_documents(tiny):
