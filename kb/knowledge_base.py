@@ -257,7 +257,8 @@ class KB:
         the folder `out`: what was written (records, bundles, or the csv files)."""
         import json
 
-        from .export import files, iides, jsonl, tables
+        from .export import iides, jsonl, tables
+        from .storage import files
 
         if fmt == "csv":
             return tables.write_csv(self.db, tables.csv_folder(out))

@@ -17,16 +17,22 @@ from pathlib import Path
 import click
 
 from .. import settings
-from ..errors import KBError
+from ..errors import CannotWrite, KBError
 from ..knowledge_base import KB
 
 
+EXIT_CANNOT_WRITE = 4  # a file could not be written (disk full...): as `kb update` when it cannot run
+
+
 class KBGroup(click.Group):
-    """Turns expected problems into one clear line and a non-zero exit."""
+    """Turns expected problems into one clear line and a non-zero exit (1; 4 for a failed write)."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except CannotWrite as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_CANNOT_WRITE)
         except KBError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
