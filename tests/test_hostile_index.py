@@ -20,6 +20,7 @@ from kb import KB, settings
 from kb.index import embed, vector_index
 from kb.index.encoders import runtime_of
 from kb.records import DocumentRecord
+from kb.sources import registry
 from kb.storage.db import get_setting, open_db, set_setting
 from kb.storage.store import save_many
 from tests.conftest import cli
@@ -202,8 +203,7 @@ def test_a_failed_index_write_loses_nothing_and_says_why(tmp_path):
     with db.conn:  # a change for `kb embed` and `kb update` to write
         db.execute("DELETE FROM documents WHERE id = 1")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    (tmp_path / "sources.toml").write_text("".join(f"[sources.{name}]\nenabled = false\n" for name in
-                                                   __import__("kb.sources", fromlist=["registry"]).registry()))
+    (tmp_path / "sources.toml").write_text("".join(f"[sources.{name}]\nenabled = false\n" for name in registry()))
     for command in (["index", "--rebuild"], ["embed"], ["update"]):
         result = _run("--db", str(db_path), *command, limit=FILE_LIMIT)
         assert result.returncode == 4, (command, result.stdout, result.stderr)
