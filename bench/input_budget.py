@@ -72,8 +72,8 @@ def run(tree: Path, args: list[str]) -> tuple[float, float, str]:
     """(seconds, peak resident MB, what went wrong or '') of one `kb` command with `tree`'s code."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "kb.cli", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "kb.cli", *args], cwd=tree, env=env,  # tree's kb first
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     timer = threading.Timer(TIMEOUT, proc.kill)
     timer.start()
     err = proc.stderr.read()
@@ -128,10 +128,10 @@ def main() -> None:
             folder.mkdir()
             (folder / "inputs").symlink_to(inputs)
             results[name] = measure(tree, folder)
-    header = f"{'command':<38}" + "".join(f"{name:>30}" for name, _ in trees)
+    header = f"{'command':<38}" + "".join(f"   {name:<27}" for name, _ in trees)
     print(header + "\n" + "-" * len(header))
     for row in zip(*results.values()):
-        cells = "".join(f"{f'{s:6.2f} s {m:6.0f} MB' + (' refused' if e.startswith('Error') else ' FAILED' if e else ''):>30}"
+        cells = "".join(f"   {f'{s:6.2f} s {m:6.0f} MB' + (' refused' if e.startswith('Error') else ' FAILED' if e else ''):<27}"
                         for _, s, m, e in row)
         print(f"{row[0][0]:<38}{cells}")
     for name, rows in results.items():

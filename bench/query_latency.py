@@ -239,7 +239,7 @@ def compare(db_path: Path, paths: dict[str, Path], model, queries: list[str], ro
         searcher = Searcher(db_path, model=model)
         searcher.vectors = Vectors(path)
         searcher.warm_up()
-        loaded = searcher.vectors.index()
+        loaded = searcher.vectors.index(searcher.connect())
         faiss_times = []
         for vector in vectors:
             start = time.perf_counter()
@@ -280,7 +280,7 @@ def main() -> None:
             paths[kind] = args.db.with_suffix(f".{kind}.faiss")  # as scale.py --keep leaves them
             if not paths[kind].exists():
                 paths[kind] = Path(tmp) / f"{kind}.faiss"
-                index.save(index.build(ids, vectors, kind), paths[kind])
+                index.save(index.build(ids, vectors, kind), paths[kind], db)
         print(f"{args.db}: {len(ids):,} passages; auto chooses {chosen}")
         thread_effect(model, index.load(paths["flat"]), queries[:30])
         results = compare(args.db, paths, model, queries, args.rounds)

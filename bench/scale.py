@@ -219,12 +219,13 @@ def measure_size(folder: Path, size: int, pool: tuple, model, queries: list[str]
               f"database {db_path.stat().st_size / 2**20:,.0f} MiB", flush=True)
     chosen = index.choose(size)
     paths = {}
+    db = open_db(db_path)  # named in each file's header (an empty knowledge base with --index-only)
     for kind in dict.fromkeys(["flat", *(chosen if k == "auto" else k for k in kinds)]):
         start = time.perf_counter()
         built = build_kind(ids, vectors, kind)
         seconds = time.perf_counter() - start
         paths[kind] = folder / f"scale-{size}.{kind}.faiss"
-        index.save(built, paths[kind])
+        index.save(built, paths[kind], db)
         print(f"  {kind:<5} build {seconds:7.1f} s  file {paths[kind].stat().st_size / 2**20:7.0f} MiB  "
               f"resident {resident_mb(paths[kind]):6.0f} MiB  params {index.params(built)}", flush=True)
         del built

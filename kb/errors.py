@@ -5,8 +5,9 @@ HTML message on the web) and never a traceback. Their type says whose move it is
 - NotFound: no such record, file or database
 - NotReady: the knowledge base cannot answer that yet (nothing embedded, no index): run the command it names
 - ConfigError: the settings are wrong (sources.toml, an environment variable)
+- CannotWrite: a file could not be written (disk full, a file-size limit, permissions): make room, run again
 
-The web answers them 400, 404, 503 and 500.
+The web answers them 400, 404, 503 and 500; the CLI exits 4 for CannotWrite, else 1.
 """
 
 
@@ -28,3 +29,7 @@ class NotReady(KBError):
 
 class ConfigError(KBError):
     """A setting is wrong: a key of sources.toml, an environment variable."""
+
+
+class CannotWrite(KBError):
+    """A file could not be written (disk full, a size limit, permissions); the old one is kept whole."""

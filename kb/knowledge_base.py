@@ -192,25 +192,32 @@ class KB:
     def embed(self, model: str | None = None, device: str | None = None, batch_size: int = 64,
               rebuild: bool = False, progress: Callable[[int, int], None] | None = None, encoder=None):
         """Chunk and embed what is new (everything aside, with `rebuild`), then bring the FAISS file
-        level with the vectors. Returns (EmbedReport, vectors added to the index, removed)."""
+        level with the vectors, holding the index lock (one such writer at a time; another waits).
+        Returns (EmbedReport, vector_index.Synced: vectors added, removed, why the file was replaced)."""
         from .index import embed, vector_index
+        from .storage import files
 
-        report = embed.embed(self.db, model or self.settings.model, device or self.settings.device, batch_size,
-                             rebuild=rebuild, model=encoder, progress=progress)
-        added, removed = vector_index.sync(self.db, self.paths.index)
-        return report, added, removed
+        with files.exclusive(self.paths.index_lock):
+            report = embed.embed(self.db, model or self.settings.model, device or self.settings.device, batch_size,
+                                 rebuild=rebuild, model=encoder, progress=progress)
+            return report, vector_index.sync(self.db, self.paths.index)
 
-    def rebuild_index(self, kind: str | None = None) -> int:
-        """Build the FAISS file afresh from the stored vectors; its size."""
+    def rebuild_index(self, kind: str | None = None) -> tuple[int, str | None]:
+        """Build the FAISS file afresh from the stored vectors, holding the index lock: (its size, why
+        the old file could not serve this database, or None)."""
         from .index import vector_index
+        from .storage import files
 
-        return vector_index.rebuild(self.db, self.paths.index, kind)
+        with files.exclusive(self.paths.index_lock):
+            replaced = vector_index.unusable(self.db, self.paths.index)
+            return vector_index.rebuild(self.db, self.paths.index, kind), replaced
 
     def index_info(self) -> dict[str, Any]:
-        """What the FAISS file holds: its type, vectors, dimension and parameters."""
+        """What the FAISS file holds: its type, vectors, dimension and parameters (Unusable, with the
+        reason, for a file that cannot serve this database)."""
         from .index import vector_index
 
-        index = vector_index.load(self.paths.index)
+        index = vector_index.load(self.paths.index, self.db)
         return {"path": str(self.paths.index), "kind": vector_index.kind_of(index), "vectors": int(index.ntotal),
                 "dim": int(index.d), "requested": vector_index.index_type(self.db), "params": vector_index.params(index)}
 
@@ -257,7 +264,8 @@ class KB:
         the folder `out`: what was written (records, bundles, or the csv files)."""
         import json
 
-        from .export import files, iides, jsonl, tables
+        from .export import iides, jsonl, tables
+        from .storage import files
 
         if fmt == "csv":
             return tables.write_csv(self.db, tables.csv_folder(out))

@@ -35,7 +35,8 @@ class Paths:
     """Every file kept beside the database, named in this one place."""
 
     db: Path
-    index: Path  # the FAISS index
+    index: Path  # the FAISS index (named after the whole file name: kb.db and kb.sqlite in one folder keep two)
+    index_lock: Path  # one writer of vectors and index at a time (`kb embed`, `kb index --rebuild`)
     raw: Path  # compressed raw snapshots of fetched pages
     sources: Path  # sources and fetch settings (sources.toml)
     log: Path  # the rotating log of `kb update`
@@ -46,8 +47,8 @@ class Paths:
 def paths(db: str | os.PathLike) -> Paths:
     """The files beside the database at `db`."""
     db = Path(db)
-    return Paths(db=db, index=db.with_suffix(".faiss"), raw=db.parent / "raw",
-                 sources=db.parent / "sources.toml", log=db.parent / "kb.log",
+    return Paths(db=db, index=db.with_name(db.name + ".faiss"), index_lock=db.with_name(db.name + ".faiss.lock"),
+                 raw=db.parent / "raw", sources=db.parent / "sources.toml", log=db.parent / "kb.log",
                  lock=db.with_name(db.name + ".lock"), cron_log=db.resolve().parent / "cron.log")
 
 

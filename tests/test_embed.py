@@ -169,7 +169,7 @@ def test_an_interrupted_embed_resumes_without_duplicates(tmp_path, model, monkey
     assert report.chunks_embedded == 32
     assert db.execute("SELECT count(*), count(embedding), count(DISTINCT document_id) FROM chunks").fetchone() == (40, 40, 40)
     path = settings.paths(tmp_path / "kb.db").index
-    assert index.sync(db, path) == (40, 0)
+    assert index.sync(db, path) == (40, 0, None)
     assert index.load(path).ntotal == 40
 
 
@@ -280,7 +280,7 @@ def test_index_follows_deleted_documents_and_survives_corruption(starter_copy):
     doc_chunks = db.execute("SELECT count(*) FROM chunks WHERE document_id = 1").fetchone()[0]
     with db.conn:
         db.execute("DELETE FROM documents WHERE id = 1")
-    assert index.sync(db, path) == (0, doc_chunks)
+    assert index.sync(db, path) == (0, doc_chunks, None)
     assert index.load(path).ntotal == total - doc_chunks
     path.write_bytes(b"not a faiss index")
     with pytest.raises(KBError, match="corrupt.*kb index --rebuild"):

@@ -676,7 +676,7 @@ def test_an_export_that_cannot_be_written_keeps_the_previous_files(kb_copy):
     for args in (["export", "--format", "csv", "-o", str(out)], ["export", "-o", str(folder / "all.jsonl")],
                  ["export", "--format", "iides", "-o", str(folder / "all.json")]):
         code, _, err, _, _ = run_kb("--db", str(kb_copy), *args, fsize=4096)
-        assert code == 1 and len(error_lines(err)) == 1 and "Traceback" not in err, err
+        assert code == 4 and len(error_lines(err)) == 1 and "Traceback" not in err, err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert not (folder / "all.jsonl").exists() and not (folder / "all.json").exists()
     assert not [p for p in folder.rglob("*.tmp")]
@@ -688,7 +688,7 @@ def test_output_to_a_full_disk_is_one_error_line(kb_copy, args):
     with open("/dev/full", "w") as full:
         done = subprocess.run([sys.executable, "-m", "kb.cli", "--db", str(kb_copy), *args], stdout=full,
                               stderr=subprocess.PIPE, text=True, timeout=60)
-    assert done.returncode == 1 and error_lines(done.stderr) == done.stderr.splitlines(), done.stderr
+    assert done.returncode == 4 and error_lines(done.stderr) == done.stderr.splitlines(), done.stderr
     assert "No space left on device" in done.stderr
 
 

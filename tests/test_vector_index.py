@@ -45,22 +45,22 @@ def test_sync_switches_to_hnsw_when_the_corpus_outgrows_the_limit(tmp_path):
     db, path, ids, vectors = _stored(tmp_path, 600)
     with db.conn:
         db.execute("UPDATE chunks SET embedding = NULL WHERE seq >= 300")
-    assert vector_index.sync(db, path, flat_limit=400) == (300, 0)
+    assert vector_index.sync(db, path, flat_limit=400) == (300, 0, None)
     assert vector_index.kind_of(vector_index.load(path)) == "flat"
     with db.conn:
         db.conn.executemany("UPDATE chunks SET embedding = ? WHERE id = ?",
                             [(v.tobytes(), int(i)) for i, v in zip(ids[300:], vectors[300:])])
-    assert vector_index.sync(db, path, flat_limit=400) == (300, 0)
+    assert vector_index.sync(db, path, flat_limit=400) == (300, 0, None)
     grown = vector_index.load(path)
     assert vector_index.kind_of(grown) == "hnsw" and grown.ntotal == 600
     _, found = grown.search(vectors[450:451], 1)
     assert found[0, 0] == ids[450]
     with db.conn:  # one removed chunk stays in the HNSW graph (search drops unknown ids) ...
         db.execute("DELETE FROM chunks WHERE id = ?", [int(ids[0])])
-    assert vector_index.sync(db, path, flat_limit=400) == (0, 0)
+    assert vector_index.sync(db, path, flat_limit=400) == (0, 0, None)
     with db.conn:  # ... until removed chunks pass STALE_REBUILD of the index
         db.execute("DELETE FROM chunks WHERE seq < 100")
-    assert vector_index.sync(db, path, flat_limit=400) == (0, 100)
+    assert vector_index.sync(db, path, flat_limit=400) == (0, 100, None)
     assert vector_index.load(path).ntotal == 500
 
 
@@ -75,7 +75,7 @@ def test_auto_index_goes_ivf_past_the_ivf_limit_and_drops_removed_chunks(tmp_pat
     assert (found[:, 0] == ids[picks]).all()
     with db.conn:  # IVF removes vectors: no stale ones kept, no rebuild
         db.execute("DELETE FROM chunks WHERE seq < 100")
-    assert vector_index.sync(db, path, flat_limit=500) == (0, 100)
+    assert vector_index.sync(db, path, flat_limit=500) == (0, 100, None)
     shrunk = vector_index.load(path)
     assert shrunk.ntotal == 1900 and not set(vector_index.ids_in(shrunk)) & set(ids[:100].tolist())
 

@@ -19,21 +19,25 @@ from pathlib import Path
 import click
 
 from .. import settings
-from ..errors import KBError
+from ..errors import CannotWrite, KBError
 from ..knowledge_base import KB
 
 
+EXIT_CANNOT_WRITE = 4  # a file could not be written (disk full...): as `kb update` when it cannot run
 WRITE_FAILED = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO)  # a full disk, a file size limit
 
 
 class KBGroup(click.Group):
-    """Turns expected problems into one clear line and a non-zero exit."""
+    """Turns expected problems into one clear line and a non-zero exit (1; 4 for a failed write)."""
 
     def invoke(self, ctx):
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a full disk under `kb export > file` shows here, not after exit
             return result
+        except CannotWrite as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_CANNOT_WRITE)
         except KBError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
@@ -48,7 +52,7 @@ class KBGroup(click.Group):
                 raise
             _drop_stdout()
             click.echo(f"Error: cannot write the output: {exc.strerror}", err=True)
-            sys.exit(1)
+            sys.exit(EXIT_CANNOT_WRITE)
 
 
 def _drop_stdout() -> None:

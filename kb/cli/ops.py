@@ -42,7 +42,7 @@ def scrape_cmd(ctx: click.Context, sources: tuple[str, ...], since, limit: int |
 
 
 @main.command(epilog="Exit codes: 0 everything ran; 3 a source failed (the others still ran); "
-                     "4 could not start; 75 another kb update is running.")
+                     "4 could not start or could not write a file; 75 another kb update is running.")
 @click.argument("sources", nargs=-1)
 @click.pass_context
 def update(ctx: click.Context, sources: tuple[str, ...]) -> None:

@@ -102,15 +102,22 @@ def embed(ctx: click.Context, device: str | None, model_name: str | None, batch_
 
     # On a terminal a bar; in a log or a pipe a line with rate and ETA every few seconds.
     progress = progress_bar if sys.stderr.isatty() else progress_lines()
-    report, added, removed = kb.embed(batch_size=batch_size, rebuild=rebuild, progress=progress)
+    report, synced = kb.embed(batch_size=batch_size, rebuild=rebuild, progress=progress)
     if bar is not None:
         bar.render_finish()
+    _replaced(kb, synced.replaced)
     if not report.chunks_embedded and not report.documents_chunked:
-        click.echo(f"Nothing new to embed ({report.model}); index +{added} -{removed}.")
+        click.echo(f"Nothing new to embed ({report.model}); index +{synced.added} -{synced.removed}.")
         return
     click.echo(f"Embedded {report.chunks_embedded} chunks from {report.documents_chunked} documents "
                f"with {report.model} on {report.device} in {report.seconds:.1f}s "
-               f"({report.rate:.1f} chunks/s); index +{added} -{removed}.")
+               f"({report.rate:.1f} chunks/s); index +{synced.added} -{synced.removed}.")
+
+
+def _replaced(kb, reason: str | None) -> None:
+    """Say that the index file was replaced because it could not serve this database."""
+    if reason:
+        warn([f"the vector index {kb.paths.index} {reason}: replaced it with one built from the database"])
 
 
 @main.command("index")
@@ -123,7 +130,8 @@ def index_cmd(ctx: click.Context, rebuild: bool, kind: str | None) -> None:
     """Check, or rebuild, the FAISS index beside the database."""
     kb = knowledge_base(ctx, create=False).open()
     if rebuild or kind:
-        size = kb.rebuild_index(kind)
+        size, replaced = kb.rebuild_index(kind)
+        _replaced(kb, replaced)
         info = kb.index_info()
         click.echo(f"Rebuilt {info['kind']} index at {info['path']}: {size} vectors.")
         return

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from ..errors import InvalidInput
 from ..storage import dump
-from .files import atomic_file
+from ..storage.files import atomic_file
 
 
 def csv_folder(value: str | Path) -> Path:

@@ -6,7 +6,9 @@ a different model or runtime is refused unless the caller rebuilds. A
 rebuild embeds everything aside (table `staged_vectors`) and swaps the new
 chunks in one transaction only once all of them are embedded, so a failed
 or interrupted rebuild leaves the old vectors in place (and the next rebuild
-with the same model resumes from what was staged). Chunk text is hashed,
+with the same model resumes from what was staged); documents stored or
+changed while it ran are chunked and embedded with the new model right after
+the swap. One embedding run at a time: KB.embed holds the index lock. Chunk text is hashed,
 so text seen before (in any document) is never embedded twice. Heavy
 imports happen only when a model is really needed.
 """
@@ -183,7 +185,8 @@ def _encode_with_backoff(encoder: Encoder, texts: list[str], batch_size: int) ->
 
 def _rebuild(db: sqlite_utils.Database, encoder: Encoder, batch_size: int,
              progress: Callable[[int, int], None] | None) -> EmbedReport:
-    """Re-chunk and re-embed every document aside, then swap in one transaction."""
+    """Re-chunk and re-embed every document aside, swap in one transaction, then chunk and embed
+    what was stored or changed meanwhile."""
     started = time.perf_counter()
     key = f"{encoder.name} | {encoder.runtime}"
     with transaction(db):
@@ -210,15 +213,19 @@ def _rebuild(db: sqlite_utils.Database, encoder: Encoder, batch_size: int,
     with transaction(db):  # the swap: all new chunks and settings, or nothing
         alive = {d for (d,) in db.execute("SELECT id FROM documents")}
         db.execute("DELETE FROM chunks")
-        db.conn.executemany(
+        db.conn.executemany(  # a passage whose staged vector is gone gets none: embedded below
             "INSERT INTO chunks (document_id, seq, text, text_hash, embedding) "
-            "SELECT ?, ?, ?, text_hash, embedding FROM staged_vectors WHERE text_hash = ?",
-            [(doc_id, seq, p, text_hash(p)) for doc_id, _, passages in plan if doc_id in alive
+            "VALUES (?, ?, ?, ?, (SELECT embedding FROM staged_vectors WHERE text_hash = ?))",
+            [(doc_id, seq, p, text_hash(p), text_hash(p)) for doc_id, _, passages in plan if doc_id in alive
              for seq, p in enumerate(passages)])
         db.conn.executemany("UPDATE documents SET chunked_sha256 = ? WHERE id = ?",
                             [(digest, doc_id) for doc_id, digest, _ in plan])
+        db.conn.executemany("UPDATE documents SET chunked_sha256 = NULL WHERE id = ?",  # stored after the plan
+                            [(doc_id,) for doc_id in alive - {doc_id for doc_id, _, _ in plan}])
         _record(db, encoder)
         db.execute("DELETE FROM staged_vectors")
         set_setting(db, "staged_model", None)
-    return EmbedReport(encoder.name, encoder.device, len(plan), done[0], time.perf_counter() - started,
-                       settled, encoder.runtime)
+    chunked = sync_chunks(db, encoder, encoder.max_tokens)  # what was stored or changed meanwhile
+    caught_up, settled = embed_pending(db, encoder, settled)
+    return EmbedReport(encoder.name, encoder.device, len(plan) + chunked, done[0] + caught_up,
+                       time.perf_counter() - started, settled, encoder.runtime)

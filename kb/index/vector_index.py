@@ -2,8 +2,15 @@
 
 The database is the source of truth: the index holds each embedded chunk's
 vector under the chunk id, and `sync` brings it level with the database
-(adding new chunks, dropping removed ones). Writes go to a temporary file
-that is renamed over the old one, so a reader never sees half an index.
+(adding new chunks, dropping removed ones). Writes go to a temporary file of
+the writer's own that is renamed over the old one (kb.storage.files), so a
+reader never sees half an index. After the FAISS data (which FAISS reads
+without looking past it) the file carries a header: the database's identity,
+the model, the dimension and the metric. An index is opened for a database
+only when the header and the index itself agree with it (`problem`): a file
+of another dimension, without chunk ids, of another database or model, or
+whose vectors are not the stored ones is refused with the reason, and
+`sync` replaces it.
 
 The index type is chosen by corpus size unless the user fixes one
 (`kb index --type`): exact inner-product search up to FLAT_LIMIT vectors
@@ -21,15 +28,18 @@ them) until it is rebuilt.
 from __future__ import annotations
 
 import json
-import os
+import re
+import struct
+import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import sqlite_utils
 
+from ..errors import CannotWrite, InvalidInput, NotReady
+from ..storage import files
 from ..storage.db import get_setting, set_setting
-from ..errors import InvalidInput, NotReady
 from ..storage.sql import batches, marks, transaction
 
 INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
@@ -49,6 +59,8 @@ IVF_TRAIN_PER_LIST = 64  # k-means trains on at most this many vectors per list 
 # 1M: 800 of 4,000 -> 0.961 (512: 0.921); 300k: 438 of 2,190 -> 0.961; 100k: 253 of 1,264 -> 0.947.
 IVF_PROBE_SHARE = 0.2
 STALE_REBUILD = 0.1  # HNSW cannot remove: rebuild once this share of its vectors is stale
+HEADER_MAGIC = b"KBINDEX1"  # ends the file, after the header's JSON and its length (8 bytes, little-endian)
+SPOT_CHECKS = 8  # stored vectors compared with the index's on open
 
 
 def _faiss():
@@ -145,23 +157,131 @@ def params(index) -> dict:
     return out
 
 
-def load(path: Path):
-    """Read an index file; a clear error when it is missing or corrupt."""
+class Unusable(NotReady):
+    """The index file cannot serve this database; `reason` says why."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"vector index {path} {reason}: run `kb index --rebuild`")
+        self.reason = reason
+
+
+class Synced(NamedTuple):
+    """What `sync` did: vectors added and removed, and why it replaced the file (None: it did not)."""
+
+    added: int
+    removed: int
+    replaced: str | None = None
+
+
+def load(path: Path, db: sqlite_utils.Database | None = None):
+    """Read an index file; a clear error when it is missing or corrupt, or (given `db`) Unusable
+    when it cannot serve that database (see `problem`)."""
     if not path.exists():
         raise NotReady(f"no vector index at {path}: run `kb embed` (or `kb index --rebuild`)")
     try:
-        return _faiss().read_index(str(path))
-    except RuntimeError:
-        raise NotReady(f"vector index {path} is corrupt: run `kb index --rebuild`") from None
+        index = _faiss().read_index(str(path))
+        header = read_header(path)
+    except (RuntimeError, ValueError):
+        raise Unusable(path, "is corrupt") from None
+    reason = problem(db, index, header) if db is not None else None
+    if reason:
+        raise Unusable(path, reason)
+    return index
 
 
-def save(index, path: Path) -> None:
-    """Write atomically: temporary file, fsync, rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    _faiss().write_index(index, str(tmp))
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def read_header(path: Path) -> dict | None:
+    """The kb header at the end of an index file; None when it has none (ValueError if it is broken)."""
+    with open(path, "rb") as handle:
+        size = handle.seek(0, 2)
+        if size < 16:
+            return None
+        handle.seek(size - 16)
+        length, magic = struct.unpack("<Q8s", handle.read(16))
+        if magic != HEADER_MAGIC:
+            return None
+        if length > size - 16:
+            raise ValueError("index header longer than its file")
+        handle.seek(size - 16 - length)
+        return json.loads(handle.read(length))
+
+
+def header(db: sqlite_utils.Database, dim: int) -> dict:
+    """The header an index of this database gets: its identity, model, dimension and metric."""
+    return {"database": database_id(db), "model": get_setting(db, "embedding_model"),
+            "runtime": get_setting(db, "embedding_runtime"), "dim": dim, "metric": "inner product"}
+
+
+def database_id(db: sqlite_utils.Database) -> str:
+    """This database's identity (setting `database_id`), made on first use."""
+    if not get_setting(db, "database_id"):
+        with transaction(db):
+            db.execute("INSERT OR IGNORE INTO settings (key, value) VALUES ('database_id', ?)", [uuid.uuid4().hex])
+    return get_setting(db, "database_id")
+
+
+def problem(db: sqlite_utils.Database, index, found: dict | None) -> str | None:
+    """Why `index` (with the header `found` in its file) cannot serve `db`, or None when it can."""
+    faiss = _faiss()
+    dim = int(get_setting(db, "embedding_dim") or 0)
+    if index.d != dim:
+        return f"holds vectors of dimension {index.d}, not {dim} as this database"
+    if index.metric_type != faiss.METRIC_INNER_PRODUCT:
+        return "does not rank by inner product"
+    if not hasattr(index, "id_map") and not isinstance(index, faiss.IndexIVF):
+        return f"holds no chunk ids (a plain {type(index).__name__})"
+    if found is None:
+        return "has no kb header (another program wrote it, or a kb before the header)"
+    if found.get("database") != get_setting(db, "database_id"):
+        return "was built for another database"
+    if (found.get("model"), found.get("runtime")) != (get_setting(db, "embedding_model"),
+                                                       get_setting(db, "embedding_runtime")):
+        return f"was built with {found.get('model')}, not {get_setting(db, 'embedding_model')}"
+    differs = _differing_vector(db, index)
+    return f"holds vectors that differ from the database's (chunk {differs})" if differs is not None else None
+
+
+def _differing_vector(db: sqlite_utils.Database, index) -> int | None:
+    """A chunk (of SPOT_CHECKS spread over the index) whose stored vector the index does not hold."""
+    have = ids_in(index)
+    picks = have[np.linspace(0, len(have) - 1, min(SPOT_CHECKS, len(have))).astype(int)] if len(have) else have
+    ids, stored = _vectors(db, picks.tolist())
+    for chunk, vector, held in zip(ids, stored, _held_vectors(index, ids)):
+        if float(vector @ held) < 0.99 * float(np.linalg.norm(vector) * np.linalg.norm(held) or 1):
+            return int(chunk)
+    return None
+
+
+def _held_vectors(index, ids: np.ndarray) -> list[np.ndarray]:
+    """The vectors the index holds under these ids (each of which it holds)."""
+    faiss = _faiss()
+    if hasattr(index, "id_map"):
+        mapped = faiss.vector_to_array(index.id_map)
+        inner = faiss.downcast_index(index.index)
+        where = {int(mapped[p]): int(p) for p in np.flatnonzero(np.isin(mapped, ids))}
+        return [inner.reconstruct(where[int(i)]) for i in ids]
+    ivf = faiss.extract_index_ivf(index)
+    found = {}
+    for number in range(ivf.invlists.nlist):
+        size = ivf.invlists.list_size(number)
+        if size:
+            listed = faiss.rev_swig_ptr(ivf.invlists.get_ids(number), size)
+            for offset in np.flatnonzero(np.isin(listed, ids)):
+                found[int(listed[offset])] = vector = np.empty(ivf.d, dtype=np.float32)
+                ivf.reconstruct_from_offset(number, int(offset), faiss.swig_ptr(vector))
+    return [found[int(i)] for i in ids]
+
+
+def save(index, path: Path, db: sqlite_utils.Database) -> None:
+    """Write the index with this database's header, atomically (CannotWrite when it cannot be)."""
+    trailer = json.dumps(header(db, int(index.d))).encode()
+    with files.atomic_path(path) as tmp:
+        try:
+            _faiss().write_index(index, str(tmp))
+        except RuntimeError as exc:  # FAISS ends its message with the system's reason: "(File too large)"
+            reason = re.search(r"\(([^()]*)\)\s*$", str(exc))
+            raise CannotWrite(f"cannot write {path}: {reason.group(1) if reason else exc}") from None
+        with open(tmp, "ab") as handle:
+            handle.write(trailer + struct.pack("<Q8s", len(trailer), HEADER_MAGIC))
 
 
 def ids_in(index) -> np.ndarray:
@@ -234,30 +354,41 @@ def rebuild(db: sqlite_utils.Database, path: Path, kind: str | None = None,
     if not dim:
         raise NotReady("nothing is embedded yet: run `kb embed` first")
     index = build(ids, vectors.reshape(len(ids), dim), kind, flat_limit)
-    save(index, path)
+    save(index, path, db)
     with transaction(db):
         set_setting(db, "index_type", kind)
         set_setting(db, "index_params", json.dumps(params(index)))
     return int(index.ntotal)
 
 
-def sync(db: sqlite_utils.Database, path: Path, flat_limit: int = FLAT_LIMIT) -> tuple[int, int]:
-    """Bring the index level with the database; return (added, removed).
-
-    A missing, corrupt or wrong-sized index is rebuilt from the database, and
-    so is an "auto" index whose size crossed `flat_limit`. HNSW cannot remove
-    vectors: removed chunks stay in it (search drops ids the database no longer
-    has) until they are STALE_REBUILD of it, then it is rebuilt.
-    """
-    dim = int(get_setting(db, "embedding_dim") or 0)
-    if not dim:
-        return 0, 0
+def unusable(db: sqlite_utils.Database, path: Path) -> str | None:
+    """Why the file at `path` cannot serve `db` (None when it can, or when there is none)."""
     try:
-        index = load(path)
+        load(path, db)
+    except Unusable as exc:
+        return exc.reason
+    except NotReady:  # no file: nothing to replace
+        pass
+    return None
+
+
+def sync(db: sqlite_utils.Database, path: Path, flat_limit: int = FLAT_LIMIT) -> Synced:
+    """Bring the index level with the database.
+
+    A missing index is built from the database, and an unusable one (corrupt,
+    foreign: see `problem`) is replaced, saying why; so is an "auto" index
+    whose size crossed `flat_limit`. HNSW cannot remove vectors: removed chunks
+    stay in it (search drops ids the database no longer has) until they are
+    STALE_REBUILD of it, then it is rebuilt.
+    """
+    if not get_setting(db, "embedding_dim"):
+        return Synced(0, 0)
+    try:
+        index = load(path, db)
+    except Unusable as exc:
+        return Synced(rebuild(db, path, flat_limit=flat_limit), 0, exc.reason)
     except NotReady:
-        return rebuild(db, path, flat_limit=flat_limit), 0
-    if index.d != dim:
-        return rebuild(db, path, flat_limit=flat_limit), 0
+        return Synced(rebuild(db, path, flat_limit=flat_limit), 0)
     have = ids_in(index)
     want = np.fromiter((r[0] for r in db.execute(
         "SELECT id FROM chunks WHERE embedding IS NOT NULL")), dtype=np.int64)
@@ -267,9 +398,9 @@ def sync(db: sqlite_utils.Database, path: Path, flat_limit: int = FLAT_LIMIT) ->
     wrong_kind = index_type(db) == "auto" and kind != choose(len(want), flat_limit)
     if wrong_kind or (kind == "hnsw" and len(stale) > STALE_REBUILD * len(want)):
         rebuild(db, path, flat_limit=flat_limit)
-        return len(missing), len(stale)
+        return Synced(len(missing), len(stale))
     if not len(missing) and (kind == "hnsw" or not len(stale)):
-        return 0, 0
+        return Synced(0, 0)
     if len(stale) and kind != "hnsw":
         index.remove_ids(stale)
     if len(missing):
@@ -277,7 +408,7 @@ def sync(db: sqlite_utils.Database, path: Path, flat_limit: int = FLAT_LIMIT) ->
         index.add_with_ids(vectors, ids)
     if kind == "hnsw":
         _faiss().downcast_index(index.index).hnsw.efSearch = ef_search(int(index.ntotal))
-    save(index, path)
+    save(index, path, db)
     with transaction(db):
         set_setting(db, "index_params", json.dumps(params(index)))
-    return len(missing), len(stale) if kind != "hnsw" else 0
+    return Synced(len(missing), len(stale) if kind != "hnsw" else 0)

@@ -89,9 +89,11 @@ def update(kb, names: list[str] | None = None) -> UpdateReport:
     docs, chunks = embed.pending(db)
     if docs or chunks:
         log.info("embedding: %d documents to chunk, %d chunks without vectors", docs, chunks)
-    done, added, removed = kb.embed()  # and the index brought level with the vectors
+    done, synced = kb.embed()  # and the index brought level with the vectors
+    if synced.replaced:
+        log.warning("replaced the vector index %s, which %s", kb.paths.index, synced.replaced)
     report.embedded = done.chunks_embedded
-    log.info("done: %d embedded, index +%d -%d", report.embedded, added, removed)
+    log.info("done: %d embedded, index +%d -%d", report.embedded, synced.added, synced.removed)
     return report
 
 

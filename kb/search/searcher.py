@@ -143,7 +143,7 @@ class Searcher:
         gloss.gloss("预热")  # reads the dictionary (about 0.6 s, 28 MiB)
         if get_setting(db, "embedding_model"):
             self.model(db)
-            self.vectors.index()
+            self.vectors.index(db)
 
     def query_vectors(self, queries: list[str]):
         """Vectors of the queries, batched through the model; repeated queries come from a cache."""

@@ -37,12 +37,13 @@ class Vectors:
     def exists(self) -> bool:
         return self.path.exists()
 
-    def index(self):
-        """The FAISS index, re-read when the file on disk changed (e.g. after a cron update)."""
+    def index(self, db):
+        """The FAISS index, re-read (and checked against the database, kb.index.vector_index.problem)
+        when the file on disk changed (e.g. after a cron update)."""
         with self._lock:
             stamp = settings.file_stamp(self.path)
             if self._index is None or stamp != self._stamp:
-                self._index = vindex.load(self.path)
+                self._index = vindex.load(self.path, db)
                 self._stamp = stamp
             return self._index
 
@@ -77,7 +78,7 @@ class Vectors:
         chunks under a selector, so a language of at most FLAT_LIMIT chunks
         gets its own exact index, built from the stored vectors.
         """
-        index = self.index()
+        index = self.index(db)
         with self._lock:
             if self._selectors is None or self._selectors[0] is not index:
                 chunks = languages_of_embedded(db)

@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 from ..text.charset import MAX_BYTES, decode_html
-from ..text.article import extract_article
 from ..errors import InvalidInput, KBError
 from ..extract.court_records import recognise_court_record
 from ..text.language import detect_language
@@ -104,6 +103,8 @@ def _record(title, text, url=None, published=None, language=None, author=None,
 
 
 def _from_html(data: bytes) -> DocumentRecord:
+    from ..text.article import extract_article  # trafilatura: half a second to import, for HTML only
+
     art = extract_article(data)
     return _record(art.title, art.text, url=art.canonical_url, published=art.published,
                    language=art.language, author=art.author,
