@@ -565,30 +565,39 @@ def test_the_connection_goes_to_the_address_that_was_checked(site, monkeypatch):
 
 # --- second pass: files that are not files, read-only disks, exports, cost per input ---------
 
+# Runs the CLI and, as it exits, writes its peak resident memory (VmHWM: this process alone; the
+# rusage of a child also counts the forked parent it was exec'd from) to the file named first.
+PEAK_WRAPPER = ("import atexit, runpy, sys\n"
+                "peak_file = sys.argv.pop(1)\n"
+                "def peak():\n"
+                "    with open('/proc/self/status') as status, open(peak_file, 'w') as out:\n"
+                "        out.write(next(l.split()[1] for l in status if l.startswith('VmHWM')))\n"
+                "atexit.register(peak)\n"
+                "runpy.run_module('kb.cli', run_name='__main__', alter_sys=True)\n")
+
+
 def run_kb(*args: str, cwd: Path | None = None, fsize: int | None = None, timeout: float = 60):
     """The installed CLI in its own process: (exit code, stdout, stderr, seconds, its peak resident MB).
     `fsize` caps the size of any file it writes (a full disk, without filling one)."""
     import resource
     import signal
-    import threading
 
     def limits():
         if fsize is not None:
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the cap fails (EFBIG)
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "kb.cli", *args], cwd=cwd, stdout=out, stderr=err,
-                                preexec_fn=limits, text=True)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory
-        timer.cancel()
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        started = time.perf_counter()
+        try:
+            done = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, str(peak_file), *args], cwd=cwd,
+                                  capture_output=True, text=True, timeout=timeout, preexec_fn=limits)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"kb {' '.join(args)[:200]} ran past {timeout} s") from None
         seconds = time.perf_counter() - started
-        assert status != signal.SIGKILL, f"kb {' '.join(args)[:200]} ran past {timeout} s"
-        out.seek(0), err.seek(0)
-        return os.waitstatus_to_exitcode(status), out.read(), err.read(), seconds, usage.ru_maxrss / 1024
+        peak = int(peak_file.read_text()) / 1024 if peak_file.exists() else 0.0
+    return done.returncode, done.stdout, done.stderr, seconds, peak
 
 
 def test_a_named_pipe_or_a_device_is_refused_not_read(kb_copy):
@@ -714,9 +723,10 @@ TERMS = ["an intern tampered with the training code", "the engineer deleted the 
 @given(paragraphs=st.integers(1, 90_000), terms=st.lists(st.sampled_from(TERMS), min_size=1, max_size=4))
 def test_any_document_under_the_caps_is_added_shown_and_compared_within_budget(tmp_path_factory, paragraphs, terms):
     folder = tmp_path_factory.mktemp("budget")
-    text = "\n\n".join(f"Paragraph {i}: {terms[i % len(terms)]}." for i in range(paragraphs))
+    text = "# A page of many paragraphs\n\n" + "\n\n".join(
+        f"Paragraph {i}: {terms[i % len(terms)]}." for i in range(paragraphs))
     page = folder / "page.md"
-    page.write_text("# A page of many paragraphs\n\n" + text[:4_900_000], encoding="utf-8")
+    page.write_bytes(text.encode()[:4_900_000].decode(errors="ignore").encode())  # under the 5 MB cap
     db = str(folder / "kb.db")
     for args in (["add", str(page)], ["show", "d1", "--json"], ["similar", "d1"]):
         code, _, err, seconds, peak = run_kb("--db", db, *args, timeout=120)
@@ -732,14 +742,16 @@ QUERY_WORDS = ["删库", "实习生", "篡改", "代码", "训练", "模型", "�
 def query_worker(starter_db):
     """A process that answers one hybrid search per line of stdin with its seconds and how much its
     peak memory grew since it was warmed up (the model, index and dictionary loaded)."""
-    code = ("import json, resource, sys, time\nfrom kb import KB\n"
+    code = ("import json, sys, time\nfrom kb import KB\n"
             f"kb = KB({str(starter_db)!r}, readonly=True)\nkb.search('warm up')\n"
-            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "def peak():\n"
+            "    return int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))\n"
+            "base = peak()\n"
             "for line in sys.stdin:\n"
             "    t = time.perf_counter()\n"
             "    try:\n        kb.search(json.loads(line), k=10); error = None\n"
             "    except Exception as exc:\n        error = str(exc)\n"
-            "    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024\n"
+            "    grown = (peak() - base) / 1024\n"
             "    print(json.dumps([time.perf_counter() - t, grown, error]), flush=True)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     yield proc
