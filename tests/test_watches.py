@@ -10,7 +10,10 @@ import pytest
 
 from kb import KB
 from kb.web.app import make_datasette
-from tests.test_datasette import CHROMIUM_ARGS, chromium, kb_serve  # noqa: F401  (a fixture)
+from tests import test_datasette
+from tests.test_datasette import CHROMIUM_ARGS, kb_serve
+
+chromium = test_datasette.chromium  # the browser fixture
 
 HOSTILE = '<script>window.__pwned = 1</script> javascript:alert(1) & "x"'
 
