@@ -29,9 +29,9 @@ def watch() -> None:
 @click.option("--since", default=None, help="Published on or after this date (YYYY[-MM[-DD]]).")
 @click.option("--until", default=None, help="Published on or before this date (YYYY[-MM[-DD]]).")
 @click.option("--floor", type=float, default=None,
-              help="Share of the query's words a document must hold (default 0.5; keyword and hybrid).")
+              help="Share of the query's words a document must hold (default 0.75; keyword and hybrid).")
 @click.option("--min-similarity", type=float, default=None,
-              help="Best passage similarity that is a match (default 0.86; semantic and hybrid).")
+              help="Best passage similarity that is a match (default 0.87; semantic and hybrid).")
 @click.pass_context
 def add(ctx, name, query, incident, case, mode, by, kind, source, language, since, until, floor, min_similarity):
     """Watch QUERY (the filters and modes of `kb search`), or --incident / --case."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,21 +37,24 @@ class Evaluation:
     evaluated: int = 0  # changed documents looked at
     new: list[dict] = field(default_factory=list)  # matches recorded by this run
     failed: dict[str, str] = field(default_factory=dict)  # watch name -> error
+    seconds: float = 0.0
 
 
 def evaluate(kb, command: str = "update") -> Evaluation:
     """Evaluate every watch over what changed since it last looked; one `runs` row for all."""
     db = kb.db
+    started = time.perf_counter()
     run_id = runs.start_run(db, SOURCE, command=command)
     result = Evaluation(run_id)
     all_watches = watches.all_watches(db)
     changed = _changed(db, min((w["checked_through"] for w in all_watches), default=None))
     result.evaluated = len(changed)
     docs = _documents(db, [d for d, (_, done) in changed.items() if done]) if changed else {}
+    passages = _passages(kb, docs, all_watches)
     for watch in all_watches:
         mine = {d: c for d, c in changed.items() if c[0] >= watch["checked_through"]}
         try:
-            found = _matches(kb, watch, {d: docs[d] for d in mine if d in docs})
+            found = _matches(kb, watch, {d: docs[d] for d in mine if d in docs}, passages)
         except (KBError, ValueError, TypeError) as exc:  # a stored query or filter no longer valid
             watches.record_error(db, watch["id"], str(exc))
             runs.record_error(db, run_id, f"watch:{watch['name']}", str(exc))
@@ -59,6 +63,7 @@ def evaluate(kb, command: str = "update") -> Evaluation:
             continue
         watches.record(db, watch["id"], found, run_id, _through(watch["checked_through"], mine))
     result.new = watches.of_run(db, run_id)
+    result.seconds = time.perf_counter() - started
     runs.finish_run(db, run_id, {"seen": result.evaluated, "new": len(result.new), "failed": len(result.failed)},
                     status=runs.PARTIAL if result.failed else runs.OK)
     return result
@@ -102,15 +107,38 @@ def _documents(db, doc_ids: list[int]) -> dict[int, dict]:
     return out
 
 
-def _matches(kb, watch: dict, docs: dict[int, dict]) -> list[dict]:
+def _passages(kb, docs: dict[int, dict], all_watches: list[dict]) -> dict[int, np.ndarray] | None:
+    """The changed documents' passage vectors, read once for every watch (None: nothing embedded);
+    the query watches' vectors are encoded now too, in one batch (the searcher keeps them)."""
+    if not docs or not get_setting(kb.db, "embedding_model") or not kb.searcher.vectors.exists():
+        return None
+    texts = []
+    for watch in all_watches:
+        if watch["query"] is not None:
+            try:
+                query = analyse(check_query(watch["query"]))
+            except KBError:  # recorded as the watch's error when it is evaluated
+                continue
+            texts += [query.text, query.english] if query.english else [query.text]
+    if texts:
+        kb.searcher.query_vectors(texts)
+    found: dict[int, list] = {}
+    for chunk in batches(sorted(docs)):
+        for doc_id, blob in kb.db.execute("SELECT document_id, embedding FROM chunks WHERE embedding IS NOT NULL "
+                                          f"AND document_id IN ({marks(chunk)})", chunk):
+            found.setdefault(doc_id, []).append(np.frombuffer(blob, dtype=np.float32))
+    return {doc_id: np.vstack(vectors) for doc_id, vectors in found.items()}
+
+
+def _matches(kb, watch: dict, docs: dict[int, dict], passages: dict[int, np.ndarray] | None) -> list[dict]:
     if not docs:
         return []
     if watch["query"] is None:
         return _followed(kb.db, watch, docs)
-    return _searched(kb, watch, docs)
+    return _searched(kb, watch, docs, passages)
 
 
-def _searched(kb, watch: dict, docs: dict[int, dict]) -> list[dict]:
+def _searched(kb, watch: dict, docs: dict[int, dict], passages: dict[int, np.ndarray] | None) -> list[dict]:
     """The changed documents that pass the watch's filters and its mode's floors."""
     db = kb.db
     query = analyse(check_query(watch["query"]))
@@ -121,10 +149,9 @@ def _searched(kb, watch: dict, docs: dict[int, dict]) -> list[dict]:
     for chunk in batches(ids):
         kept |= {r[0] for r in db.execute(f"SELECT d.id FROM documents d WHERE d.id IN ({marks(chunk)}){where}",
                                           [*chunk, *params])}
-    ready = bool(get_setting(db, "embedding_model")) and kb.searcher.vectors.exists()
-    vectors = mode.uses_vectors(ready) and ready
+    vectors = passages is not None and mode.uses_vectors(True)
     keyword = mode.name != "semantic"
-    similarity = _similarities(kb, query, {d: docs[d] for d in kept}) if vectors else {}
+    similarity = _similarities(kb, query, {d: docs[d] for d in kept}, passages) if vectors else {}
     floor = watch["floor"] if watch["floor"] is not None else relevance.FLOOR
     min_sim = watch["min_similarity"] if watch["min_similarity"] is not None else relevance.MIN_SIMILARITY
     out = []
@@ -139,17 +166,15 @@ def _searched(kb, watch: dict, docs: dict[int, dict]) -> list[dict]:
     return out
 
 
-def _similarities(kb, query, docs: dict[int, dict]) -> dict[int, float]:
+def _similarities(kb, query, docs: dict[int, dict], passages: dict[int, np.ndarray]) -> dict[int, float]:
     """Each document's best passage similarity to the query (its English gloss too, for documents
-    that are not Chinese), from the stored vectors."""
+    that are not Chinese)."""
     vectors = kb.searcher.query_vectors([query.text, query.english] if query.english else [query.text])
-    best: dict[int, float] = {}
-    for chunk in batches(sorted(docs)):
-        for doc_id, blob in kb.db.execute("SELECT document_id, embedding FROM chunks WHERE embedding IS NOT NULL "
-                                          f"AND document_id IN ({marks(chunk)})", chunk):
-            rows_ = vectors if docs[doc_id]["language"] != "zh" else vectors[:1]
-            score = float(np.max(rows_ @ np.frombuffer(blob, dtype=np.float32)))
-            best[doc_id] = max(best.get(doc_id, -1.0), score)
+    best = {}
+    for doc_id, doc in docs.items():
+        if doc_id in passages:
+            rows_ = vectors if doc["language"] != "zh" else vectors[:1]
+            best[doc_id] = float(np.max(rows_ @ passages[doc_id].T))
     return best
 
 
