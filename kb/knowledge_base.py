@@ -280,6 +280,57 @@ class KB:
             return len(bundles)
         raise InvalidInput(f"unknown export format {fmt!r}: jsonl, csv or iides")
 
+    # --- watches: saved searches told what each update added (kb.watches) ---------------
+
+    def watch_add(self, name: str, query: str | None = None, **how: Any) -> dict[str, Any]:
+        """Save a watch (a query with kb.search's mode, grouping and filters; or `incident=`, `case=`)
+        that sees what changes from now on; returns it."""
+        from .storage import watches
+        from .watches.define import define
+
+        watches.add(self.db, define(self, name, query, **how))
+        return watches.get(self.db, name)
+
+    def watch_remove(self, name: str) -> None:
+        from .storage import watches
+
+        watches.remove(self.db, name)
+
+    def watches(self) -> list[dict[str, Any]]:
+        from .storage import watches
+
+        return watches.all_watches(self.db)
+
+    def watch_show(self, name: str, since: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A watch and its matches: those recorded on or after `since` (a date), else those not read
+        yet, which are then marked read (unless the knowledge base is read-only)."""
+        from .search.filters import Filters
+        from .storage import watches
+
+        watch = watches.get(self.db, name)
+        if since is not None:
+            return watch, watches.matches(self.db, watch["id"], since=Filters(since=since).since)
+        found = watches.matches(self.db, watch["id"], after_id=watch["read_through"])
+        if found and not self.readonly:
+            watches.mark_read(self.db, watch["id"], found[-1]["id"])
+        return watch, found
+
+    def watch_notify(self) -> list[dict[str, Any]]:
+        """Every watch's matches recorded since the last call (the first call: all of them)."""
+        from .storage import watches
+        from .storage.db import get_setting, set_setting
+
+        found = watches.matches(self.db, after_id=int(get_setting(self.db, "watch_notified_through") or 0))
+        if found:
+            set_setting(self.db, "watch_notified_through", str(found[-1]["id"]))
+        return found
+
+    def evaluate_watches(self, command: str = "update"):
+        """Every watch over what changed since it last looked (kb.watches.evaluate)."""
+        from .watches import evaluate
+
+        return evaluate.evaluate(self, command)
+
     # --- unattended ------------------------------------------------------------------
 
     def update(self, names: Iterable[str] = ()):

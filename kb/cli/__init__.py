@@ -5,6 +5,7 @@
 - searching: search, embed, index
 - incident: the `kb incident` group (relink, candidates, merge, split, link, edit)
 - ops: scrape, update, cron, serve
+- watch: the `kb watch` group (add, list, rm, show, notify)
 - output: how results are printed
 """
 
@@ -78,4 +79,4 @@ def knowledge_base(ctx: click.Context, readonly: bool = False, create: bool = Tr
     return KB(ctx.find_root().obj["db_path"], readonly=readonly, create=create, **flags)
 
 
-from . import data, incident, ops, read, searching  # noqa: E402,F401  (their commands join `main`)
+from . import data, incident, ops, read, searching, watch  # noqa: E402,F401  (their commands join `main`)

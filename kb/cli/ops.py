@@ -9,7 +9,7 @@ import click
 
 from ..errors import KBError
 from . import knowledge_base, main
-from .output import ERRORS_SHOWN, report_links
+from .output import ERRORS_SHOWN, clean_line, report_links
 
 
 @main.command("scrape")
@@ -71,6 +71,13 @@ def update(ctx: click.Context, sources: tuple[str, ...]) -> None:
     for name in report.skipped:
         click.echo(f"{name}: not due")
     click.echo(f"linked {report.linked} documents, embedded {report.embedded} chunks")
+    watched = report.watches
+    click.echo(f"watches: {len(watched.new)} new matches in {watched.evaluated} changed documents")
+    for match in watched.new:
+        where = f"i{match['incident_id']}" if match["incident_id"] else match["item"]
+        click.echo(f"  {match['watch']}: {where} {clean_line(match['title'] or '')}")
+    for name, error in watched.failed.items():
+        click.echo(f"  {name}: failed: {clean_line(error)}")
     sys.exit(report.exit_code)
 
 

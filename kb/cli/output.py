@@ -112,3 +112,26 @@ def format_record(record: dict) -> str:
             for case in record["cases"]:
                 lines.append(f"  {case['court']} {case['case_number'] or ''} ({case['case_type'] or '?'}) {case['status'] or ''}")
     return "\n".join(lines)
+
+
+def clean_line(text: str, width: int = 160) -> str:
+    """Scraped text on one line: whitespace collapsed, control characters (terminal escapes) dropped."""
+    return "".join(c for c in " ".join(text.split()) if c.isprintable())[:width]
+
+
+def format_matches(found: list[dict]) -> str:
+    """Watch matches, oldest first, each with why it matched."""
+    if not found:
+        return "No new matches."
+    lines = []
+    for m in found:
+        where = f"i{m['incident_id']}" if m["incident_id"] else "not linked"
+        lines.append(f"{m['at']}  {m['watch']}  {where}  d{m['document_id']}  {clean_line(m['title'] or '(untitled)')}")
+        why = m["reason"]
+        detail = [why["passed"]]
+        if why.get("terms"):
+            detail.append("terms " + ", ".join(clean_line(t, 40) for t in why["terms"][:8]))
+        if why.get("semantic") is not None:
+            detail.append(f"meaning {why['semantic']:.2f}")
+        lines.append("     why: " + "; ".join(detail))
+    return "\n".join(lines)

@@ -1,5 +1,5 @@
 """`kb update`: the unattended job cron runs — scrape what is due (stored, extracted and
-linked through kb.extract.pipeline), embed, index.
+linked through kb.extract.pipeline), embed, index, then evaluate the watches (kb.watches).
 
 Every step commits as it goes, so a run killed at any moment leaves a
 consistent database, and the next run picks up where it stopped: documents
@@ -33,6 +33,7 @@ class UpdateReport:
     skipped: list[str] = field(default_factory=list)  # enabled but not yet due
     linked: int = 0  # documents extracted and linked
     embedded: int = 0
+    watches: object = None  # kb.watches.evaluate.Evaluation: what the watches found
 
     @property
     def exit_code(self) -> int:
@@ -93,6 +94,9 @@ def update(kb, names: list[str] | None = None) -> UpdateReport:
     if synced.replaced:
         log.warning("replaced the vector index %s, which %s", kb.paths.index, synced.replaced)
     report.embedded = done.chunks_embedded
+    report.watches = kb.evaluate_watches()  # after embedding: the new documents have their vectors
+    log.info("watches: %d changed documents, %d new matches, %d failed", report.watches.evaluated,
+             len(report.watches.new), len(report.watches.failed))
     log.info("done: %d embedded, index +%d -%d", report.embedded, synced.added, synced.removed)
     return report
 

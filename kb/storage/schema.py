@@ -11,6 +11,7 @@ Every table and what owns its rows:
 - documents_words, documents_fts, documents_segmented (full-text indexes, kept by triggers): kb.search.keyword
 - runs, run_errors, source_state: kb.storage.runs; fetch_state: kb.storage.fetch_state
 - settings: kb.storage.db
+- watches, watch_matches: kb.storage.watches
 """
 
 _M1_CORE = """
@@ -387,6 +388,43 @@ CREATE TRIGGER documents_au AFTER UPDATE OF title, text ON documents BEGIN
 END;
 """
 
+_M12_WATCHES = """
+-- Saved searches (or one incident, or one case) that say what each `kb update` added.
+CREATE TABLE watches (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    query TEXT,                  -- NULL for a watch on one incident or case
+    mode TEXT NOT NULL DEFAULT 'hybrid',
+    by TEXT NOT NULL DEFAULT 'incident',  -- what one feed entry is: an incident, or a document
+    filters TEXT NOT NULL DEFAULT '{}',  -- JSON of kb.search.filters.Filters fields
+    incident_id INTEGER REFERENCES incidents(id) ON DELETE CASCADE,
+    case_id INTEGER REFERENCES cases(id) ON DELETE CASCADE,
+    floor REAL,                  -- share of the query's words a document must hold (NULL: the default)
+    min_similarity REAL,         -- best passage similarity that counts as a match (NULL: the default)
+    checked_through TEXT NOT NULL,  -- changes up to this time (documents/incidents updated_at) are evaluated
+    read_through INTEGER NOT NULL DEFAULT 0,  -- `kb watch show` has shown matches up to this id
+    last_error TEXT,
+    created_at TEXT NOT NULL
+);
+-- What a watch found: each item (a document, or one legal step of it) once, whatever reruns happen.
+CREATE TABLE watch_matches (
+    id INTEGER PRIMARY KEY,
+    watch_id INTEGER NOT NULL REFERENCES watches(id) ON DELETE CASCADE,
+    item TEXT NOT NULL,          -- 'd12', or 'd12/plea/<sha1 of its sentence>' for a legal step
+    kind TEXT NOT NULL,          -- document | legal_step
+    incident_id INTEGER,
+    document_id INTEGER REFERENCES documents(id) ON DELETE CASCADE,
+    title TEXT,
+    reason TEXT NOT NULL,        -- JSON: why it matched
+    run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    at TEXT NOT NULL,
+    UNIQUE (watch_id, item)
+);
+CREATE INDEX documents_updated ON documents(updated_at);
+CREATE INDEX incidents_updated ON incidents(updated_at);
+"""
+
 # In order: PRAGMA user_version is the number of the last one applied.
 MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE,
-              _M7_LEGAL_FACTS, _M8_INDEX_AUTO, _M9_EMBED_STAGING, _M10_SEGMENTED_WORDS, _M11_TRIGRAM_CHINESE_ONLY]
+              _M7_LEGAL_FACTS, _M8_INDEX_AUTO, _M9_EMBED_STAGING, _M10_SEGMENTED_WORDS, _M11_TRIGRAM_CHINESE_ONLY,
+              _M12_WATCHES]

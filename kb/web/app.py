@@ -13,13 +13,13 @@ CONFIG_FILE = resources.files("kb").joinpath("web/datasette.yaml")  # package da
 CONFIG_DB_KEY = "kb"  # the database's key in datasette.yaml, renamed to the served file's name
 
 
-def load_config(db_name: str) -> dict:
-    """kb/web/datasette.yaml with its `kb` database renamed to `db_name`."""
+def load_config(db_name: str, public: bool = False) -> dict:
+    """kb/web/datasette.yaml with its `kb` database renamed to `db_name` (and whether the site is public)."""
     conf = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
     databases = conf.setdefault("databases", {})
     if CONFIG_DB_KEY in databases:
         databases[db_name] = databases.pop(CONFIG_DB_KEY)
-    conf.setdefault("plugins", {})["kb"] = {"database": db_name}
+    conf.setdefault("plugins", {})["kb"] = {"database": db_name, "public": public}
     return conf
 
 
@@ -34,7 +34,7 @@ def make_datasette(db_path: str | Path, public: bool = False):
     from datasette import __version__
     from datasette.app import Datasette
 
-    conf = load_config(Path(db_path).stem)
+    conf = load_config(Path(db_path).stem, public)
     settings = {"allow_download": False, "allow_csv_stream": False} if public else {}
     if int(__version__.split(".")[0]) >= 1:
         return Datasette([str(db_path)], config=conf, metadata=_metadata_part(conf), settings=settings)

@@ -1,5 +1,5 @@
-"""The Datasette plugin (entry point `datasette: kb`): the search page, the kb_search() SQL
-functions, linked records on row pages, kb's templates.
+"""The Datasette plugin (entry point `datasette: kb`): the search page, the watches (feeds, their
+page, "watch this search"), the kb_search() SQL functions, linked records on row pages, kb's templates.
 
 Only hooks found in both Datasette 0.65 and the 1.0 alphas are used. Every
 search goes through the knowledge base's `KB.search` (the CLI's code path).
@@ -29,6 +29,7 @@ from .finding import kb_database, knowledge_base, plugin_config
 from .functions import add_search_functions
 from .row_links import document_links, incident_links
 from .search_page import search_view
+from .watch_pages import feed_view, watches_view
 
 TEMPLATES = Path(__file__).parent / "templates"
 log = logging.getLogger(__name__)
@@ -76,12 +77,15 @@ def prepare_connection(conn, database, datasette):
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/kb-search(?P<format>\.json)?$", search_view)]
+    return [(r"^/-/kb-search(?P<format>\.json)?$", search_view),
+            (r"^/-/kb-watch/(?P<name>[^/]+)\.atom$", feed_view),
+            (r"^/-/kb-watches$", watches_view)]
 
 
 @hookimpl
 def menu_links(datasette):
-    return [{"href": datasette.urls.path("/-/kb-search"), "label": "Search incidents"}]
+    return [{"href": datasette.urls.path("/-/kb-search"), "label": "Search incidents"},
+            {"href": datasette.urls.path("/-/kb-watches"), "label": "Watches"}]
 
 
 @hookimpl
