@@ -59,6 +59,8 @@ bench: install  # run `make demo` first: several benchmarks read its database
 	$(BIN)/python bench/legal_extraction.py
 	$(BIN)/python bench/datasette_load.py $(DEMO_DB)
 	$(BIN)/python bench/input_budget.py
+	$(BIN)/python bench/watch_floor.py
+	$(BIN)/python bench/watch_cost.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
