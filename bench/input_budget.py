@@ -25,6 +25,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.generated import many_page_pdf  # noqa: E402  (the PDF the hostile tests use)
+
 TERMS = ["an intern tampered with the training code", "the engineer deleted the database",
          "a contractor stole source code", "the former employee wiped servers", "insider sabotage of the model"]
 TIMEOUT = 300  # seconds a command may run before it counts as unbounded
@@ -32,28 +35,6 @@ TIMEOUT = 300  # seconds a command may run before it counts as unbounded
 
 def page(paragraphs: int) -> str:
     return "# Many paragraphs\n\n" + "\n\n".join(f"Paragraph {i}: {TERMS[i % 5]}." for i in range(paragraphs))
-
-
-def pdf(pages: int) -> bytes:
-    """A PDF of `pages` pages that share one content stream (one line of text each)."""
-    stream = b"BT /F1 12 Tf 72 712 Td (An engineer deleted the production database.) Tj ET"
-    objects = {1: b"<< /Type /Catalog /Pages 2 0 R >>",
-               2: b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (5 + i) for i in range(pages))
-                  + b"] /Count %d >>" % pages,
-               3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-               4: b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream)}
-    for i in range(pages):
-        objects[5 + i] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                          b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>")
-    out, offsets = bytearray(b"%PDF-1.4\n"), {}
-    for number in sorted(objects):
-        offsets[number] = len(out)
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, objects[number])
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in sorted(objects))
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 def jsonl(size: int) -> str:
@@ -119,7 +100,7 @@ def main() -> None:
         inputs.mkdir()
         (inputs / "p8000.md").write_text(page(8000))
         (inputs / "p90000.md").write_text(page(90_000)[:4_800_000])
-        (inputs / "pages.pdf").write_bytes(pdf(30_000))
+        (inputs / "pages.pdf").write_bytes(many_page_pdf(30_000))
         (inputs / "big.jsonl").write_text(jsonl(20_000_000))
         trees = [("this tree", ROOT)] + ([("baseline", args.baseline.resolve())] if args.baseline else [])
         results = {}

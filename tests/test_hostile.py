@@ -41,6 +41,8 @@ from kb.errors import KBError
 from kb.sources import files, vcdb
 from kb.storage.store import save_many
 
+from .generated import many_page_pdf
+
 ROOT = Path(__file__).resolve().parent.parent
 GARBAGE = random.Random(13).randbytes(8192)
 FAST = settings(max_examples=25, deadline=2000, suppress_health_check=[HealthCheck.too_slow,
@@ -120,28 +122,6 @@ def gzip_bomb(size: int) -> bytes:
         parts.append(packer.compress(block))
     parts.append(packer.flush())
     return b"".join(parts)
-
-
-def many_page_pdf(pages: int) -> bytes:
-    """A PDF of `pages` pages that all draw one shared line of text (small however many pages)."""
-    stream = b"BT /F1 12 Tf 72 712 Td (An engineer deleted the production database.) Tj ET"
-    objects = {1: b"<< /Type /Catalog /Pages 2 0 R >>",
-               2: b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (5 + i) for i in range(pages))
-                  + b"] /Count %d >>" % pages,
-               3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-               4: b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream)}
-    for i in range(pages):
-        objects[5 + i] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                          b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>")
-    out, offsets = bytearray(b"%PDF-1.4\n"), {}
-    for number in sorted(objects):
-        offsets[number] = len(out)
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, objects[number])
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in sorted(objects))
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 def jsonl_file(*records) -> bytes:

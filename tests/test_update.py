@@ -129,8 +129,8 @@ def test_a_second_update_exits_at_once_with_the_lock_code(setup, site):
     assert first.returncode in (0, EXIT_SOURCE_FAILED)
 
 
-@pytest.mark.parametrize("marker", ["article: scraping", "embedding:", "writing index"])
-def test_kill_9_at_any_point_then_a_clean_rerun(setup, site, marker):
+def kill_update_at(setup, site, marker: str) -> None:
+    """Start `kb update` (article, vcdb) and kill -9 it once `marker` shows in kb.log."""
     body = (settings.shared_data() / "news" / "pages" / PAGES[1]).read_bytes()
     site.route("/news/1.html", slowly(1.0, serve(body, etag='"v1"')))  # widen the scraping window
     proc = kb_update(setup, "article", "vcdb")
@@ -142,6 +142,11 @@ def test_kill_9_at_any_point_then_a_clean_rerun(setup, site, marker):
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+
+
+@pytest.mark.parametrize("marker", ["article: scraping", "embedding:", "writing index"])
+def test_kill_9_at_any_point_then_a_clean_rerun(setup, site, marker):
+    kill_update_at(setup, site, marker)
     check_consistent(setup)
     rerun = run_update(setup, "article", "vcdb")
     assert rerun.returncode == 0, rerun.stderr

@@ -3,16 +3,13 @@ processes, kill -9. Each watch records exactly its new matches, once, whatever r
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import time
 
 import pytest
 
-from kb import settings
 from tests.conftest import local_sources_toml
-from tests.test_update import check_consistent, kb_update, run_update, slowly
-from tests.webserver import failing, serve
+from tests.test_update import check_consistent, kill_update_at, run_update
+from tests.webserver import failing
 
 PAGES = ["californiaglobe.com.amazon.html", "japantimes.co.jp.surgical.html", "guardian.co.tt-massy.html",
          "xinhuanet.com.c_1125597921.html"]
@@ -80,17 +77,7 @@ def run_cli(db_path, *args) -> str:
 
 @pytest.mark.parametrize("marker", ["article: scraping", "embedding:"])
 def test_a_killed_run_loses_no_match_and_records_none_twice(setup, site, marker):
-    body = (settings.shared_data() / "news" / "pages" / PAGES[1]).read_bytes()
-    site.route("/news/1.html", slowly(1.0, serve(body, etag='"v1"')))
-    proc = kb_update(setup, "article", "vcdb")
-    log = setup.parent / "kb.log"
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if log.exists() and marker in log.read_text():
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_update_at(setup, site, marker)
     check_consistent(setup)
     assert len(recorded(setup)) == len(set(recorded(setup)))
     for _ in range(2):  # the rerun finds what the killed run left; the next finds nothing more
