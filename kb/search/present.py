@@ -28,7 +28,7 @@ def _passage_snippet(chunk_text: str, size: int = 240) -> str:
     return body if len(body) <= size else body[:size].rsplit(" ", 1)[0] + "…"
 
 
-def _found_terms(terms: list[str], title: str | None, text: str | None) -> list[str]:
+def found_terms(terms: list[str], title: str | None, text: str | None) -> list[str]:
     """The terms that occur in the title or text (English words by their stem)."""
     haystack = f"{title or ''}\n{(text or '')[:200_000]}".lower()
     found = []
@@ -51,7 +51,7 @@ _DOC_COLUMNS = ("d.id, d.source, d.external_id, d.url, d.title, d.published, d.k
 def _document_hit(rank: int, row: tuple, score: float, similarity: float | None,
                   passage: str | None, terms: list[str], incident_id: int | None) -> DocumentHit:
     text = row[9] or ""
-    why = Why(_found_terms(terms, row[4], text),
+    why = Why(found_terms(terms, row[4], text),
               round(similarity, 6) if similarity is not None else None, passage)
     snippet = _text_snippet(text, why.terms) if why.terms else (passage or _text_snippet(text, []))
     return DocumentHit(rank, round(float(score), 6), row[0], row[1], row[2], row[3], row[4], row[5],

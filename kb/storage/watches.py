@@ -28,9 +28,9 @@ def add(db: sqlite_utils.Database, watch: dict[str, Any]) -> int:
 
 
 def remove(db: sqlite_utils.Database, name: str) -> None:
+    """Delete a watch; its matches go with it (ON DELETE CASCADE)."""
     with transaction(db):
         get(db, name)
-        db.execute("DELETE FROM watch_matches WHERE watch_id = (SELECT id FROM watches WHERE name = ?)", [name])
         db.execute("DELETE FROM watches WHERE name = ?", [name])
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import KBError
 from ..search import modes
 from ..search.filters import Filters, check_query
-from ..search.query import analyse
+from ..search.query import Query, analyse
 from ..storage import runs, watches
 from ..storage.db import get_setting
 from ..storage.merged import final_incidents
@@ -50,11 +50,12 @@ def evaluate(kb, command: str = "update") -> Evaluation:
     changed = _changed(db, min((w["checked_through"] for w in all_watches), default=None))
     result.evaluated = len(changed)
     docs = _documents(db, [d for d, (_, done) in changed.items() if done]) if changed else {}
-    passages = _passages(kb, docs, all_watches)
+    queries = _analysed(all_watches) if docs else {}
+    passages = _passages(kb, docs, list(queries.values()))
     for watch in all_watches:
         mine = {d: c for d, c in changed.items() if c[0] >= watch["checked_through"]}
         try:
-            found = _matches(kb, watch, {d: docs[d] for d in mine if d in docs}, passages)
+            found = _matches(kb, watch, {d: docs[d] for d in mine if d in docs}, queries, passages)
         except (KBError, ValueError, TypeError) as exc:  # a stored query or filter no longer valid
             watches.record_error(db, watch["id"], str(exc))
             runs.record_error(db, run_id, f"watch:{watch['name']}", str(exc))
@@ -107,19 +108,25 @@ def _documents(db, doc_ids: list[int]) -> dict[int, dict]:
     return out
 
 
-def _passages(kb, docs: dict[int, dict], all_watches: list[dict]) -> dict[int, np.ndarray] | None:
-    """The changed documents' passage vectors, read once for every watch (None: nothing embedded);
-    the query watches' vectors are encoded now too, in one batch (the searcher keeps them)."""
-    if not docs or not get_setting(kb.db, "embedding_model") or not kb.searcher.vectors.exists():
-        return None
-    texts = []
+def _analysed(all_watches: list[dict]) -> dict[int, Query]:
+    """Each query watch's query read once (words, lexicon wordings, gloss); a stored query that no
+    longer passes the checks is left out, and fails when its watch is evaluated."""
+    out = {}
     for watch in all_watches:
         if watch["query"] is not None:
             try:
-                query = analyse(check_query(watch["query"]))
-            except KBError:  # recorded as the watch's error when it is evaluated
-                continue
-            texts += [query.text, query.english] if query.english else [query.text]
+                out[watch["id"]] = analyse(check_query(watch["query"]))
+            except KBError:
+                pass
+    return out
+
+
+def _passages(kb, docs: dict[int, dict], queries: list[Query]) -> dict[int, np.ndarray] | None:
+    """The changed documents' passage vectors, read once for every watch (None: nothing embedded);
+    the queries' vectors are encoded now too, in one batch (the searcher keeps them)."""
+    if not docs or not get_setting(kb.db, "embedding_model") or not kb.searcher.vectors.exists():
+        return None
+    texts = [t for q in queries for t in ([q.text, q.english] if q.english else [q.text])]
     if texts:
         kb.searcher.query_vectors(texts)
     found: dict[int, list] = {}
@@ -130,18 +137,20 @@ def _passages(kb, docs: dict[int, dict], all_watches: list[dict]) -> dict[int, n
     return {doc_id: np.vstack(vectors) for doc_id, vectors in found.items()}
 
 
-def _matches(kb, watch: dict, docs: dict[int, dict], passages: dict[int, np.ndarray] | None) -> list[dict]:
+def _matches(kb, watch: dict, docs: dict[int, dict], queries: dict[int, Query],
+             passages: dict[int, np.ndarray] | None) -> list[dict]:
     if not docs:
         return []
     if watch["query"] is None:
         return _followed(kb.db, watch, docs)
-    return _searched(kb, watch, docs, passages)
+    # a query left out of `queries` no longer passes the checks: reading it again raises its error
+    return _searched(kb, watch, docs, queries.get(watch["id"]) or analyse(check_query(watch["query"])), passages)
 
 
-def _searched(kb, watch: dict, docs: dict[int, dict], passages: dict[int, np.ndarray] | None) -> list[dict]:
+def _searched(kb, watch: dict, docs: dict[int, dict], query: Query,
+              passages: dict[int, np.ndarray] | None) -> list[dict]:
     """The changed documents that pass the watch's filters and its mode's floors."""
     db = kb.db
-    query = analyse(check_query(watch["query"]))
     mode = modes.get(watch["mode"])
     where, params = Filters(**watch["filters"]).sql()
     ids = sorted(docs)

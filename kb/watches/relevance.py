@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..search.present import _found_terms
+from ..search.present import found_terms
 from ..search.query import Query, query_words
 
 FLOOR = 0.75  # share of the query's words
@@ -42,7 +42,7 @@ def share_found(query: Query, title: str | None, text: str | None) -> tuple[list
     terms = query.match_terms()
     own = [t for t in query.terms if t in terms]
     gloss = set(query_words(query.english)) - set(own) if query.english else set()
-    found = _found_terms(terms, title, text)
+    found = found_terms(terms, title, text)
     worth = sum(GLOSS_WORTH if t in gloss else 1.0 for t in found)
     return found, min(1.0, worth / max(len(own), 1))
 
