@@ -28,23 +28,29 @@ PAGES = ["californiaglobe.com.amazon.html", "japantimes.co.jp.surgical.html", "g
 EXIT_SOURCE_FAILED, EXIT_LOCKED = 3, 75
 
 
-@pytest.fixture
-def setup(tmp_path, shared, site):
-    """A db folder with a sources.toml pointing at the local site and a VCDB slice."""
+def update_folder(tmp_path, shared, site, pages: list[str], **sources) -> Path:
+    """The database path in a db folder whose sources.toml points at `pages` served by the local
+    site and a 25-record VCDB slice (DOJ's API failing there); `sources`: more local_sources_toml keys."""
     vcdb = tmp_path / "vcdb"
     vcdb.mkdir()
     for file in sorted((shared / "vcdb" / "json").glob("*.json"))[:25]:
         shutil.copy(file, vcdb / file.name)
     urls = []
-    for i, name in enumerate(PAGES):
+    for i, name in enumerate(pages):
         site.page(f"/news/{i}.html", (shared / "news" / "pages" / name).read_bytes(), etag=f'"v{i}"')
         urls.append(site.url(f"/news/{i}.html"))
     site.route("/api/v1/press_releases.json", failing(10**6, 500))
     db_dir = tmp_path / "db"
     db_dir.mkdir()
-    local_sources_toml(db_dir / "sources.toml", urls, vcdb, fetch="read_timeout = 5.0",
-                       doj=f'api_url = "{site.url("/api/v1/press_releases.json")}"\nmax_pages = 1')
+    local_sources_toml(db_dir / "sources.toml", urls, vcdb, fetch="read_timeout = 5.0", **sources)
     return db_dir / "kb.db"
+
+
+@pytest.fixture
+def setup(tmp_path, shared, site):
+    """A db folder with a sources.toml pointing at the local site and a VCDB slice."""
+    return update_folder(tmp_path, shared, site, PAGES,
+                         doj=f'api_url = "{site.url("/api/v1/press_releases.json")}"\nmax_pages = 1')
 
 
 def slowly(seconds: float, handler):

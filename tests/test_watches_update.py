@@ -7,9 +7,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import local_sources_toml
-from tests.test_update import check_consistent, kill_update_at, run_update
-from tests.webserver import failing
+from tests.test_update import check_consistent, kill_update_at, run_update, update_folder
 
 PAGES = ["californiaglobe.com.amazon.html", "japantimes.co.jp.surgical.html", "guardian.co.tt-massy.html",
          "xinhuanet.com.c_1125597921.html"]
@@ -21,19 +19,7 @@ EXPECTED = {("masks", "Losing face: 6,000 surgical masks stolen from Kobe hospit
 
 @pytest.fixture
 def setup(tmp_path, shared, site):
-    vcdb = tmp_path / "vcdb"
-    vcdb.mkdir()
-    for file in sorted((shared / "vcdb" / "json").glob("*.json"))[:25]:
-        (vcdb / file.name).write_bytes(file.read_bytes())
-    urls = []
-    for i, name in enumerate(PAGES):
-        site.page(f"/news/{i}.html", (shared / "news" / "pages" / name).read_bytes(), etag=f'"v{i}"')
-        urls.append(site.url(f"/news/{i}.html"))
-    site.route("/api/v1/press_releases.json", failing(10**6, 500))
-    db_dir = tmp_path / "db"
-    db_dir.mkdir()
-    local_sources_toml(db_dir / "sources.toml", urls, vcdb, fetch="read_timeout = 5.0")
-    db_path = db_dir / "kb.db"
+    db_path = update_folder(tmp_path, shared, site, PAGES)
     from kb.cli import main
     from click.testing import CliRunner
     for name, query, *filters in WATCHES:
