@@ -151,8 +151,7 @@ class Searcher:
 
         missing = list(dict.fromkeys(q for q in queries if q not in self._cache))
         if missing:
-            model = self.model(self.connect())
-            encoded = model.encode_queries([clip_query(model, q) for q in missing])
+            encoded = self._encode(missing)
             with self._lock:
                 for query, vector in zip(missing, encoded):
                     self._cache[query] = vector
@@ -161,10 +160,13 @@ class Searcher:
         with self._lock:
             found = [self._cache.get(q) for q in queries]
         if any(v is None for v in found):  # evicted meanwhile by other threads: encode again
-            model = self.model(self.connect())
-            return np.vstack([v if v is not None else model.encode_queries([clip_query(model, q)])[0]
-                              for q, v in zip(queries, found)])
+            return np.vstack([v if v is not None else self._encode([q])[0] for q, v in zip(queries, found)])
         return np.vstack(found)
+
+    def _encode(self, queries: list[str]):
+        """The model's vectors of these queries, each read up to its first QUERY_TOKENS tokens."""
+        model = self.model(self.connect())
+        return model.encode_queries([clip_query(model, q) for q in queries])
 
     def search(self, query: str, k: int = 10, mode: str = modes.DEFAULT, filters: Filters | None = None,
                by: str = "incident", vector=None) -> Results:

@@ -43,8 +43,13 @@ class Vectors:
         with self._lock:
             stamp = settings.file_stamp(self.path)
             if self._index is None or stamp != self._stamp:
-                self._index = vindex.load(self.path, db)
+                try:
+                    self._index = vindex.load(self.path, db)
+                except vindex.Unusable as exc:  # kept until the file changes: not re-read per query
+                    self._index = exc
                 self._stamp = stamp
+            if isinstance(self._index, vindex.Unusable):
+                raise self._index.with_traceback(None)  # a fresh traceback each time
             return self._index
 
     def hits(self, db, vectors, filters: Filters, pool: int) -> dict[int, tuple[float, int, float]]:
