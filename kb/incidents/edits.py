@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import date, datetime
+from datetime import date
 
 import sqlite_utils
 
 from ..errors import InvalidInput
 from ..extract.aliases import load_aliases
 from ..storage.merged import final_incident
+from ..text.dates import normalise_date
 from ..storage.sql import batches, marks, now_iso, transaction
 from ..storage.store import documents_of, link, require_incidents
 from .fields import EDITABLE, create_incident, fill_empty_fields
@@ -95,21 +96,10 @@ def _check_value(key: str, value, raw: str) -> None:
         raise InvalidInput(f"year must be from 1900 to {date.today().year + 1}, not {raw[:30]!r}")
     if key in ("impact_records", "impact_amount") and not (0 <= value < 2**63 and math.isfinite(value)):
         raise InvalidInput(f"{key} must be a number from 0 up, not {raw[:30]!r}")
-    if key.startswith("date_") and not _is_date(value):
+    if key.startswith("date_") and normalise_date(value) != value:  # YYYY[-MM[-DD]], a real date
         raise InvalidInput(f"{key} must be a date: YYYY, YYYY-MM or YYYY-MM-DD, not {raw[:30]!r}")
     if key == "impact_currency" and not re.fullmatch(r"[A-Z]{3}", value):
         raise InvalidInput(f"impact_currency must be a three-letter currency code such as USD or CNY, not {raw[:30]!r}")
-
-
-def _is_date(text: str) -> bool:
-    """Whether `text` is a real date: YYYY, YYYY-MM or YYYY-MM-DD."""
-    for form in ("%Y", "%Y-%m", "%Y-%m-%d"):
-        try:
-            if datetime.strptime(text, form).strftime(form) == text:
-                return True
-        except ValueError:
-            pass
-    return False
 
 
 def apply_manual_decisions(db: sqlite_utils.Database, doc_ids: list[int]) -> None:
