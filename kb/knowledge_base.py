@@ -318,12 +318,8 @@ class KB:
     def watch_notify(self) -> list[dict[str, Any]]:
         """Every watch's matches recorded since the last call (the first call: all of them)."""
         from .storage import watches
-        from .storage.db import get_setting, set_setting
 
-        found = watches.matches(self.db, after_id=int(get_setting(self.db, "watch_notified_through") or 0))
-        if found:
-            set_setting(self.db, "watch_notified_through", str(found[-1]["id"]))
-        return found
+        return watches.take_unnotified(self.db)
 
     def evaluate_watches(self, command: str = "update"):
         """Every watch over what changed since it last looked (kb.watches.evaluate)."""

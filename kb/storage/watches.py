@@ -13,6 +13,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from ..errors import InvalidInput, NotFound
+from .db import get_setting, set_setting
 from .sql import now_iso, rows, transaction
 
 MATCH_COLUMNS = ("item", "kind", "incident_id", "document_id", "title", "reason")
@@ -93,6 +94,14 @@ def matches(db: sqlite_utils.Database, watch_id: int | None = None, after_id: in
 
 def mark_read(db: sqlite_utils.Database, watch_id: int, through_id: int) -> None:
     db.execute("UPDATE watches SET read_through = max(read_through, ?) WHERE id = ?", [through_id, watch_id])
+
+
+def take_unnotified(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every match recorded since the last call (the first call: all), marked as told."""
+    found = matches(db, after_id=int(get_setting(db, "watch_notified_through") or 0))
+    if found:
+        set_setting(db, "watch_notified_through", str(found[-1]["id"]))
+    return found
 
 
 def of_run(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
