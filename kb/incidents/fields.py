@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 import sqlite_utils
 
 from ..extract.aliases import Aliases, home_country
+from ..extract.case_names import named_case
 from ..extract.entity import Entity
 from ..extract.names import courts, insider_role, normalise_case_number, organisations
 from ..records import CaseRecord, IncidentRecord
@@ -142,10 +143,13 @@ def case_records(facts: list[Fact], doc: dict, aliases: Aliases) -> list[CaseRec
         damages_currency=claim[1] if claim else None,
     )
     case_type = _case_type(facts, text)
-    if not numbers:
-        return [CaseRecord(case_type=case_type, **base)]
     kinds = {f.name: f.value for f in facts if f.kind == "case_number"}
-    return [CaseRecord(case_number=n, case_type=kinds.get(n) or case_type, **base) for n in numbers]
+    found = [CaseRecord(case_number=n, case_type=kinds.get(n) or case_type, **base) for n in numbers] \
+        or [CaseRecord(case_type=case_type, **base)]
+    orgs = Counter(f.name for f in facts if f.kind == "organisation")
+    organisation = orgs.most_common(1)[0][0] if orgs else None
+    insider = next((f.name for f in facts if f.kind == "person"), None)
+    return [named_case(case, organisation, insider, _country(facts, organisation)) for case in found]
 
 
 def stated(facts: list[Fact]) -> list[Fact]:

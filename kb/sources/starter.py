@@ -13,6 +13,7 @@ import json
 from importlib import resources
 from typing import Iterable, Iterator
 
+from ..extract.case_names import named_case
 from ..records import CaseRecord, DocumentRecord, IncidentRecord
 from .sdk import Output, Scraper
 
@@ -34,7 +35,8 @@ def iter_records() -> Iterator[DocumentRecord]:
             year=_year(entry.get("date_start") or entry.get("date_reported")),
             **{k: entry.get(k) for k in _INCIDENT_FIELDS},
         )
-        cases = [CaseRecord(**{k: c.get(k) for k in _CASE_FIELDS}) for c in entry.get("cases", [])]
+        cases = [named_case(CaseRecord(**{k: c.get(k) for k in _CASE_FIELDS}), entry.get("organisation"),
+                            entry.get("insider_name"), entry.get("country")) for c in entry.get("cases", [])]
         sources = entry.get("sources") or []
         url = sources[0]["url"] if sources else None
         published = entry.get("date_reported") or entry.get("date_start")

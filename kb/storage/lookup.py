@@ -79,11 +79,13 @@ def document(db: sqlite_utils.Database, doc_id: int) -> dict[str, Any]:
     doc["meta"] = json.loads(doc["meta"]) if doc["meta"] else {}
     doc["incidents"] = rows(
         db,
-        "SELECT i.id, i.key, i.title, i.organisation, i.incident_type, d.confidence, d.method "
-        "FROM incident_documents d JOIN incidents i ON i.id = d.incident_id "
+        "SELECT i.id, i.key, i.title, i.organisation, i.incident_type, i.merged_into, d.confidence, d.method, "
+        "d.evidence FROM incident_documents d JOIN incidents i ON i.id = d.incident_id "
         "WHERE d.document_id = ? ORDER BY d.confidence DESC",
         [doc_id],
     )
+    for inc in doc["incidents"]:
+        inc["evidence"] = json.loads(inc["evidence"] or "[]")
     doc["cases"] = rows(db, "SELECT * FROM cases WHERE document_id = ?", [doc_id])
     doc["facts"] = facts(db, "WHERE de.document_id = ?", [doc_id])
     doc["legal_facts"] = rows(db, "SELECT * FROM legal_facts WHERE document_id = ? ORDER BY start_offset, id", [doc_id])
@@ -178,29 +180,62 @@ def incident_cards(db: sqlite_utils.Database, incident_ids: list[int]) -> dict[i
                                          f"WHERE id IN ({marks(incident_ids)})", incident_ids)}
 
 
-def document_links(db: sqlite_utils.Database, doc_id: int) -> dict | None:
-    """A document's source and URL, the incidents it is linked to and their cases (None: no such document)."""
-    doc = db.execute("SELECT source, url FROM documents WHERE id = ?", [doc_id]).fetchone()
-    if doc is None:
+def merges(db: sqlite_utils.Database, incident_id: int) -> dict[str, Any]:
+    """The incident this one was merged into (id, title) and those merged into it."""
+    target = rows(db, "SELECT t.id, t.title FROM incidents i JOIN incidents t ON t.id = i.merged_into "
+                      "WHERE i.id = ?", [incident_id])
+    return {"into": target[0] if target else None,
+            "from": rows(db, "SELECT id, title, merged_by FROM incidents WHERE merged_into = ? ORDER BY id",
+                         [incident_id])}
+
+
+# The legal steps of each kind of case: an incident's civil suit is not docketed with its prosecution.
+CASE_STEPS = {"civil": ["claim", "settlement", "verdict"],
+              "criminal": ["arrest", "charge", "plea", "verdict", "sentence"]}
+
+
+def case(db: sqlite_utils.Database, case_id: int) -> dict[str, Any] | None:
+    """A court case with its incident and document (id, title) and its docket steps: the legal facts of
+    its document and its incident's documents that name its case number (or a prefix, or none) and are steps of
+    its kind of case (None: no such case)."""
+    found = rows(db, "SELECT c.*, i.title AS incident_title, d.title AS document_title FROM cases c "
+                     "LEFT JOIN incidents i ON i.id = c.incident_id LEFT JOIN documents d ON d.id = c.document_id "
+                     "WHERE c.id = ?", [case_id])
+    if not found:
         return None
-    return {
-        "source": doc[0], "url": doc[1],
-        "incidents": rows(db, "SELECT i.id, i.title, i.incident_type, i.organisation, l.confidence, l.method "
-                              "FROM incident_documents l JOIN incidents i ON i.id = l.incident_id "
-                              "WHERE l.document_id = ? ORDER BY l.confidence DESC, i.id", [doc_id]),
-        "cases": rows(db, "SELECT DISTINCT c.id, c.court, c.case_number, c.case_type, c.status FROM cases c "
-                          "WHERE c.document_id = ? OR c.incident_id IN "
-                          "(SELECT incident_id FROM incident_documents WHERE document_id = ?) ORDER BY c.filed, c.id",
-                      [doc_id, doc_id]),
-    }
+    row = found[0]
+    row["steps"] = rows(
+        db, "SELECT f.*, d.title AS document_title, d.language FROM legal_facts f JOIN documents d ON d.id = f.document_id "
+            "WHERE (f.document_id = ?1 OR f.document_id IN (SELECT document_id FROM incident_documents "
+            "WHERE incident_id = ?2)) AND (f.case_number IS NULL OR ?3 IS NULL "
+            "OR ?3 LIKE f.case_number || '%' OR f.case_number LIKE ?3 || '%') "
+            "AND (?4 IS NULL OR f.kind IN (SELECT value FROM json_each(?4))) "
+            "ORDER BY f.date IS NULL, f.date, f.document_id, f.start_offset",
+        [row["document_id"], row["incident_id"], row["case_number"],
+         json.dumps(CASE_STEPS[row["case_type"]]) if row["case_type"] in CASE_STEPS else None])
+    row["documents"] = rows(db, "SELECT d.id, d.title, d.source, d.kind, d.language, d.published FROM documents d "
+                                "WHERE d.id = ?1 OR d.id IN (SELECT document_id FROM incident_documents "
+                                "WHERE incident_id = ?2) ORDER BY d.published, d.id",
+                            [row["document_id"], row["incident_id"]])
+    return row
 
 
-def incident_links(db: sqlite_utils.Database, incident_id: int) -> dict:
-    """An incident's documents and cases."""
+def overview(db: sqlite_utils.Database, newest: int = 10) -> dict[str, Any]:
+    """What the home page shows: counts, incidents (not merged away) by year, type, country and
+    insider role, documents by source, and the newest incidents."""
+
+    def grouped(column: str, table: str = "incident_list", order: str = "2 DESC, 1", limit: int = 12) -> list:
+        return [list(r) for r in db.execute(
+            f"SELECT {column}, count(*) FROM {table} WHERE {column} IS NOT NULL AND {column} != '' "
+            f"GROUP BY 1 ORDER BY {order} LIMIT ?", [limit])]
+
+    count = db.execute("SELECT (SELECT count(*) FROM incident_list), (SELECT count(*) FROM documents), "
+                       "(SELECT count(*) FROM cases), (SELECT count(DISTINCT source) FROM documents)").fetchone()
     return {
-        "documents": rows(db, "SELECT d.id, d.title, d.source, d.kind, d.language, d.published, d.url, "
-                              "l.confidence, l.method FROM incident_documents l JOIN documents d ON d.id = l.document_id "
-                              "WHERE l.incident_id = ? ORDER BY d.published, d.id", [incident_id]),
-        "cases": rows(db, "SELECT id, court, case_number, case_type, status FROM cases WHERE incident_id = ? "
-                          "ORDER BY filed, id", [incident_id]),
+        "counts": dict(zip(("incidents", "documents", "cases", "sources"), count)),
+        "by": {"year": grouped("year", order="1", limit=200), "incident_type": grouped("incident_type"),
+               "country": grouped("country"), "insider_role": grouped("insider_role"),
+               "source": grouped("source", table="documents")},
+        "newest": rows(db, "SELECT id, title, organisation, incident_type, year, country FROM incident_list "
+                           "ORDER BY year IS NULL, year DESC, id DESC LIMIT ?", [newest]),
     }

@@ -9,6 +9,7 @@ Every table and what owns its rows:
 - link_candidates, document_sketches: kb.incidents
 - chunks, staged_vectors: kb.index
 - documents_words, documents_fts, documents_segmented (full-text indexes, kept by triggers): kb.search.keyword
+- incidents_fts (the site's incident search box, kept by triggers); views incident_list, document_list: kb.web reads them
 - runs, run_errors, source_state: kb.storage.runs; fetch_state: kb.storage.fetch_state
 - settings: kb.storage.db
 - watches, watch_matches: kb.storage.watches
@@ -424,7 +425,39 @@ CREATE INDEX documents_updated ON documents(updated_at);
 CREATE INDEX incidents_updated ON incidents(updated_at);
 """
 
+_M13_SITE = """
+-- The site's table search box on incidents (Datasette's ?_search=): stemmed words of the
+-- title, summary, organisation and insider, kept level with incidents by triggers.
+CREATE VIRTUAL TABLE incidents_fts USING fts5(
+    title, summary, organisation, insider_name, content=incidents, content_rowid=id,
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+INSERT INTO incidents_fts(rowid, title, summary, organisation, insider_name)
+    SELECT id, title, summary, organisation, insider_name FROM incidents;
+CREATE TRIGGER incidents_fts_ai AFTER INSERT ON incidents BEGIN
+    INSERT INTO incidents_fts(rowid, title, summary, organisation, insider_name)
+    VALUES (new.id, new.title, new.summary, new.organisation, new.insider_name);
+END;
+CREATE TRIGGER incidents_fts_ad AFTER DELETE ON incidents BEGIN
+    INSERT INTO incidents_fts(incidents_fts, rowid, title, summary, organisation, insider_name)
+    VALUES ('delete', old.id, old.title, old.summary, old.organisation, old.insider_name);
+END;
+CREATE TRIGGER incidents_fts_au AFTER UPDATE OF title, summary, organisation, insider_name ON incidents BEGIN
+    INSERT INTO incidents_fts(incidents_fts, rowid, title, summary, organisation, insider_name)
+    VALUES ('delete', old.id, old.title, old.summary, old.organisation, old.insider_name);
+    INSERT INTO incidents_fts(rowid, title, summary, organisation, insider_name)
+    VALUES (new.id, new.title, new.summary, new.organisation, new.insider_name);
+END;
+-- The slim listings a person scans: incidents that are not merged away, and documents,
+-- with the columns that fit a screen (the wide tables stay one click away).
+CREATE VIEW incident_list AS
+    SELECT id, title, organisation, incident_type, year, country, insider_role, sector
+    FROM incidents WHERE merged_into IS NULL;
+CREATE VIEW document_list AS
+    SELECT id, title, source, kind, published, language FROM documents;
+"""
+
 # In order: PRAGMA user_version is the number of the last one applied.
 MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE,
               _M7_LEGAL_FACTS, _M8_INDEX_AUTO, _M9_EMBED_STAGING, _M10_SEGMENTED_WORDS, _M11_TRIGRAM_CHINESE_ONLY,
-              _M12_WATCHES]
+              _M12_WATCHES, _M13_SITE]

@@ -1,5 +1,6 @@
 """The Datasette plugin (entry point `datasette: kb`): the search page, the watches (feeds, their
-page, "watch this search"), the kb_search() SQL functions, linked records on row pages, kb's templates.
+page, "watch this search"), the kb_search() SQL functions, the incident, document and case pages
+and the overview (kb.web.pages), table cells (kb.web.cells), kb's templates.
 
 Only hooks found in both Datasette 0.65 and the 1.0 alphas are used. Every
 search goes through the knowledge base's `KB.search` (the CLI's code path).
@@ -27,7 +28,7 @@ from ..errors import KBError
 from ..storage.db import is_kb_connection, make_read_side
 from .finding import kb_database, knowledge_base, plugin_config
 from .functions import add_search_functions
-from .row_links import document_links, incident_links
+from . import cells, pages
 from .search_page import search_view
 from .watch_pages import feed_view, watches_view
 
@@ -78,29 +79,40 @@ def prepare_connection(conn, database, datasette):
 @hookimpl
 def register_routes():
     return [(r"^/-/kb-search(?P<format>\.json)?$", search_view),
+            (r"^/-/kb/(?P<kind>incident|document)/(?P<id>[0-9]{1,18})(?P<format>\.json|\.iides\.json)$",
+             pages.record_json),
             (r"^/-/kb-watch/(?P<name>[^/]+)\.atom$", feed_view),
             (r"^/-/kb-watches$", watches_view)]
 
 
 @hookimpl
 def menu_links(datasette):
-    return [{"href": datasette.urls.path("/-/kb-search"), "label": "Search incidents"},
+    return [{"href": datasette.urls.path("/"), "label": "Overview"},
+            {"href": datasette.urls.path("/-/kb-search"), "label": "Search incidents"},
             {"href": datasette.urls.path("/-/kb-watches"), "label": "Watches"}]
 
 
 @hookimpl
 def extra_template_vars(view_name, table, database, request, datasette):
-    """Linked incidents, documents, cases and sources for document and incident row pages."""
-    if view_name != "row" or table not in ("documents", "incidents") or request is None:
+    """The readable pages: incident, document and case row pages (`kb_page`), the overview on the home page."""
+    if request is None or view_name not in ("row", "index") or (view_name == "row" and table not in pages.ROW_PAGES):
         return {}
 
-    async def links():
+    async def page_vars():
         db = await kb_database(datasette)
-        pk = request.url_vars.get("pks", "")
-        if db is None or db.name != database or not pk.isdigit():
+        if db is None:
             return {}
-        if table == "documents":
-            return {"kb_links": await document_links(datasette, db, int(pk))}
-        return {"kb_links": await incident_links(datasette, db, int(pk))}
+        if view_name == "index":
+            return {"kb_overview": await pages.overview(datasette, db)}
+        pk = request.url_vars.get("pks", "")
+        if db.name != database or not pk.isdigit():
+            return {}
+        return {"kb_page": await pages.ROW_PAGES[table](datasette, db, int(pk))}
 
-    return links
+    return page_vars
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    """Links, money, lists and short URLs in table cells (kb.web.cells)."""
+    return cells.render(datasette, database, table, column, value, row)
