@@ -216,7 +216,7 @@ def test_row_pages_link_documents_cases_and_sources(site, starter_db):
         assert f'href="/kb/documents/{doc_id}"' in html
     for case_id in case_ids:
         assert f'href="/kb/cases/{case_id}"' in html
-    assert 'href="/kb/documents?source=' in html and 'href="https://mp.weixin.qq.com/' in html
+    assert 'href="/kb/document_list?source=' in html and 'href="https://mp.weixin.qq.com/' in html
     doc_html = get(site, f"/kb/documents/{doc_ids[0]}").text
     assert f'href="/kb/incidents/{incident_id}"' in doc_html
 
