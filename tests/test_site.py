@@ -107,8 +107,8 @@ def test_incident_json_is_what_kb_show_prints(site_db, served):
     assert body == json.loads(json.dumps(site_db.show(f"i{incident_id}"), default=str))
     assert body["legal_facts"] and body["facts"]
     bundle = get(served, f"/-/kb/incident/{incident_id}.iides.json").json()
-    assert any(o.get("type") == "incident" or str(o.get("id", "")).startswith("incident--")
-               for o in bundle.get("objects", [bundle]))
+    kinds = {o["id"].split("--")[0] for o in bundle["objects"]}
+    assert {"incident", "insider", "organization", "court-case", "source"} <= kinds
     assert get(served, "/-/kb/incident/999999.json").status_code == 404
     page = get(served, f"/kb/incidents/{incident_id}").text
     assert f'href="/-/kb/incident/{incident_id}.json"' in page
@@ -196,7 +196,7 @@ def test_browser_reads_the_incident_document_case_and_overview(chromium, site_db
             assert incident["title"] in page.title()
             claim = page.locator(".kb-step-claim", has_text="CNY 8,000,000").first
             assert "claimed" in claim.inner_text() and "kb-not-stated" in claim.get_attribute("class")
-            dated = page.locator(".kb-step").filter(has_not=page.locator(".kb-step-date", has_text="undated")).first
+            dated = page.locator(".kb-step:not(:has(.kb-repeat))").filter(has_not=page.locator(".kb-step-date", has_text="undated")).first
             assert len(dated.locator(".kb-source-sentence").inner_text()) > 20
             assert dated.locator(".kb-source-sentence cite a").first.get_attribute("href").startswith("/kb/documents/")
             headings = page.locator(".kb-main h3").all_inner_texts()

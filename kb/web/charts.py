@@ -21,7 +21,7 @@ def bars(title: str, counts: list[list], link: Callable[[object], str], vertical
             m["y"] = round(base - m["height"], 1)
         every = max(1, round(len(marks) / 12))  # a readable number of year labels
         for i, m in enumerate(marks):
-            m["show_label"] = i % every == 0 or i == len(marks) - 1
+            m["show_label"] = i % every == 0
         return {"title": title, "vertical": True, "width": WIDTH, "height": height, "base": base, "marks": marks}
     row, label_width = 22, 170
     marks = [{"x": label_width, "y": i * row, "height": row - 6, "label": str(value), "count": count,

@@ -114,8 +114,11 @@ def timeline(legal_facts: list[dict], facts: list[dict]) -> list[dict]:
                    "document_id": first["document_id"]},
                   also=[m["document_id"] for m in fact["mentions"][1:]])
     ordered = sorted(steps.values(), key=lambda s: (s["date"] is None, s["date"] or ""))
+    previous = None
     for step in ordered:
         step["not_stated"] = (step["status"] or "") in NOT_STATED
+        step["repeat"] = (step["sentence"], step["document_id"]) == previous  # the page quotes it once
+        previous = (step["sentence"], step["document_id"])
     return ordered
 
 
@@ -137,10 +140,17 @@ def _detail(f: dict) -> str | None:
 
 
 def _statements(facts: list[dict]) -> list[dict]:
-    """Facts the documents state as claims, denials, hypotheticals or rumours: never incident facts."""
-    return [{"status": f["status"], "kind": f["kind"], "name": f["name"], "label": f.get("label"),
-             "sentence": f["mentions"][0]["sentence"], "document_id": f["mentions"][0]["document_id"]}
-            for f in facts if f.get("status") not in (None, "fact")]
+    """Facts the documents state as claims, denials, hypotheticals or rumours (never incident facts),
+    grouped by the sentence that states them."""
+    grouped: dict[tuple, dict] = {}
+    for f in facts:
+        if f.get("status") in (None, "fact"):
+            continue
+        first = f["mentions"][0]
+        group = grouped.setdefault((first["sentence"], first["document_id"]), {
+            "sentence": first["sentence"], "document_id": first["document_id"], "said": []})
+        group["said"].append({"status": f["status"], "kind": f["kind"], "name": f["name"], "label": f.get("label")})
+    return list(grouped.values())
 
 
 def _by_language(documents: list[dict]) -> list[dict]:
