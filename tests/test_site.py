@@ -144,6 +144,9 @@ def test_cells_format_money_lists_and_long_links(site_db, served):
     seed = ids(site_db, "SELECT id FROM documents WHERE source = '安全内参'")[0]
     links = get(served, f"/kb/incident_documents?document_id={seed}").text
     assert '<ul class="kb-cell-list"><li>organisation: ByteDance</li>' in links
+    merged, target = site_db.db.execute("SELECT id, merged_into FROM incidents WHERE merged_into IS NOT NULL").fetchone()
+    assert f'<a href="/kb/incidents/{target}">→ incident {target}</a>' in get(served, f"/kb/incidents/{merged}").text
+    assert f'href="/kb/incidents/{target}"' in get(served, f"/kb/incidents?id={merged}").text
     docs = get(served, f"/kb/documents?id={seed}").text
     assert 'title="https://mp.weixin.qq.com/s?__biz=' in docs and ">mp.weixin.qq.com/s…</a>" in docs
 

@@ -24,7 +24,7 @@ def render(datasette, database: str, table: str | None, column: str, value, row)
         return None
     if table in LISTINGS and column == "title":
         return _link(datasette.urls.row(database, LISTINGS[table], _get(row, "id")), value)
-    if column == "merged_into" and table == "incidents":
+    if column == "merged_into" and table == "incidents" and isinstance(value, int):  # listings link it themselves
         return _link(datasette.urls.row(database, "incidents", value), f"→ incident {value}")
     if column in AMOUNTS and isinstance(value, (int, float)):
         return Markup("{}").format(money(value, _get(row, AMOUNTS[column])))
@@ -36,7 +36,7 @@ def render(datasette, database: str, table: str | None, column: str, value, row)
         return _link(path, value)
     if isinstance(value, str) and len(value) > LONG:
         url = safe_url(value)
-        if url and "\n" not in url:
+        if url and not any(c.isspace() for c in url):
             parts = urlsplit(url)
             shown = parts.netloc + (parts.path[:24] + "…" if len(parts.path) > 1 else "")
             return Markup('<a href="{}" title="{}" rel="noopener noreferrer nofollow">{}</a>').format(url, url, shown)
