@@ -88,3 +88,16 @@ def test_hostile_text_is_escaped_on_every_page(tiny):
                  f"/kb/documents/{hostile['document_id']}"):
         html = get(site, path).text
         assert XSS not in html and "&lt;script&gt;" in html, path
+
+
+def test_pages_a_person_reads_answer_on_the_tiny_site(tiny):
+    kb, site = tiny
+    incident = kb.show("starter:bytedance-intern-model-training-sabotage-2024")
+    case = next(c for c in kb.db.execute("SELECT id, case_name, parties FROM cases WHERE case_name LIKE 'Waymo%'"))
+    assert case[2] == "Waymo LLC (plaintiff); Uber Technologies (defendant)"
+    pages = {"/": "Incidents per year", f"/kb/incidents/{incident['id']}": f"<h1>{incident['title']}</h1>",
+             f"/kb/cases/{case[0]}": f"<h1>{case[1]}</h1>", "/kb/incident_list": "rows sorted by year"}
+    for path, shown in pages.items():
+        response = get(site, path)
+        assert response.status_code == 200 and shown in response.text, path
+    assert get(site, f"/-/kb/incident/{incident['id']}.json").json()["key"] == incident["key"]
