@@ -9,11 +9,13 @@ import sqlite_utils
 
 from ..records import document_text
 from ..errors import NotFound
+from . import amounts
 from .sql import batches, marks, rows
 
 
-def stats(db: sqlite_utils.Database) -> dict[str, Any]:
-    """Counts of documents, incidents, chunks, cases, and documents by source/kind/language."""
+def stats(db: sqlite_utils.Database, scope: str | None = "in") -> dict[str, Any]:
+    """Counts of documents, incidents (of `scope`; None: all), chunks, cases, documents by
+    source/kind/language, and incidents by scope and legal status."""
 
     def count(sql: str) -> int:
         return db.execute(sql).fetchone()[0]
@@ -25,13 +27,21 @@ def stats(db: sqlite_utils.Database) -> dict[str, Any]:
 
     return {
         "documents": count("SELECT count(*) FROM documents"),
-        "incidents": count("SELECT count(*) FROM incidents WHERE merged_into IS NULL"),
+        "scope": scope or "all",
+        "incidents": db.execute("SELECT count(*) FROM incidents WHERE merged_into IS NULL AND scope IS coalesce(?, scope)",
+                                [scope]).fetchone()[0],
         "chunks": count("SELECT count(*) FROM chunks"),
         "embedded_chunks": count("SELECT count(*) FROM chunks WHERE embedding IS NOT NULL"),
         "cases": count("SELECT count(*) FROM cases"),
         "by_source": grouped("source"),
         "by_kind": grouped("kind"),
         "by_language": grouped("language"),
+        "incidents_by_scope": dict(db.execute(
+            "SELECT coalesce(scope, 'unknown'), count(*) FROM incidents WHERE merged_into IS NULL GROUP BY 1 "
+            "ORDER BY 2 DESC").fetchall()),
+        "incidents_by_legal_status": dict(db.execute(
+            "SELECT coalesce(legal_status, 'unknown'), count(*) FROM incidents WHERE merged_into IS NULL "
+            "AND scope IS coalesce(?, scope) GROUP BY 1 ORDER BY 2 DESC", [scope]).fetchall()),
     }
 
 
@@ -79,7 +89,8 @@ def document(db: sqlite_utils.Database, doc_id: int) -> dict[str, Any]:
     doc["meta"] = json.loads(doc["meta"]) if doc["meta"] else {}
     doc["incidents"] = rows(
         db,
-        "SELECT i.id, i.key, i.title, i.organisation, i.incident_type, d.confidence, d.method "
+        "SELECT i.id, i.key, i.title, i.organisation, i.incident_type, i.scope, i.scope_reason, i.legal_status, "
+        "i.legal_status_date, d.confidence, d.method "
         "FROM incident_documents d JOIN incidents i ON i.id = d.incident_id "
         "WHERE d.document_id = ? ORDER BY d.confidence DESC",
         [doc_id],
@@ -87,6 +98,7 @@ def document(db: sqlite_utils.Database, doc_id: int) -> dict[str, Any]:
     doc["cases"] = rows(db, "SELECT * FROM cases WHERE document_id = ?", [doc_id])
     doc["facts"] = facts(db, "WHERE de.document_id = ?", [doc_id])
     doc["legal_facts"] = rows(db, "SELECT * FROM legal_facts WHERE document_id = ? ORDER BY start_offset, id", [doc_id])
+    doc["amounts"] = amounts.of_documents(db, [doc_id])
     doc["type"] = "document"
     return doc
 
@@ -110,6 +122,7 @@ def incident(db: sqlite_utils.Database, incident_id: int) -> dict[str, Any]:
     inc["legal_facts"] = rows(db, "SELECT f.* FROM legal_facts f JOIN incident_documents l ON l.document_id = "
                                    "f.document_id WHERE l.incident_id = ? ORDER BY f.date, f.document_id, f.start_offset",
                                [incident_id])
+    inc["amounts"] = amounts.of_documents(db, [d["id"] for d in inc["documents"]])
     inc["type"] = "incident"
     return inc
 
@@ -157,10 +170,12 @@ def show(db: sqlite_utils.Database, ident: str) -> dict[str, Any]:
 # --- what the site's pages show --------------------------------------------------
 
 def counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """How many documents, incidents and cases the KB holds (every stored row)."""
+    """How many documents, incidents and cases the KB holds (every stored row), and how many
+    incidents are in the field (not merged)."""
     row = db.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM incidents), "
-                     "(SELECT count(*) FROM cases)").fetchone()
-    return {"documents": row[0], "incidents": row[1], "cases": row[2]}
+                     "(SELECT count(*) FROM cases), "
+                     "(SELECT count(*) FROM incidents WHERE scope = 'in' AND merged_into IS NULL)").fetchone()
+    return {"documents": row[0], "incidents": row[1], "cases": row[2], "in_scope": row[3]}
 
 
 def filter_choices(db: sqlite_utils.Database) -> dict[str, list[str]]:
