@@ -101,7 +101,7 @@ def test_csv_export(filled, tmp_path):
         incidents = list(csv.DictReader(fh))
     with (folder / "documents.csv").open(encoding="utf-8") as fh:
         documents = list(csv.DictReader(fh))
-    stats = filled.json("stats")
+    stats = filled.json("stats", "--scope", "all")
     assert len(incidents) == stats["incidents"] and len(documents) == stats["documents"]
     seed = next(d for d in documents if d["source"] == "安全内参")
     assert STARTER_KEY in seed["incidents"].split()
