@@ -31,7 +31,7 @@ def step(db: sqlite_utils.Database, doc_ids: list[int]) -> dict[str, int]:
 
 def read_amounts(db: sqlite_utils.Database, doc_ids: list[int]) -> None:
     """Replace the amounts read from these documents' texts (not those their records state)."""
-    own = stored_amounts.with_source(db, doc_ids)
+    own = stored_amounts.stated(db, doc_ids)
     todo = [d for d in doc_ids if d not in own]
     found = amounts.extracted(entities.money_mentions(db, todo), legal_facts.of_documents(db, todo))
     stored_amounts.replace(db, doc_ids, found, "extracted")

@@ -37,7 +37,7 @@ _TECH_ACT = re.compile(
     r"steal (?:\w+ ){0,3}secrets|intellectual property|falsif|tamper|altered|modif(?:y|ied) (?:\w+ ){0,2}"
     r"(?:records|data|code)|fraudulent(?:ly)? (?:transfer|transaction|use of (?:\w+ ){0,2}(?:computer|system))|"
     r"tax (?:refund )?fraud|identity theft ring|fraud ring|copied from (?:the|its) platform|"
-    r"fraudulently (?:used|using)|to commit fraud|committed fraud|defraud|embezzl",
+    r"fraudulently (?:used|using) (?:\w+ ){0,3}(?:computer|system|access)",
     re.I)
 # An error or a loss, stated as such.
 _ERROR_WORDS = re.compile(
@@ -86,12 +86,12 @@ def decide(inc: dict) -> tuple[str, str]:
         return "in", f"curated {itype.replace('_', ' ')} by an insider ({role.replace('_', ' ')})"
     if categories == {"error"} or itype == "unintentional":
         what = ", ".join(sorted(varieties)) or "error"
-        return "out", f"VERIS codes it as an error only ({what.lower()}): unintentional"
+        return "out", f"coded as an unintentional error ({what.lower()})"
     if not actions and not curated and itype is None:
         return _from_text(text, role)
     if role == "unknown" and not curated:
         return "out", "no insider among the actors"
-    if _NOT_STAFF.search(text) and not re.search(r"employee|worker|staff", text, re.I):
+    if _NOT_STAFF.search(text) and not re.search(r"\b(?:an?|the) (?:\w+ )?(?:employee|worker|staff member)", text, re.I):
         return "out", "the actor is not the organisation's staff"
     tech = _TECH_ACT.search(text)
     if categories & {"hacking", "malware"}:

@@ -21,12 +21,15 @@ def replace(db: sqlite_utils.Database, doc_ids: Iterable[int], found: list[dict]
     db.conn.executemany(_INSERT, [tuple({**a, "origin": origin}.get(c) for c in COLUMNS) for a in found])
 
 
-def with_source(db: sqlite_utils.Database, doc_ids: list[int]) -> set[int]:
-    """Those of `doc_ids` whose record states its amounts (they are not read from the text)."""
+def stated(db: sqlite_utils.Database, doc_ids: list[int]) -> set[int]:
+    """Those of `doc_ids` whose record states the amounts (curated entries, and any record with
+    amounts of its own): their amounts are not read from the text."""
     out: set[int] = set()
     for chunk in batches(doc_ids):
-        out |= {r[0] for r in db.execute(f"SELECT DISTINCT document_id FROM amounts WHERE origin = 'source' "
-                                         f"AND document_id IN ({marks(chunk)})", chunk)}
+        out |= {r[0] for r in db.execute(
+            f"SELECT id FROM documents WHERE curated = 1 AND id IN ({marks(chunk)}) UNION "
+            f"SELECT document_id FROM amounts WHERE origin = 'source' AND document_id IN ({marks(chunk)})",
+            [*chunk, *chunk])}
     return out
 
 
