@@ -79,6 +79,10 @@ def main() -> None:
         scope, why = decide(inc)
         part = "curated" if key.startswith("starter:") else "tuned" if n < TUNED_ON else "held out"
         rows.append((key, label, part, scope, why, baseline, reason))
+    unlabelled = sorted(set(k for k in incidents if k.startswith("starter:")) - {k for k, _, _ in labels})
+    if unlabelled:
+        print(f"{len(unlabelled)} curated entries are not labelled yet (add them to {LABELS.name}), "
+              f"e.g. {unlabelled[0]}")
     counts = {lab: sum(1 for r in rows if r[1] == lab) for lab in ("in", "out", "unsure")}
     print(f"{len(rows)} labelled records ({sum(1 for r in rows if r[2] != 'curated')} VCDB, "
           f"{sum(1 for r in rows if r[2] == 'curated')} curated): {counts}")

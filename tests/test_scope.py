@@ -147,3 +147,22 @@ def test_amounts_keep_their_kind_and_sentence_and_kinds_are_never_added(kb, tmp_
     assert (merged["impact_amount"], merged["impact_kind"]) == (300_000, "loss_reported")
     kb("incident", "edit", "i2", "incident_type=unintentional")
     assert kb.json("show", "i2")["scope"] == "out"
+
+
+def test_the_search_page_answers_in_scope_by_default_and_all_on_request(db_path, kb, vcdb_sample):
+    import asyncio
+    from urllib.parse import quote
+
+    from kb.web.app import make_datasette
+
+    kb("import", "vcdb", str(vcdb_sample))
+    site = make_datasette(db_path)
+    asyncio.run(site.invoke_startup())
+    query = "/-/kb-search.json?mode=keyword&q=" + quote("medical records CD patient file")
+    default = asyncio.run(site.client.get(query)).json()
+    assert default["filters"]["scope"] == "in"
+    assert not any(h["external_id"].startswith("C2CED3FD") for h in default["hits"])
+    every = asyncio.run(site.client.get(query + "&scope=all")).json()["hits"]
+    assert any(h["external_id"].startswith("C2CED3FD") and h["scope"] == "out" for h in every)
+    page = asyncio.run(site.client.get("/-/kb-search?mode=keyword&q=file")).text
+    assert '<option value="all">all incidents</option>' in page and "in the field)" in page
