@@ -46,12 +46,14 @@ def test_seed_alone_makes_an_incident_with_iides_fields(kb, seed):
     assert (inc["insider_role"], inc["employment_type"]) == ("intern", "Intern")
     assert (inc["incident_type"], inc["incident_subtype"]) == ("sabotage", "model training sabotage")
     assert (inc["date_start"], inc["date_end"]) == ("2024-06", "2024-07")
-    assert (inc["impact_amount"], inc["impact_currency"]) == (8_000_000, "CNY")
+    assert inc["impact_amount"] is None  # the CNY 8 million is a claim, not a loss
+    assert {"kind": "claimed", "amount": 8_000_000, "currency": "CNY"}.items() <= inc["amounts"][0].items()
+    assert inc["legal_status"] == "pending" and inc["scope"] == "in"
     assert "dismissed (2024-08)" in inc["outcome"]
     (case,) = inc["cases"]
     assert case["court"] == "Beijing Haidian District People's Court"
-    assert (case["case_type"], case["filed"], case["status"]) == ("civil", "2024-11-27", "accepted")
-    assert (case["damages_amount"], case["damages_currency"]) == (8_000_000, "CNY")
+    assert (case["case_type"], case["filed"], case["status"]) == ("civil", "2024-11-27", "pending")
+    assert (case["damages_amount"], case["damages_currency"], case["damages_kind"]) == (8_000_000, "CNY", "claimed")
     assert "20,000 CNY" in case["claims"] and "public apology" in case["claims"]
     # Facts carry their provenance.
     doc = inc["documents"][0]
@@ -70,7 +72,7 @@ def test_english_and_chinese_reports_of_one_case_cluster(kb, seed):
     assert zh["id"] == en["id"]
     assert en["method"] == "auto" and en["confidence"] >= 0.6
     assert other["id"] != zh["id"]
-    assert kb.json("stats")["incidents"] == 2
+    assert kb.json("stats", "--scope", "all")["incidents"] == 2
 
 
 def test_manual_decisions_survive_relink_and_reimport(kb, seed):

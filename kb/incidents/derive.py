@@ -20,6 +20,8 @@ from ..storage.sql import rows, transaction
 from ..storage.store import incidents_of
 from . import amounts, legal_status, scope
 
+_READ = 3000  # characters of each document the scope rules read beyond the incident's summary
+
 
 def step(db: sqlite_utils.Database, doc_ids: list[int]) -> dict[str, int]:
     """The pipeline step: the documents' amounts, then everything derived for their incidents."""
@@ -93,7 +95,8 @@ def _refresh_one(db: sqlite_utils.Database, inc_id: int) -> None:
     if not {"impact_amount", "impact_currency"} & manual:
         values.update(zip(("impact_amount", "impact_currency", "impact_kind"), impact or (None, None, None)))
     veris = next((json.loads(d["meta"]).get("veris") for d in docs if d["source"] == "vcdb" and d["meta"]), None)
-    values["scope"], values["scope_reason"] = scope.decide({**inc, **values, "veris": veris})
+    said = " ".join(f"{d['title'] or ''} {(d['text'] or '')[:_READ]}" for d in docs if d["source"] != "vcdb")
+    values["scope"], values["scope_reason"] = scope.decide({**inc, **values, "veris": veris, "text": said})
     if inc["key"].startswith("vcdb:") and "title" not in manual:
         values["title"] = dataset_title(inc, status.status)
     sets = ", ".join(f"{k} = :{k}" for k in values)

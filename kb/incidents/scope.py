@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from ..text.scripts import HAN
+
 SCOPES = ("in", "out", "unsure")
 
 _FIELD_TYPES = {"sabotage", "ip_theft", "espionage"}  # the field's own kinds
@@ -37,14 +39,19 @@ _TECH_ACT = re.compile(
     r"steal (?:\w+ ){0,3}secrets|intellectual property|falsif|tamper|altered|modif(?:y|ied) (?:\w+ ){0,2}"
     r"(?:records|data|code)|fraudulent(?:ly)? (?:transfer|transaction|use of (?:\w+ ){0,2}(?:computer|system))|"
     r"tax (?:refund )?fraud|identity theft ring|fraud ring|copied from (?:the|its) platform|"
-    r"fraudulently (?:used|using) (?:\w+ ){0,3}(?:computer|system|access)",
+    r"fraudulently (?:used|using) (?:\w+ ){0,3}(?:computer|system|access)|"
+    # the same in Chinese: tampering, 删库, planting code, damaging systems, stealing code or data
+    r"篡改|删库|删除.{0,8}(?:数据|代码|数据库|服务器|系统|账号)|破坏计算机信息系统|植入|后门|逻辑炸弹|"
+    r"攻击.{0,8}(?:训练|系统|服务器|模型|网络)|源代码|商业秘密|窃取.{0,8}(?:数据|代码|信息|资料|秘密)|"
+    r"非法获取计算机信息系统数据|侵犯公民个人信息|拷贝.{0,8}(?:数据|代码|资料)|出售.{0,8}(?:数据|信息)",
     re.I)
 # An error or a loss, stated as such.
 _ERROR_WORDS = re.compile(
     r"inadvertent|accident|mistaken|by mistake|in error|erroneous|misdeliver|misdirect|mis-?sent|"
     r"wrong (?:address|number|recipient|person|patient|veteran|fax)|misconfigur|misplaced|\blost\b|"
     r"\bloss\b|missing|left (?:behind|unsecured|in)|found (?:in|on|dumped)|dumped|discarded|"
-    r"disposal|recycling|publicly accessible|exposed online|glitch|coding error|programming error",
+    r"disposal|recycling|publicly accessible|exposed online|glitch|coding error|programming error|"
+    r"误发|误操作|丢失|遗失|配置错误",
     re.I)
 # Looking at records without taking or using them.
 _SNOOPING = re.compile(
@@ -70,12 +77,13 @@ _DETAIL_WORDS = 12  # a summary shorter than this says too little to tell snoopi
 
 
 def decide(inc: dict) -> tuple[str, str]:
-    """(scope, reason) for one incident's fields; `inc["veris"]` (optional) holds VERIS facets."""
+    """(scope, reason) for one incident's fields; optional: `inc["veris"]`, VERIS facets, and
+    `inc["text"]`, what its documents say beyond the summary."""
     actions = _actions(inc.get("action"))
     categories = set(actions)
     varieties = {v for vs in actions.values() for v in vs}
     motives = {m.strip() for m in (inc.get("motive") or "").split(",") if m.strip()}
-    text = " ".join(x for x in (inc.get("summary"), inc.get("impact_description")) if x)
+    text = " ".join(x for x in (inc.get("summary"), inc.get("impact_description"), inc.get("text")) if x)
     veris = inc.get("veris") or {}
     assets = set(veris.get("assets") or [])
     role = inc.get("insider_role") or "unknown"
@@ -118,10 +126,10 @@ def decide(inc: dict) -> tuple[str, str]:
     if snoop and role == "former_employee":
         return "in", f"a former employee still used the organisation's systems: \"{snoop.group(0)}\""
     if categories <= {"misuse", "error"} and motives <= _NO_GAIN_MOTIVES and not gain and \
-            (snoop or len(text.split()) >= _DETAIL_WORDS):
+            (snoop or _words(text) >= _DETAIL_WORDS):
         return "out", "snooping or misconduct: nothing taken, sold or harmed" + \
             (f" (\"{snoop.group(0)}\")" if snoop else "")
-    if len(text.split()) < _DETAIL_WORDS:
+    if _words(text) < _DETAIL_WORDS:
         return "unsure", "the record says too little about what the insider did"
     if systems and categories & {"misuse", "social"} and motives & {"Financial", "Espionage", "Grudge"}:
         return "in", f"deliberate misuse of a system ({', '.join(systems)}) for gain"
@@ -141,6 +149,11 @@ def _from_text(text: str, role: str) -> tuple[str, str]:
     if error:
         return "out", f"the text describes an error or loss: \"{error.group(0)}\""
     return "unsure", "no technology act or error is stated"
+
+
+def _words(text: str) -> int:
+    """Words of `text`, each Chinese character counted as one."""
+    return len(re.findall(f"[{HAN}]|[^\\W\\d_]+", text))
 
 
 def _actions(action: str | None) -> dict[str, list[str]]:
