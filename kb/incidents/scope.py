@@ -26,16 +26,15 @@ _TECH_ACT = re.compile(
     r"hack|logic bomb|malicious (?:code|script|program)|damaging (?:computer )?code|secret code|"
     r"kill switch|back ?door|wip(?:e|ed|ing)\b|delet(?:e|ed|ing) (?:\w+ ){0,3}(?:data|files?|database|"
     r"servers?|accounts?|records|code|backups?|virtual machines)|destroy(?:ed)? (?:\w+ ){0,2}data|"
-    r"sabotag|encrypt(?:ed)? (?:\w+ ){0,2}(?:data|files)|source code|trade secrets?|proprietary|"
+    r"sabotag|(?:reset|wiped|shut down|disabled|took down) (?:[\w']+ ){0,4}(?:servers?|systems?|network|"
+    r"replication|backups?|cooling)|encrypt(?:ed)? (?:\w+ ){0,2}(?:data|files)|source code|trade secrets?|proprietary|"
     r"formulas?|blueprints?|designs?\b|download(?:ed|ing)?|cop(?:ied|y|ying) (?:\w+ ){0,4}(?:data|files?|"
     r"records|information|lines)|exfiltrat|flash drive|thumb drive|\busb\b|e-?mail(?:ed|ing)? (?:\w+ ){0,6}"
     r"(?:to (?:her|his|their) (?:own |personal )|personal (?:e-?mail|account))|personal (?:e-?mail|"
     r"gmail|account)|(?:sell|sold|selling|trafficking) (?:\w+ ){0,4}(?:data|records|information|"
-    r"identities|details)|computer (?:fraud|crime|system|intrusion)|database|work computer|"
-    r"unauthori[sz]ed (?:use of|access to) (?:\w+ ){0,3}(?:system|computer|network|credentials|login)|"
+    r"identities|details)|computer (?:fraud|crime|intrusion)|"
     r"(?:co-?workers?'?|manager'?s?) (?:\w+ ){0,2}(?:log-?in|credentials|information to get access)|"
-    r"misused (?:his |her |their )?access|access to (?:the )?(?:\w+ ){0,2}(?:network|system|portals?)|"
-    r"skim|stole (?:\w+ ){0,4}(?:data|secrets|ip|intellectual property|records from)|"
+    r"misused (?:his |her |their )?access|skim|stole (?:\w+ ){0,4}(?:data|secrets|ip|intellectual property|records from)|"
     r"steal (?:\w+ ){0,3}secrets|intellectual property|falsif|tamper|altered|modif(?:y|ied) (?:\w+ ){0,2}"
     r"(?:records|data|code)|fraudulent(?:ly)? (?:transfer|transaction|use of (?:\w+ ){0,2}(?:computer|system))|"
     r"tax (?:refund )?fraud|identity theft ring|fraud ring|copied from (?:the|its) platform|"
@@ -45,6 +44,12 @@ _TECH_ACT = re.compile(
     r"攻击.{0,8}(?:训练|系统|服务器|模型|网络)|源代码|商业秘密|窃取.{0,8}(?:数据|代码|信息|资料|秘密)|"
     r"非法获取计算机信息系统数据|侵犯公民个人信息|拷贝.{0,8}(?:数据|代码|资料)|出售.{0,8}(?:数据|信息)",
     re.I)
+# Systems named as where something happened: a technology act only when something was taken,
+# sold or used for gain (else it reads as snooping).
+_SYSTEM_WORDS = re.compile(
+    r"database|work computer|computer system|unauthori[sz]ed (?:use of|access to) (?:\w+ ){0,3}(?:system|computer|"
+    r"network|credentials|login)|access to (?:the )?(?:\w+ ){0,2}(?:network|system|portals?)", re.I)
+_NOT_MALICIOUS = re.compile(r"non-?malicious|not (?:a )?malicious|no malicious|not used maliciously", re.I)
 # An error or a loss, stated as such.
 _ERROR_WORDS = re.compile(
     r"inadvertent|accident|mistaken|by mistake|in error|erroneous|misdeliver|misdirect|mis-?sent|"
@@ -55,7 +60,7 @@ _ERROR_WORDS = re.compile(
     re.I)
 # Looking at records without taking or using them.
 _SNOOPING = re.compile(
-    r"snoop|without (?:a )?(?:need|medical reason|work[- ]related|justifiable|permission|authori[sz]ation|"
+    r"snoop|\bspy\b|spied|spying|harass|inappropriate(?:ly)?|without (?:a )?(?:need|medical reason|work[- ]related|justifiable|permission|authori[sz]ation|"
     r"a business)|inappropriately accessed|accessed (?:[\w'’-]+ ){0,6}(?:records?|charts?|files?|info)|"
     r"looked (?:\w+ ){0,3}up|looked at|viewed|viewing|curiosity|unauthori[sz]ed access|went into",
     re.I)
@@ -69,7 +74,9 @@ _DATA_THEFT = re.compile(
     re.I)
 _GAIN = re.compile(r"fraud|identity theft|steal|stole|stolen|\bsold\b|\bsell|profit|for money|bribe|extort|"
                    r"financial gain|dissemin", re.I)
-_NOT_STAFF = re.compile(r"\bstudents?\b|\bteen\b|better grades|\bpatients? (?:hacked|accessed)|members of", re.I)
+_NOT_STAFF = re.compile(r"\bstudents?\b|\bteen\b|better grades|\bpatients? (?:hacked|accessed)|club members|members of (?:the )?(?:\w+ ){0,3}(?:club|public)", re.I)
+_STAFF = re.compile(r"\b(?:an?|the) (?:\w+ )?(?:employee|worker|staff member)|\bfired\b|employer|\bemployed\b|"
+                    r"worked (?:at|for)", re.I)
 _SYSTEM_ASSET = re.compile(r"^S - ")  # VERIS server assets: databases, mail, web applications...
 _NO_GAIN_MOTIVES = {"Fun", "NA", "Unknown", "Convenience", "Other"}
 _PAPER = {"M - Documents", "M - Payment card", "P - Customer", "P - Other", "P - Unknown", "T - ATM"}
@@ -99,7 +106,7 @@ def decide(inc: dict) -> tuple[str, str]:
         return _from_text(text, role)
     if role == "unknown" and not curated:
         return "out", "no insider among the actors"
-    if _NOT_STAFF.search(text) and not re.search(r"\b(?:an?|the) (?:\w+ )?(?:employee|worker|staff member)", text, re.I):
+    if _NOT_STAFF.search(text) and not _STAFF.search(text):
         return "out", "the actor is not the organisation's staff"
     tech = _TECH_ACT.search(text)
     if categories & {"hacking", "malware"}:
@@ -107,6 +114,8 @@ def decide(inc: dict) -> tuple[str, str]:
                      " against or through the organisation's systems"
     if itype in _FIELD_TYPES and (tech or "Espionage" in motives or categories & {"misuse"}):
         return "in", f"{itype.replace('_', ' ')} by an insider" + (f": \"{tech.group(0)}\"" if tech else "")
+    if _NOT_MALICIOUS.search(text):
+        return "out", f"the record says it was not malicious: \"{_NOT_MALICIOUS.search(text).group(0)}\""
     if tech:
         return "in", f"deliberate act through the organisation's technology: \"{tech.group(0)}\""
     error = _ERROR_WORDS.search(text)
@@ -125,10 +134,14 @@ def decide(inc: dict) -> tuple[str, str]:
     snoop = _SNOOPING.search(text)
     if snoop and role == "former_employee":
         return "in", f"a former employee still used the organisation's systems: \"{snoop.group(0)}\""
-    if categories <= {"misuse", "error"} and motives <= _NO_GAIN_MOTIVES and not gain and \
-            (snoop or _words(text) >= _DETAIL_WORDS):
+    if categories <= {"misuse", "error"} and not gain and (
+            (snoop and not motives & {"Financial", "Espionage"}) or
+            (motives <= _NO_GAIN_MOTIVES and _words(text) >= _DETAIL_WORDS)):
         return "out", "snooping or misconduct: nothing taken, sold or harmed" + \
             (f" (\"{snoop.group(0)}\")" if snoop else "")
+    system = _SYSTEM_WORDS.search(text)
+    if system:
+        return "in", f"deliberate misuse of the organisation's systems: \"{system.group(0)}\""
     if _words(text) < _DETAIL_WORDS:
         return "unsure", "the record says too little about what the insider did"
     if systems and categories & {"misuse", "social"} and motives & {"Financial", "Espionage", "Grudge"}:
