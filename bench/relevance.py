@@ -45,10 +45,13 @@ def relevance(searcher: Searcher, db: str, scope: str | None = None) -> None:
             pairs = of_scope(searcher, pairs, scope)
         print(f"\n{name}: {len(pairs)} labelled queries over {db}" + (f" (scope {scope})" if scope else ""))
         print(f"{'by':<10}{'mode':<10}{'recall@10':>10}{'hit@5':>8}{'MRR@10':>8}")
-        for by in ("incident", "document"):
-            for mode in ("keyword", "semantic", "hybrid"):
-                r = evaluate(searcher, pairs, mode, by=by, filters=filters)
-                print(f"{by:<10}{mode:<10}{r['recall']:>10.3f}{r['hit@5']:>8.3f}{r['mrr']:>8.3f}")
+        rows = [(by, mode, filters) for by in ("incident", "document") for mode in ("keyword", "semantic", "hybrid")]
+        if scope:  # the same queries over every incident, beside them
+            rows.append(("incident", "hybrid", Filters()))
+        for by, mode, filters_used in rows:
+            r = evaluate(searcher, pairs, mode, by=by, filters=filters_used)
+            name = mode if filters_used is filters else f"{mode}/all"
+            print(f"{by:<10}{name:<10}{r['recall']:>10.3f}{r['hit@5']:>8.3f}{r['mrr']:>8.3f}")
 
 
 def of_scope(searcher: Searcher, pairs: list[tuple[str, str]], scope: str) -> list[tuple[str, str]]:
