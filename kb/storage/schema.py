@@ -12,7 +12,7 @@ Every table and what owns its rows:
 - runs, run_errors, source_state: kb.storage.runs; fetch_state: kb.storage.fetch_state
 - settings: kb.storage.db
 - watches, watch_matches: kb.storage.watches
-- amounts: kb.incidents.amounts; incidents' scope and legal status, cases' status: kb.incidents.derive
+- amounts: kb.storage.amounts (read from texts by kb.incidents.amounts); incidents' scope, legal status and impact, cases' status and damages: kb.incidents.derive
 """
 
 _M1_CORE = """
