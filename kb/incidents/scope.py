@@ -72,6 +72,8 @@ _DATA_THEFT = re.compile(
     r"data|records|information|details|ssns?|social security|secrets|documents)|"
     r"(?:data|records|information)(?: \w+){0,6} (?:were |was |had )?(?:\w+ )?(?:stolen|copied|downloaded)",
     re.I)
+# Looking, said in so many words: to view, looked at, snooped, out of curiosity.
+_LOOKED = re.compile(r"\bto view\b|\bviewed\b|\bviewing\b|looked at|looked up|snoop|curiosity|\bspy\b|spied|spying", re.I)
 _GAIN = re.compile(r"fraud|identity theft|steal|stole|stolen|\bsold\b|\bsell|profit|for money|bribe|extort|"
                    r"financial gain|dissemin", re.I)
 _NOT_STAFF = re.compile(r"\bstudents?\b|\bteen\b|better grades|\bpatients? (?:hacked|accessed)|club members|members of (?:the )?(?:\w+ ){0,3}(?:club|public)", re.I)
@@ -116,6 +118,9 @@ def decide(inc: dict) -> tuple[str, str]:
         return "in", f"{itype.replace('_', ' ')} by an insider" + (f": \"{tech.group(0)}\"" if tech else "")
     if _NOT_MALICIOUS.search(text):
         return "out", f"the record says it was not malicious: \"{_NOT_MALICIOUS.search(text).group(0)}\""
+    looked = _LOOKED.search(text)
+    if looked and not _GAIN.search(text) and not _DATA_THEFT.search(text) and not motives & {"Financial", "Espionage"}:
+        return "out", f"snooping: records looked at, not taken or used (\"{looked.group(0)}\")"
     if tech:
         return "in", f"deliberate act through the organisation's technology: \"{tech.group(0)}\""
     error = _ERROR_WORDS.search(text)
