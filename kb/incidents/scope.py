@@ -60,8 +60,9 @@ _ERROR_WORDS = re.compile(
     re.I)
 # Looking at records without taking or using them.
 _SNOOPING = re.compile(
-    r"snoop|\bspy\b|spied|spying|harass|inappropriate(?:ly)?|without (?:a )?(?:need|medical reason|work[- ]related|justifiable|permission|authori[sz]ation|"
-    r"a business)|inappropriately accessed|accessed (?:[\w'’-]+ ){0,6}(?:records?|charts?|files?|info)|"
+    r"snoop|\bspy\b|spied|spying|harass|inappropriate(?:ly)?|"
+    r"without (?:a )?(?:need|medical reason|work[- ]related|justifiable|permission|authori[sz]ation|a business)|"
+    r"inappropriately accessed|accessed (?:[\w'’-]+ ){0,6}(?:records?|charts?|files?|info)|"
     r"looked (?:\w+ ){0,3}up|looked at|viewed|viewing|curiosity|unauthori[sz]ed access|went into",
     re.I)
 # Taking or handing on data: theft when it was taken through systems, not from paper.
@@ -73,10 +74,12 @@ _DATA_THEFT = re.compile(
     r"(?:data|records|information)(?: \w+){0,6} (?:were |was |had )?(?:\w+ )?(?:stolen|copied|downloaded)",
     re.I)
 # Looking, said in so many words: to view, looked at, snooped, out of curiosity.
-_LOOKED = re.compile(r"\bto view\b|\bviewed\b|\bviewing\b|looked at|looked up|snoop|curiosity|\bspy\b|spied|spying", re.I)
+_LOOKED = re.compile(r"\bto view\b|\bviewed\b|\bviewing\b|looked at|looked up|snoop|curiosity|\bspy\b|spied|"
+                     r"spying", re.I)
 _GAIN = re.compile(r"fraud|identity theft|steal|stole|stolen|\bsold\b|\bsell|profit|for money|bribe|extort|"
                    r"financial gain|dissemin", re.I)
-_NOT_STAFF = re.compile(r"\bstudents?\b|\bteen\b|better grades|\bpatients? (?:hacked|accessed)|club members|members of (?:the )?(?:\w+ ){0,3}(?:club|public)", re.I)
+_NOT_STAFF = re.compile(r"\bstudents?\b|\bteen\b|better grades|\bpatients? (?:hacked|accessed)|club members|"
+                        r"members of (?:the )?(?:\w+ ){0,3}(?:club|public)", re.I)
 _STAFF = re.compile(r"\b(?:an?|the) (?:\w+ )?(?:employee|worker|staff member)|\bfired\b|employer|\bemployed\b|"
                     r"worked (?:at|for)", re.I)
 _SYSTEM_ASSET = re.compile(r"^S - ")  # VERIS server assets: databases, mail, web applications...
@@ -119,7 +122,7 @@ def decide(inc: dict) -> tuple[str, str]:
     if _NOT_MALICIOUS.search(text):
         return "out", f"the record says it was not malicious: \"{_NOT_MALICIOUS.search(text).group(0)}\""
     looked = _LOOKED.search(text)
-    if looked and not _GAIN.search(text) and not _DATA_THEFT.search(text) and not motives & {"Financial", "Espionage"}:
+    if looked and not (_GAIN.search(text) or _DATA_THEFT.search(text) or motives & {"Financial", "Espionage"}):
         return "out", f"snooping: records looked at, not taken or used (\"{looked.group(0)}\")"
     if tech:
         return "in", f"deliberate act through the organisation's technology: \"{tech.group(0)}\""
