@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -197,12 +198,12 @@ def test_candidates_are_listed_for_review_not_merged(kb, tmp_path):
     note = tmp_path / "apple.txt"
     note.write_text("An Apple engineer working on the self-driving car project was charged in 2018 with "
                     "stealing trade secrets before leaving for a Chinese start-up.", encoding="utf-8")
-    kb("add", str(note))
+    doc_id = int(re.search(r": d(\d+) ", kb("add", str(note)).output).group(1))  # after the starter's documents
     listed = kb.json("incident", "candidates")
-    mine = [c for c in listed if c["document_id"] == 53]
+    mine = [c for c in listed if c["document_id"] == doc_id]
     assert mine, "an unnamed Apple engineer in 2018 could be either Apple case: a person decides"
     assert all(c["evidence"] and 0.35 <= c["score"] < 0.6 for c in mine)
-    assert kb.json("show", "d53")["incidents"][0]["key"].startswith("auto:")
+    assert kb.json("show", f"d{doc_id}")["incidents"][0]["key"].startswith("auto:")
     assert "No candidates" not in kb("incident", "candidates").output
 
 
