@@ -74,7 +74,7 @@ _DATA_THEFT = re.compile(
     r"(?:data|records|information)(?: \w+){0,6} (?:were |was |had )?(?:\w+ )?(?:stolen|copied|downloaded)",
     re.I)
 # Looking, said in so many words: to view, looked at, snooped, out of curiosity.
-_LOOKED = re.compile(r"\bto view\b|\bviewed\b|\bviewing\b|looked at|looked up|snoop|curiosity|\bspy\b|spied|"
+_LOOKED = re.compile(r"\bto view\b|\bviewed\b|\bviewing\b|looked at|look(?:ed)? up|brows(?:e|ed|ing)\b|snoop|curiosity|\bspy\b|spied|"
                      r"spying", re.I)
 _GAIN = re.compile(r"fraud|identity theft|steal|stole|stolen|\bsold\b|\bsell|profit|for money|bribe|extort|"
                    r"financial gain|dissemin", re.I)
