@@ -53,7 +53,7 @@ def test_seed_alone_makes_an_incident_with_iides_fields(kb, seed):
     assert "dismissed (2024-08)" in inc["outcome"]
     (case,) = inc["cases"]
     assert case["court"] == "Beijing Haidian District People's Court"
-    assert (case["case_type"], case["filed"], case["status"]) == ("civil", "2024-11-27", "pending")
+    assert (case["case_type"], case["filed"], case["status"], case["legal_status"]) == ("civil", "2024-11-27", "accepted", "pending")
     assert (case["damages_amount"], case["damages_currency"], case["damages_kind"]) == (8_000_000, "CNY", "claimed")
     assert "20,000 CNY" in case["claims"] and "public apology" in case["claims"]
     # Facts carry their provenance.

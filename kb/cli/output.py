@@ -110,8 +110,8 @@ def format_record(record: dict) -> str:
         if record["cases"]:
             lines.append(f"Cases ({len(record['cases'])}):")
             for case in record["cases"]:
-                lines.append(f"  {case['court']} {case['case_number'] or ''} ({case['case_type'] or '?'}) {case['status'] or ''}"
-                             f" {case.get('status_date') or ''}".rstrip())
+                lines.append(f"  {case['court']} {case['case_number'] or ''} ({case['case_type'] or '?'}) "
+                             f"{case.get('legal_status') or case['status'] or ''} {case.get('legal_status_date') or ''}".rstrip())
         if record.get("amounts"):
             lines.append(f"Amounts ({len(record['amounts'])}):")
             for a in record["amounts"]:

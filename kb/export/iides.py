@@ -169,7 +169,7 @@ def _court_cases(cases, inc, facts, names, add):
                           "3" if re.search(r"Superior|County|State", court) and inc["country"] == "US" else None,
             "case_type": {"civil": "1", "criminal": "2"}.get(case["case_type"] or ""),
             "defendant": defendant, "plaintiff": plaintiff,
-            "comment": "; ".join(f"{k}: {case[k]}" for k in ("court", "status", "status_date", "filed", "decided",
+            "comment": "; ".join(f"{k}: {case[k]}" for k in ("court", "status", "legal_status", "legal_status_date", "filed", "decided",
                                                             "claims", "damages_kind", "damages_amount",
                                                             "damages_currency") if case.get(k)),
         })

@@ -82,9 +82,9 @@ def _refresh_one(db: sqlite_utils.Database, inc_id: int) -> None:
         best = legal_status.latest(mine + [legal_status.step_of_case(case, texts.get(case["document_id"], ""))])
         case_steps.append(best)
         dmg = amounts.damages([a for a in money if a["document_id"] == case["document_id"]])
-        db.execute("UPDATE cases SET status = ?, status_date = ?, status_document = ?, status_sentence = ?, "
-                   "damages_amount = ?, damages_currency = ?, damages_kind = ? WHERE id = ?",
-                   [best.status if best else case["status"], best.date if best else None,
+        db.execute("UPDATE cases SET legal_status = ?, legal_status_date = ?, legal_status_document = ?, "
+                   "legal_status_sentence = ?, damages_amount = ?, damages_currency = ?, damages_kind = ? WHERE id = ?",
+                   [best.status if best else None, best.date if best else None,
                     best.document_id if best else None, best.sentence if best else None,
                     *(dmg or (None, None, None)), case["id"]])
     status = legal_status.latest(steps + case_steps) or legal_status.Step("alleged")

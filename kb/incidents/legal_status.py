@@ -61,9 +61,10 @@ def step_of_case(case: dict, text: str = "") -> Step | None:
 
 
 def latest(steps: list[Step | None]) -> Step | None:
-    """The step that went furthest; of one rank, the latest dated."""
+    """The step that went furthest; of one rank, the latest dated (then by status and sentence, so
+    the answer does not depend on the order the steps come in)."""
     found = [s for s in steps if s]
-    return max(found, key=lambda s: (_RANK[s.status], s.date or "")) if found else None
+    return max(found, key=lambda s: (_RANK[s.status], s.date or "", s.status, s.sentence or "")) if found else None
 
 
 def _sentence_naming(text: str, status: str) -> str | None:

@@ -434,10 +434,12 @@ ALTER TABLE incidents ADD COLUMN legal_status TEXT;
 ALTER TABLE incidents ADD COLUMN legal_status_date TEXT;
 ALTER TABLE incidents ADD COLUMN legal_status_document INTEGER REFERENCES documents(id) ON DELETE SET NULL;
 ALTER TABLE incidents ADD COLUMN legal_status_sentence TEXT;
+-- A case keeps the status its record states (status); its latest step is derived beside it.
 ALTER TABLE cases ADD COLUMN decided TEXT;
-ALTER TABLE cases ADD COLUMN status_date TEXT;
-ALTER TABLE cases ADD COLUMN status_document INTEGER REFERENCES documents(id) ON DELETE SET NULL;
-ALTER TABLE cases ADD COLUMN status_sentence TEXT;
+ALTER TABLE cases ADD COLUMN legal_status TEXT;
+ALTER TABLE cases ADD COLUMN legal_status_date TEXT;
+ALTER TABLE cases ADD COLUMN legal_status_document INTEGER REFERENCES documents(id) ON DELETE SET NULL;
+ALTER TABLE cases ADD COLUMN legal_status_sentence TEXT;
 -- impact_amount and damages_amount are derived from one kind of amount; these name it.
 ALTER TABLE incidents ADD COLUMN impact_kind TEXT;
 ALTER TABLE cases ADD COLUMN damages_kind TEXT;
