@@ -29,7 +29,7 @@ _CASE_WORDS = {"accepted": "pending", "filed": "pending"}  # statuses kb.inciden
 _STATUS_WORDS = {
     "sued": r"\bsued?\b|lawsuit|起诉|诉讼", "charged": r"charged|indict|arrest|起诉|逮捕",
     "pleaded guilty": r"pleaded guilty|pled guilty|认罪", "convicted": r"convicted|sentenced|guilty|判处|有期徒刑",
-    "acquitted": r"acquitted|无罪", "settled": r"settle|和解", "dismissed": r"dismissed|驳回|撤诉",
+    "acquitted": r"acquitted|revers|overturn|vacated|无罪", "settled": r"settle|和解", "dismissed": r"dismissed|驳回|撤诉",
     "pending": r"pending|accepted|filed|受理|立案", "liable": r"liable|awarded|判令", "alleged": r"alleg|accus|涉嫌",
 }
 
@@ -57,7 +57,8 @@ def step_of_case(case: dict, text: str = "") -> Step | None:
     if not status:
         return None
     date = case.get("decided") or case.get("terminated") if _RANK[status] == 3 else None
-    return Step(status, date or case.get("filed"), case.get("document_id"), _sentence_naming(text, status))
+    hints = [h for h in (case.get("case_number"), case.get("court"), case.get("case_name")) if h]
+    return Step(status, date or case.get("filed"), case.get("document_id"), _sentence_naming(text, status, hints))
 
 
 def latest(steps: list[Step | None]) -> Step | None:
@@ -67,9 +68,15 @@ def latest(steps: list[Step | None]) -> Step | None:
     return max(found, key=lambda s: (_RANK[s.status], s.date or "", s.status, s.sentence or "")) if found else None
 
 
-def _sentence_naming(text: str, status: str) -> str | None:
+def _sentence_naming(text: str, status: str, hints: list[str]) -> str | None:
+    """The sentence of `text` that names the step, preferring one that also names the case (its
+    number, court, or a word of its court or title: 'Second Circuit', 'New York')."""
     words = re.compile(_STATUS_WORDS[status], re.I)
-    for start, end in sentences(text or ""):
-        if words.search(text[start:end]):
-            return text[start:end].strip()
-    return None
+    found = [text[a:b].strip() for a, b in sentences(text or "") if words.search(text[a:b])]
+    marks = {w.lower() for h in hints for w in re.findall(r"[A-Z][a-z]{3,}|[\u4e00-\u9fff]{2,}", h)} - _COMMON
+    if any(re.match(r"U\.S\.|United States", h) for h in hints):
+        marks.add("federal")
+    return max(found, key=lambda s: (sum(m in s.lower() for m in marks), -found.index(s)), default=None)
+
+
+_COMMON = {"court", "district", "united", "states", "people", "county", "circuit"}  # in every court's name
