@@ -61,6 +61,7 @@ bench: install  # run `make demo` first: several benchmarks read its database
 	$(BIN)/python bench/input_budget.py
 	$(BIN)/python bench/watch_floor.py
 	$(BIN)/python bench/watch_cost.py
+	$(BIN)/python bench/scope.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -1,11 +1,13 @@
 """Relevance of keyword, semantic and hybrid search on the labelled queries, by document and by incident,
 and the throughput of batch search (`kb search --queries`) against one query at a time.
 
-Usage: .venv/bin/python bench/relevance.py [DB] [--no-speed] [--without-twins]
+Usage: .venv/bin/python bench/relevance.py [DB] [--no-speed] [--without-twins] [--scope in]
 DB: an embedded VCDB database (default db/kb.db: kb init; kb import starter; kb import vcdb; kb embed).
 The cross-lingual sets (tests/data/crosslingual_*.tsv) are reported when present.
 --without-twins: measure a copy of DB without the English twin of any curated Chinese text
 (starter KEY beside KEY#zh), so only the Chinese text can answer an English question about it.
+--scope in: search as the CLI and the web do by default (in-scope incidents only), over the
+labelled queries whose record's incident is in scope (kb.incidents.scope); default: every incident.
 """
 
 import argparse
@@ -20,6 +22,7 @@ from kb import settings
 from kb.index import vector_index
 from kb.storage.db import open_db
 from kb.search.evaluate import evaluate, read_labelled
+from kb.search.filters import Filters
 from kb.search.searcher import Searcher
 from query_latency import single_and_batched  # bench/ is on sys.path when this script runs
 
@@ -31,18 +34,32 @@ QUERY_FILES = ("vcdb_queries.tsv", "vcdb_queries_validation.tsv",
                "crosslingual_en_zh.tsv", "crosslingual_zh_en.tsv")
 
 
-def relevance(searcher: Searcher, db: str) -> None:
+def relevance(searcher: Searcher, db: str, scope: str | None = None) -> None:
+    filters = Filters(scope=scope)
     for name in QUERY_FILES:
         if not (DATA / name).exists():
             print(f"\n{name}: not present, skipped")
             continue
         pairs = read_labelled(DATA / name)
-        print(f"\n{name}: {len(pairs)} labelled queries over {db}")
+        if scope:
+            pairs = of_scope(searcher, pairs, scope)
+        print(f"\n{name}: {len(pairs)} labelled queries over {db}" + (f" (scope {scope})" if scope else ""))
         print(f"{'by':<10}{'mode':<10}{'recall@10':>10}{'hit@5':>8}{'MRR@10':>8}")
-        for by in ("incident", "document"):
-            for mode in ("keyword", "semantic", "hybrid"):
-                r = evaluate(searcher, pairs, mode, by=by)
-                print(f"{by:<10}{mode:<10}{r['recall']:>10.3f}{r['hit@5']:>8.3f}{r['mrr']:>8.3f}")
+        rows = [(by, mode, filters) for by in ("incident", "document") for mode in ("keyword", "semantic", "hybrid")]
+        if scope:  # the same queries over every incident, beside them
+            rows.append(("incident", "hybrid", Filters()))
+        for by, mode, filters_used in rows:
+            r = evaluate(searcher, pairs, mode, by=by, filters=filters_used)
+            name = mode if filters_used is filters else f"{mode}/all"
+            print(f"{by:<10}{name:<10}{r['recall']:>10.3f}{r['hit@5']:>8.3f}{r['mrr']:>8.3f}")
+
+
+def of_scope(searcher: Searcher, pairs: list[tuple[str, str]], scope: str) -> list[tuple[str, str]]:
+    """The pairs whose expected record belongs to an incident of this scope."""
+    found = {r[0] for r in searcher.connect().execute(
+        "SELECT lower(d.external_id) FROM documents d JOIN incident_documents l ON l.document_id = d.id "
+        "JOIN incidents i ON i.id = l.incident_id WHERE i.scope = ?", [scope])}
+    return [(q, e) for q, e in pairs if e.lower() in found]
 
 
 def speed(searcher: Searcher, db: str) -> None:
@@ -95,11 +112,13 @@ def main() -> None:
     parser.add_argument("--no-speed", action="store_true", help="only the relevance tables")
     parser.add_argument("--without-twins", action="store_true",
                         help="on a copy without the English twins of curated Chinese texts")
+    parser.add_argument("--scope", choices=("in",), default=None,
+                        help="search in-scope incidents only, over the queries whose record is in scope")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         db = without_twins(args.db, Path(folder)) if args.without_twins else args.db
         searcher = Searcher(db)
-        relevance(searcher, db)
+        relevance(searcher, db, args.scope)
         if not args.no_speed:
             speed(searcher, db)
 

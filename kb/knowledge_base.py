@@ -68,6 +68,14 @@ class KB:
     def schema_version(self) -> int:
         return schema_version(self.db)
 
+    def init(self) -> int:
+        """Create or upgrade the database and derive what an upgrade left empty (scope, legal
+        status, amounts); returns the schema version."""
+        from .incidents import derive
+
+        derive.fill_missing(self.db)
+        return self.schema_version()
+
     # --- writing: everything goes through ingest -------------------------------------
 
     def ingest(self, records: Iterable[DocumentRecord]) -> pipeline.IngestResult:
@@ -245,8 +253,9 @@ class KB:
         """A document or an incident in full, with its facts and their provenance."""
         return lookup.show(self.db, ident)
 
-    def stats(self) -> dict[str, Any]:
-        return lookup.stats(self.db)
+    def stats(self, scope: str | None = "in") -> dict[str, Any]:
+        """Counts; incidents of `scope` ("in" by default; None or "all": every incident)."""
+        return lookup.stats(self.db, None if scope == "all" else scope)
 
     def sources(self) -> list[dict]:
         """Every registered source: settings, last run, status, documents."""

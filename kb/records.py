@@ -11,6 +11,9 @@ from typing import Any
 
 DOCUMENT_KINDS = ("news", "court", "press_release", "dataset", "curated", "user")
 INSIDER_ROLES = ("employee", "intern", "contractor", "former_employee", "unknown")
+AMOUNT_KINDS = ("claimed", "awarded", "restitution", "fine", "settlement", "loss_reported", "loss_alleged")
+LEGAL_STATUSES = ("alleged", "sued", "charged", "pleaded guilty", "convicted", "acquitted", "settled",
+                  "dismissed", "pending", "liable")
 INCIDENT_TYPES = ("sabotage", "ip_theft", "data_theft", "fraud", "espionage", "unintentional", "misuse")
 
 
@@ -24,6 +27,7 @@ class CaseRecord:
     case_name: str | None = None
     parties: str | None = None
     filed: str | None = None
+    decided: str | None = None
     terminated: str | None = None
     status: str | None = None
     claims: str | None = None
@@ -94,6 +98,7 @@ class DocumentRecord:
     raw_path: str | None = None
     incident: IncidentRecord | None = None
     cases: list[CaseRecord] = field(default_factory=list)
+    amounts: list[dict[str, Any]] = field(default_factory=list)  # {kind, amount, currency, text}: AMOUNT_KINDS
 
 
 def check_numbers(value: Any) -> None:

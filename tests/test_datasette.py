@@ -111,7 +111,7 @@ def test_bad_input_gets_a_clear_message(site):
 def test_a_repeated_search_answers_alike_and_sees_documents_added_since(starter_copy, tmp_path):
     """Repeated and concurrent identical searches get one answer; a write to the KB shows at once."""
     site = started(make_datasette(starter_copy))
-    path = "/-/kb-search.json?q=quartermaster+clerk+rerouted+warehouse+forklifts&by=document&k=3"
+    path = "/-/kb-search.json?q=quartermaster+clerk+rerouted+warehouse+forklifts&by=document&k=3&scope=all"
 
     async def together(n):
         return await asyncio.gather(*(site.client.get(path) for _ in range(n)))
@@ -239,7 +239,7 @@ def test_hostile_text_renders_escaped(xss_db):
     path, doc_id = xss_db
     ds = started(make_datasette(path))
     pages = {
-        "search": get(ds, "/-/kb-search?q=script+alert+logic+bomb+payroll&mode=keyword").text,
+        "search": get(ds, "/-/kb-search?q=script+alert+logic+bomb+payroll&mode=keyword&scope=all").text,
         "table": get(ds, "/kb/documents?_search=payroll").text,
         "row": get(ds, f"/kb/documents/{doc_id}").text,
     }
@@ -350,7 +350,7 @@ def test_served_site_answers_while_the_kb_is_written(starter_copy, shared, tmp_p
         failures = [(status, path, body[:200]) for status, path, body in results
                     if status != 200 or "database is locked" in body]
         assert not failures, failures[:5]
-        hits = httpx.get(base + "/-/kb-search.json?q=clerk+rerouted+warehouse+forklifts+to+a+private+depot&mode=semantic&k=3&by=document",
+        hits = httpx.get(base + "/-/kb-search.json?q=clerk+rerouted+warehouse+forklifts+to+a+private+depot&mode=semantic&k=3&by=document&scope=all",
                          timeout=60).json()["hits"]
         assert hits[0]["title"].startswith("Quartermaster clerk")  # new index read without a restart
         vcdb = httpx.get(base + "/-/kb-search.json?q=vcdb&mode=keyword&source=vcdb&k=1", timeout=60)

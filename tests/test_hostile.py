@@ -237,10 +237,10 @@ def test_hostile_input_gets_one_error_line_and_changes_nothing(kb_copy, name, gi
     assert not created, f"{name} created {created}"
 
 
-def test_csv_export_to_a_folder_writes_three_files(kb_copy):
+def test_csv_export_to_a_folder_writes_four_files(kb_copy):
     out = kb_copy.parent / "export"
     assert kb(kb_copy, "export", "--format", "csv", "--output", str(out)).exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["cases.csv", "documents.csv", "incidents.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["amounts.csv", "cases.csv", "documents.csv", "incidents.csv"]
 
 
 def test_export_onto_an_existing_file_replaces_it_whole(kb_copy):

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,12 +47,14 @@ def test_seed_alone_makes_an_incident_with_iides_fields(kb, seed):
     assert (inc["insider_role"], inc["employment_type"]) == ("intern", "Intern")
     assert (inc["incident_type"], inc["incident_subtype"]) == ("sabotage", "model training sabotage")
     assert (inc["date_start"], inc["date_end"]) == ("2024-06", "2024-07")
-    assert (inc["impact_amount"], inc["impact_currency"]) == (8_000_000, "CNY")
+    assert inc["impact_amount"] is None  # the CNY 8 million is a claim, not a loss
+    assert {"kind": "claimed", "amount": 8_000_000, "currency": "CNY"}.items() <= inc["amounts"][0].items()
+    assert inc["legal_status"] == "pending" and inc["scope"] == "in"
     assert "dismissed (2024-08)" in inc["outcome"]
     (case,) = inc["cases"]
     assert case["court"] == "Beijing Haidian District People's Court"
-    assert (case["case_type"], case["filed"], case["status"]) == ("civil", "2024-11-27", "accepted")
-    assert (case["damages_amount"], case["damages_currency"]) == (8_000_000, "CNY")
+    assert (case["case_type"], case["filed"], case["status"], case["legal_status"]) == ("civil", "2024-11-27", "accepted", "pending")
+    assert (case["damages_amount"], case["damages_currency"], case["damages_kind"]) == (8_000_000, "CNY", "claimed")
     assert "20,000 CNY" in case["claims"] and "public apology" in case["claims"]
     # Facts carry their provenance.
     doc = inc["documents"][0]
@@ -70,7 +73,7 @@ def test_english_and_chinese_reports_of_one_case_cluster(kb, seed):
     assert zh["id"] == en["id"]
     assert en["method"] == "auto" and en["confidence"] >= 0.6
     assert other["id"] != zh["id"]
-    assert kb.json("stats")["incidents"] == 2
+    assert kb.json("stats", "--scope", "all")["incidents"] == 2
 
 
 def test_manual_decisions_survive_relink_and_reimport(kb, seed):
@@ -195,12 +198,12 @@ def test_candidates_are_listed_for_review_not_merged(kb, tmp_path):
     note = tmp_path / "apple.txt"
     note.write_text("An Apple engineer working on the self-driving car project was charged in 2018 with "
                     "stealing trade secrets before leaving for a Chinese start-up.", encoding="utf-8")
-    kb("add", str(note))
+    doc_id = int(re.search(r": d(\d+) ", kb("add", str(note)).output).group(1))  # after the starter's documents
     listed = kb.json("incident", "candidates")
-    mine = [c for c in listed if c["document_id"] == 53]
+    mine = [c for c in listed if c["document_id"] == doc_id]
     assert mine, "an unnamed Apple engineer in 2018 could be either Apple case: a person decides"
     assert all(c["evidence"] and 0.35 <= c["score"] < 0.6 for c in mine)
-    assert kb.json("show", "d53")["incidents"][0]["key"].startswith("auto:")
+    assert kb.json("show", f"d{doc_id}")["incidents"][0]["key"].startswith("auto:")
     assert "No candidates" not in kb("incident", "candidates").output
 
 

@@ -74,7 +74,8 @@ def feed_of(db_path, name: str, public: bool = False):
 
 
 def test_the_feed_is_valid_atom_with_stable_ids_and_hostile_titles_escaped(watched, db_path):
-    watched.db.execute("UPDATE watch_matches SET title = ? WHERE id = (SELECT min(id) FROM watch_matches WHERE watch_id = "
+    # the newest match, so it is both on the page (latest matches only) and in the feed
+    watched.db.execute("UPDATE watch_matches SET title = ? WHERE id = (SELECT max(id) FROM watch_matches WHERE watch_id = "
                        "(SELECT id FROM watches WHERE name = 'wiped'))", [HOSTILE])
     feed, page = feed_of(db_path, "wiped")
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/atom+xml")
@@ -104,7 +105,8 @@ def test_watch_this_search_needs_the_permission_on_a_public_server(watched, db_p
 @pytest.mark.required_in_ci
 def test_browser_watches_this_search_and_reads_its_feed(chromium, watched, db_path):
     from playwright import sync_api
-    watched.db.execute("UPDATE watch_matches SET title = ? WHERE id = (SELECT min(id) FROM watch_matches WHERE watch_id = "
+    # the newest match, so it is both on the page (latest matches only) and in the feed
+    watched.db.execute("UPDATE watch_matches SET title = ? WHERE id = (SELECT max(id) FROM watch_matches WHERE watch_id = "
                        "(SELECT id FROM watches WHERE name = 'wiped'))", [HOSTILE])
     with kb_serve(db_path) as base, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

@@ -20,7 +20,7 @@ MAX_PAGE_BYTES = 50 * 1024 * 1024  # a saved page read by `kb extract`
 def init(ctx: click.Context) -> None:
     """Create the database (or bring its schema up to date)."""
     kb = knowledge_base(ctx)
-    click.echo(f"Database ready at {kb.path} (schema {kb.schema_version()})")
+    click.echo(f"Database ready at {kb.path} (schema {kb.init()})")
 
 
 @main.group(name="import")

@@ -53,7 +53,7 @@ def format_hits(hits: list[dict]) -> str:
         lines.append(f"{hit['rank']:>3}. {hit['title'] or '(untitled)'}")
         if "documents" in hit:
             label = f"i{hit['incident_id']}" if hit["incident_id"] else "not linked to an incident"
-            facts = "  ".join(str(hit[f]) for f in ("incident_type", "organisation", "year") if hit.get(f))
+            facts = "  ".join(str(hit[f]) for f in ("incident_type", "organisation", "year", "legal_status") if hit.get(f))
             lines.append(f"     {label}  {facts}  score {hit['score']:.4f}".rstrip())
             lines.append("     why: " + _why(hit["why"]))
             for doc in hit["documents"]:
@@ -96,9 +96,9 @@ def format_record(record: dict) -> str:
         lines.append(record["text"])
     else:
         lines.append(f"Incident i{record['id']}: {record['title']}")
-        for key in ("key", "organisation", "country", "sector", "insider_role", "incident_type",
-                    "incident_subtype", "date_start", "date_end", "impact_amount", "impact_currency",
-                    "impact_records", "outcome"):
+        for key in ("key", "scope", "scope_reason", "legal_status", "legal_status_date", "organisation", "country",
+                    "sector", "insider_role", "incident_type", "incident_subtype", "date_start", "date_end",
+                    "impact_amount", "impact_currency", "impact_kind", "impact_records", "outcome"):
             if record.get(key) not in (None, ""):
                 lines.append(f"  {key}: {record[key]}")
         if record.get("summary"):
@@ -110,7 +110,12 @@ def format_record(record: dict) -> str:
         if record["cases"]:
             lines.append(f"Cases ({len(record['cases'])}):")
             for case in record["cases"]:
-                lines.append(f"  {case['court']} {case['case_number'] or ''} ({case['case_type'] or '?'}) {case['status'] or ''}")
+                lines.append(f"  {case['court']} {case['case_number'] or ''} ({case['case_type'] or '?'}) "
+                             f"{case.get('legal_status') or case['status'] or ''} {case.get('legal_status_date') or ''}".rstrip())
+        if record.get("amounts"):
+            lines.append(f"Amounts ({len(record['amounts'])}):")
+            for a in record["amounts"]:
+                lines.append(f"  {a['kind']}: {a['amount']:,.0f} {a['currency'] or ''}  ({clean_line(a['text'] or '', 120)})")
     return "\n".join(lines)
 
 

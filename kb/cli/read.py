@@ -11,17 +11,19 @@ from .output import echo_json, format_record
 
 
 @main.command()
+@click.option("--scope", type=click.Choice(("in", "out", "unsure", "all")), default="in", show_default=True,
+              help="Count incidents of this scope (in the field, out of it, unsure); all: every incident.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def stats(ctx: click.Context, as_json: bool) -> None:
-    """Counts of documents, incidents, chunks and cases."""
-    result = knowledge_base(ctx, readonly=True).stats()
+def stats(ctx: click.Context, scope: str, as_json: bool) -> None:
+    """Counts of documents, incidents (in the field by default), chunks and cases."""
+    result = knowledge_base(ctx, readonly=True).stats(scope)
     if as_json:
         echo_json(result)
         return
     for key in ("documents", "incidents", "cases", "chunks", "embedded_chunks"):
-        click.echo(f"{key:>16}: {result[key]}")
-    for key in ("by_source", "by_kind", "by_language"):
+        click.echo(f"{key:>16}: {result[key]}" + (f" (scope {result['scope']})" if key == "incidents" else ""))
+    for key in ("by_source", "by_kind", "by_language", "incidents_by_scope", "incidents_by_legal_status"):
         click.echo(f"{key:>16}: " + ", ".join(f"{k} {v}" for k, v in result[key].items()))
 
 

@@ -29,19 +29,21 @@ from .output import echo_json, format_hits, warn
 @click.option("--language", default=None, help="Only documents in this language (e.g. en, zh).")
 @click.option("--since", default=None, help="Published on or after this date (YYYY[-MM[-DD]]).")
 @click.option("--until", default=None, help="Published on or before this date (YYYY[-MM[-DD]]).")
+@click.option("--scope", type=click.Choice(("in", "out", "unsure", "all")), default="in", show_default=True,
+              help="Only incidents of this scope (in the field, out of it, unsure); all: every incident.")
 @click.option("--queries", "queries_file", type=click.Path(dir_okay=False, allow_dash=True), default=None,
               help="Run one query per line of this file (with --json: one JSON object per line).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def search(ctx: click.Context, query: str | None, k: int, mode: str, by: str, kind, source, language,
-           since, until, queries_file, as_json: bool) -> None:
+           since, until, scope, queries_file, as_json: bool) -> None:
     """Search incidents (or documents) by what happened, in your own words, in English or Chinese."""
     from ..search.filters import Filters
 
     if bool(query) == bool(queries_file):
         raise InvalidInput("give a QUERY or --queries FILE (not both)")
     kb = knowledge_base(ctx, readonly=True).open()
-    filters = Filters(kind=kind, source=source, language=language, since=since, until=until)
+    filters = Filters(kind=kind, source=source, language=language, since=since, until=until, scope=scope)
     if queries_file:
         for line, results, error in kb.search_many(_read_queries(queries_file), k=k, mode=mode, by=by,
                                                    filters=filters):

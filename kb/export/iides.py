@@ -48,7 +48,8 @@ def iides_bundle(db: sqlite_utils.Database, inc: dict[str, Any]) -> dict[str, An
         "summary": inc["summary"] or inc["title"],
         "brief_summary": inc["title"],
         "comment": "; ".join(f"{k}: {inc[k]}" for k in ("incident_subtype", "date_start", "date_end",
-                                                        "impact_description", "outcome") if inc[k]),
+                                                        "impact_description", "outcome", "legal_status",
+                                                        "legal_status_date", "scope", "scope_reason") if inc[k]),
     })
     people = _people(inc["insider_name"])
     insider_ids = [add("insider", str(n), {"incident_role": "1" if n == 0 else "2", **person})
@@ -78,8 +79,7 @@ def iides_bundle(db: sqlite_utils.Database, inc: dict[str, Any]) -> dict[str, An
         for sentence in _sentences(case_facts):
             relations.append((case_id, add("sentence", f"{case['id']}/{json.dumps(sentence, sort_keys=True)}",
                                            sentence)))
-    claimed = {c["damages_amount"] for c in cases}
-    for local, impact in _impacts(inc, claimed):
+    for local, impact in _impacts(inc):
         relations.append((incident_id, add("impact", local, impact)))
     response = _response(dump.dismissal_date(db, inc["id"]), inc)
     if response:
@@ -169,7 +169,9 @@ def _court_cases(cases, inc, facts, names, add):
                           "3" if re.search(r"Superior|County|State", court) and inc["country"] == "US" else None,
             "case_type": {"civil": "1", "criminal": "2"}.get(case["case_type"] or ""),
             "defendant": defendant, "plaintiff": plaintiff,
-            "comment": "; ".join(f"{k}: {case[k]}" for k in ("court", "status", "filed", "claims") if case[k]),
+            "comment": "; ".join(f"{k}: {case[k]}" for k in ("court", "status", "legal_status", "legal_status_date", "filed", "decided",
+                                                            "claims", "damages_kind", "damages_amount",
+                                                            "damages_currency") if case.get(k)),
         })
         yield case_id, case, facts_of[case["id"]]
 
@@ -254,13 +256,16 @@ def _sentences(facts) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def _impacts(inc, claimed: set) -> list[tuple[str, dict[str, Any]]]:
-    """Stored losses (in US dollars; never an amount claimed in a suit) and records affected."""
+def _impacts(inc) -> list[tuple[str, dict[str, Any]]]:
+    """The loss in US dollars (impact_amount: one kind of loss, never a claim, fine or settlement;
+    an alleged loss is estimated) and records affected."""
     out = []
     estimated = bool(re.search(r"about|approx|~|estimat|约|逾|超过", inc["impact_description"] or "", re.I))
-    if inc["impact_amount"] and inc["impact_currency"] == "USD" and inc["impact_amount"] not in claimed:
-        out.append(("dollars", {"high": inc["impact_amount"], "metric": "5", "estimated": estimated,
-                                "comment": inc["impact_description"]}))
+    if inc["impact_amount"] and inc["impact_currency"] == "USD":
+        kind = (inc["impact_kind"] or "loss").replace("_", " ")
+        out.append(("dollars", {"high": inc["impact_amount"], "metric": "5",
+                                "estimated": estimated or inc["impact_kind"] == "loss_alleged",
+                                "comment": "; ".join(x for x in (kind, inc["impact_description"]) if x)}))
     if inc["impact_records"]:
         out.append(("records", {"high": inc["impact_records"], "metric": "14", "estimated": estimated}))
     return out

@@ -25,8 +25,10 @@ def jsonl_records(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
         links.setdefault(row["document_id"], []).append(
             {"incident": keys[row["incident_id"]], "confidence": row["confidence"], "method": row["method"],
              "evidence": json.loads(row["evidence"]) if row["evidence"] else []})
+    amounts = dump.source_amounts(db)
     for doc in dump.documents(db):
         doc["meta"] = json.loads(doc["meta"]) if doc["meta"] else {}
+        doc["amounts"] = amounts.get(doc["id"], [])
         doc["incidents"] = links.get(doc.pop("id"), [])
         yield {"type": "document", **doc}
     for case in dump.cases(db):

@@ -1,5 +1,6 @@
-"""The CSV export: incidents.csv (with document counts), documents.csv (with incident keys) and
-cases.csv, written into a folder."""
+"""The CSV export: incidents.csv (with document counts), documents.csv (with incident keys),
+cases.csv and amounts.csv (each amount with its kind, sentence, document and incident keys),
+written into a folder."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def csv_folder(value: str | Path) -> Path:
     if folder.exists() and not folder.is_dir():
         raise InvalidInput(f"{folder} is a file: csv writes three files, so give a folder")
     if not folder.exists() and folder.suffix.lower() == ".csv":
-        raise InvalidInput(f"csv writes incidents.csv, documents.csv and cases.csv into a folder: "
+        raise InvalidInput(f"csv writes incidents.csv, documents.csv, cases.csv and amounts.csv into a folder: "
                       f"give a folder, not {folder.name}")
     try:
         folder.mkdir(parents=True, exist_ok=True)

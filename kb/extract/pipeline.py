@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable
 
 import sqlite_utils
 
-from ..incidents import link
+from ..incidents import derive, link
 from ..records import DocumentRecord
 from ..storage import restore, runs, store
 from ..storage.sql import batches, transaction
@@ -57,6 +57,7 @@ STEPS: tuple[Step, ...] = (
     Step("legal", legal.step),  # arrests, charges, pleas, sentences... with their sentence (on workers)
     Step("entities", entities.step),  # organisations, people, courts, amounts, dates... with their status
     Step("link", link.step, needs=("entities",)),  # sketch the text, join an incident or start one
+    Step("derive", derive.step, needs=("legal", "link")),  # amounts, legal status, scope of the incidents
 )
 
 _UNPROCESSED = "processed_sha256 IS NOT content_sha256"  # the partial index documents_unprocessed

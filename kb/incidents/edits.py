@@ -15,6 +15,7 @@ from ..storage.merged import final_incident
 from ..text.dates import normalise_date
 from ..storage.sql import batches, marks, now_iso, transaction
 from ..storage.store import documents_of, link, require_incidents
+from . import derive
 from .fields import EDITABLE, create_incident, fill_empty_fields
 
 _NUMERIC = {"year": int, "impact_records": int, "impact_amount": float}
@@ -36,6 +37,7 @@ def merge(db: sqlite_utils.Database, target: int, others: list[int]) -> None:
             fill_empty_fields(db, target, dict(zip(EDITABLE, row)))
             db.execute("UPDATE incidents SET merged_into = ?, merged_by = 'manual', updated_at = ? "
                        "WHERE id = ? OR merged_into = ?", [target, now_iso(), other, other])
+        derive.refresh(db, [target])
 
 
 def split(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int]) -> int:
@@ -55,6 +57,7 @@ def split(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int]) -> in
             link(db, new_id, doc_id, confidence=1.0, method="manual")
         db.execute(f"UPDATE cases SET incident_id = ? WHERE incident_id = ? AND document_id IN ({marks(doc_ids)})",
                    [new_id, incident_id, *doc_ids])
+        derive.refresh(db, [incident_id, new_id])
         return new_id
 
 
@@ -66,6 +69,7 @@ def manual_link(db: sqlite_utils.Database, incident_id: int, doc_ids: list[int])
             link(db, incident_id, doc_id, confidence=1.0, method="manual")
         apply_manual_decisions(db, doc_ids)
         drop_empty_auto_incidents(db)
+        derive.refresh(db, [incident_id])
 
 
 def edit(db: sqlite_utils.Database, incident_id: int, changes: dict[str, str]) -> None:
@@ -88,6 +92,7 @@ def edit(db: sqlite_utils.Database, incident_id: int, changes: dict[str, str]) -
         sets = ", ".join(f"{k} = :{k}" for k in values)
         db.execute(f"UPDATE incidents SET {sets}, manual_fields = :manual, updated_at = :now WHERE id = :id",
                    {**values, "manual": json.dumps(manual), "now": now_iso(), "id": incident_id})
+        derive.refresh(db, [incident_id])
 
 
 def _check_value(key: str, value, raw: str) -> None:

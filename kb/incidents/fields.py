@@ -91,7 +91,6 @@ def incident_fields(facts: list[Fact], doc: dict) -> dict:
     itype = by_kind["incident_type"][0] if by_kind["incident_type"] else None
     period = _labelled(by_kind["date"], "incident")
     start, _, end = (period.name.partition("/") if period else (None, "", None))
-    impact = _impact(by_kind["money"])
     published = doc.get("published")
     year = (start or published or "")[:4]
     summary = _first_paragraph(doc.get("text") or "")
@@ -112,8 +111,6 @@ def incident_fields(facts: list[Fact], doc: dict) -> dict:
         "date_end": end or None,
         "date_reported": published,
         "year": int(year) if year.isdigit() else None,
-        "impact_amount": impact[0] if impact else None,
-        "impact_currency": impact[1] if impact else None,
         "impact_description": "; ".join(f"{f.label or 'amount'} {_money_text(f.name)}"
                                         for f in _unique(by_kind["money"])) or None,
         "outcome": _outcome(by_kind["date"], doc.get("text") or ""),
@@ -130,7 +127,6 @@ def case_records(facts: list[Fact], doc: dict, aliases: Aliases) -> list[CaseRec
     text = doc.get("text") or ""
     filed = _labelled([f for f in facts if f.kind == "date"], "case")
     money = [f for f in facts if f.kind == "money"]
-    claim = _impact([f for f in money if f.label == "claim"])
     claims = [f"{f.label} {_money_text(f.name)}" for f in _unique(money) if f.label in ("claim", "costs")]
     if re.search(r"赔礼道歉|public apology", text, re.I):
         claims.append("public apology")
@@ -139,8 +135,6 @@ def case_records(facts: list[Fact], doc: dict, aliases: Aliases) -> list[CaseRec
         filed=filed.name.split("/")[0] if filed else None,
         status="accepted" if re.search(r"受理|accepted the case", text) else "filed" if filed else None,
         claims="; ".join(claims) or None,
-        damages_amount=claim[0] if claim else None,
-        damages_currency=claim[1] if claim else None,
     )
     case_type = _case_type(facts, text)
     kinds = {f.name: f.value for f in facts if f.kind == "case_number"}
@@ -173,16 +167,6 @@ def _labelled(facts: list[Fact], label: str) -> Fact | None:
 
 def _unique(facts: list[Fact]) -> list[Fact]:
     return list({(f.name, f.label): f for f in facts}.values())
-
-
-def _impact(money: list[Fact]) -> tuple[float, str] | None:
-    """The claimed amount, else the stated loss, as (amount, currency)."""
-    for label in ("claim", "loss", "fine"):
-        amounts = [f.name.split() for f in money if f.label == label]
-        if amounts:
-            amount, currency = max(amounts, key=lambda a: float(a[0]))
-            return float(amount), currency
-    return None
 
 
 def _money_text(name: str) -> str:

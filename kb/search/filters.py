@@ -11,6 +11,7 @@ from ..text.scripts import HAN_RUN
 from ..text.segment import cut
 
 BY = ("incident", "document")
+SCOPES = ("in", "out", "unsure")  # incidents.scope (kb.incidents.scope); None or "all": every incident
 MAX_K = 1000  # results one search returns at most
 MAX_QUERY_CHARS = 2000
 MAX_QUERY_WORDS = 200  # Latin words and segmented Chinese words, repeats counted: bounds a query's cost
@@ -25,8 +26,13 @@ class Filters:
     language: str | None = None
     since: str | None = None
     until: str | None = None
+    scope: str | None = None  # documents of incidents of this scope; the CLI and the web default to "in"
 
     def __post_init__(self) -> None:
+        if self.scope == "all":
+            self.scope = None
+        if self.scope is not None and self.scope not in SCOPES:
+            raise InvalidInput(f"unknown scope {self.scope!r}: choose one of {', '.join(SCOPES)} or all")
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None:
@@ -51,6 +57,10 @@ class Filters:
         if self.until:  # '2020' keeps every date within 2020
             parts.append(f"{alias}.published <= ? || '~'")
             params.append(self.until)
+        if self.scope:
+            parts.append(f"{alias}.id IN (SELECT l.document_id FROM incident_documents l "
+                         "JOIN incidents i ON i.id = l.incident_id WHERE i.scope = ?)")
+            params.append(self.scope)
         return "".join(f" AND {p}" for p in parts), params
 
 

@@ -66,6 +66,9 @@ class IncidentHit:
     snippet: str | None
     documents: list[DocumentHit]
     why: Why = field(default_factory=Why)
+    scope: str | None = None  # the incident's (kb.incidents.scope)
+    legal_status: str | None = None  # its latest legal step (kb.incidents.legal_status) and that step's date
+    legal_status_date: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in vars(self).items() if k not in ("documents", "why")}

@@ -103,8 +103,8 @@ def incidents(db, ranked: list[int], k: int, scores, similarity, best_chunk, ter
     docs = by_id(db, f"SELECT {_DOC_COLUMNS} FROM documents d WHERE d.id IN ({{marks}})", shown)
     passages = _passages(db, best_chunk, shown)
     incident_ids = [key[1] for key, _ in top if key[0] == "i"]
-    meta = by_id(db, "SELECT id, title, incident_type, organisation, year FROM incidents WHERE id IN ({marks})",
-                 incident_ids)
+    meta = by_id(db, "SELECT id, title, incident_type, organisation, year, scope, legal_status, legal_status_date "
+                     "FROM incidents WHERE id IN ({marks})", incident_ids)
     extra = _other_languages(db, incident_ids, {key[1]: members for key, members in top if key[0] == "i"},
                              docs, filters)
     hits = []
@@ -117,13 +117,13 @@ def incidents(db, ranked: list[int], k: int, scores, similarity, best_chunk, ter
                 break
             documents.append(_document_hit(len(documents) + 1, row, 0.0, None, None, terms, incident_id))
         best = documents[0]
-        info = meta.get(incident_id) or (None, best.title, None, None, None)
+        info = meta.get(incident_id) or (None, best.title, None, None, None, None, None, None)
         why = Why(list(dict.fromkeys(t for d in documents for t in d.why.terms)),
                   max((d.why.semantic for d in documents if d.why.semantic is not None), default=None),
                   next((d.why.passage for d in documents if d.why.passage), None))
         hits.append(IncidentHit(rank, best.score, incident_id, info[1] or best.title, info[2], info[3], info[4],
                                 best.document_id, best.source, best.external_id, best.url, best.published,
-                                best.kind, best.language, best.snippet, documents, why))
+                                best.kind, best.language, best.snippet, documents, why, *info[5:8]))
     return hits
 
 

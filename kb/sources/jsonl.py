@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import KBError
-from ..records import check_numbers
+from ..records import AMOUNT_KINDS, check_numbers
 from ..text.reading import regular_file
 
 _REQUIRED = {"incident": ("key",), "document": ("source", "external_id", "kind", "text"), "case": ()}
-_NESTED = {"meta", "manual_fields", "incidents", "document"}  # the only fields that are not plain values
+_NESTED = {"meta", "manual_fields", "incidents", "document", "amounts"}  # the only fields that are not plain values
 
 
 MAX_LINE_CHARS = 16 * 1024 * 1024  # one record: a document's text is capped at 5 MB when it is added
@@ -53,6 +53,10 @@ def check_record(record) -> None:
     for name, value in record.items():
         if name not in _NESTED and isinstance(value, (dict, list)):
             raise ValueError(f"{kind} field {name!r} must be a plain value, not {type(value).__name__}")
+    for amount in record.get("amounts") or []:
+        if not isinstance(amount, dict) or amount.get("kind") not in AMOUNT_KINDS or \
+                not isinstance(amount.get("amount"), (int, float)) or isinstance(amount.get("amount"), bool):
+            raise ValueError(f"{kind} amounts must be objects with a kind ({', '.join(AMOUNT_KINDS)}) and a number")
     if not isinstance(record.get("meta") or {}, dict) or not isinstance(record.get("document") or {}, dict):
         raise ValueError(f"{kind}: meta and document must be objects")
     links = record.get("incidents") or []

@@ -45,7 +45,7 @@ def iter_records() -> Iterator[DocumentRecord]:
             source="starter", external_id=entry["key"], kind="curated",
             title=entry["title"], text=_english_text(entry), url=url,
             published=published, language="en", curated=True, meta=meta,
-            incident=incident, cases=cases,
+            incident=incident, cases=cases, amounts=entry.get("amounts") or [],
         )
         if entry.get("summary_zh"):
             yield DocumentRecord(

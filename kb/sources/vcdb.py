@@ -119,9 +119,19 @@ def to_record(data: dict) -> DocumentRecord:
         url=urls[0] if urls else None,
         published=published,
         language="en",
-        meta={"references": urls, "schema_version": data.get("schema_version")},
+        meta={"references": urls, "schema_version": data.get("schema_version"), "veris": _facets(data)},
         incident=incident,
     )
+
+
+def _facets(data: dict) -> dict:
+    """The VERIS codes scope rules read that the incident's fields do not keep: asset varieties,
+    attributes, and every actor variety (kb.incidents.scope)."""
+    assets = [a.get("variety") for a in (data.get("asset") or {}).get("assets") or []
+              if isinstance(a, dict) and isinstance(a.get("variety"), str)]
+    actors = [v for body in (data.get("actor") or {}).values() if isinstance(body, dict)
+              for v in body.get("variety") or [] if isinstance(v, str)]
+    return {"assets": assets, "attributes": sorted(data.get("attribute") or {}), "actors": actors}
 
 
 def _text(value) -> str | None:

@@ -12,8 +12,8 @@ from .sql import rows
 DOCUMENT_FIELDS = ("source", "external_id", "kind", "url", "canonical_url", "title", "author", "published",
                    "language", "text", "curated", "meta", "fetched_at", "http_etag", "http_last_modified",
                    "raw_sha256", "raw_path")
-CASE_FIELDS = ("court", "case_number", "case_type", "case_name", "parties", "filed", "terminated", "status",
-               "claims", "damages_amount", "damages_currency", "url")
+CASE_FIELDS = ("court", "case_number", "case_type", "case_name", "parties", "filed", "decided", "terminated",
+               "status", "claims", "damages_amount", "damages_currency", "url")
 
 
 def incident_keys(db: sqlite_utils.Database) -> dict[int, str]:
@@ -38,6 +38,14 @@ def documents(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
         yield dict(zip(names, row))
 
 
+def source_amounts(db: sqlite_utils.Database) -> dict[int, list[dict[str, Any]]]:
+    """The amounts each document's record states (origin 'source'), by document id."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in rows(db, "SELECT document_id, kind, amount, currency, text FROM amounts WHERE origin = 'source' ORDER BY id"):
+        out.setdefault(r.pop("document_id"), []).append(r)
+    return out
+
+
 def cases(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Every case's exported fields, with its incident id and its document's source and external id."""
     return rows(db, f"SELECT c.{', c.'.join(CASE_FIELDS)}, c.incident_id, d.source, d.external_id "
@@ -53,6 +61,10 @@ TABLES = {  # the CSV export: incidents with document counts, documents with inc
                  "FROM documents d ORDER BY d.id",
     "cases": "SELECT c.*, i.key AS incident_key FROM cases c LEFT JOIN incidents i ON i.id = c.incident_id "
              "ORDER BY c.id",
+    "amounts": "SELECT a.id, a.kind, a.amount, a.currency, a.text, a.origin, a.document_id, d.source, d.external_id, "
+               "(SELECT group_concat(i.key, ' ') FROM incident_documents l JOIN incidents i "
+               "ON i.id = l.incident_id WHERE l.document_id = a.document_id) AS incidents "
+               "FROM amounts a JOIN documents d ON d.id = a.document_id ORDER BY a.id",
 }
 
 

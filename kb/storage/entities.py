@@ -86,3 +86,15 @@ def sharing_anchors(db: sqlite_utils.Database, doc_id: int, kinds: Iterable[str]
         "AND (e.kind != 'money' OR (mine.status = 'fact' AND other.status = 'fact')) "
         "GROUP BY other.document_id ORDER BY count(DISTINCT mine.entity_id) DESC, other.document_id LIMIT ?",
         [doc_id, *kinds, doc_id, limit])]
+
+
+def money_mentions(db: sqlite_utils.Database, doc_ids: Iterable[int]) -> list[dict]:
+    """Each amount of money these documents mention: document_id, name ('8000000 CNY'), label
+    (claim, costs, fine, loss), status and sentence."""
+    out: list[dict] = []
+    for chunk in batches(list(doc_ids)):
+        out += [dict(zip(("document_id", "name", "label", "status", "sentence"), r)) for r in db.execute(
+            "SELECT de.document_id, e.name, de.label, de.status, de.sentence FROM document_entities de "
+            f"JOIN entities e ON e.id = de.entity_id WHERE e.kind = 'money' AND de.document_id IN ({marks(chunk)}) "
+            "ORDER BY de.document_id, de.span_start", chunk)]
+    return out

@@ -9,11 +9,13 @@ import sqlite_utils
 
 from ..records import document_text
 from ..errors import NotFound
+from . import amounts
 from .sql import batches, marks, rows
 
 
-def stats(db: sqlite_utils.Database) -> dict[str, Any]:
-    """Counts of documents, incidents, chunks, cases, and documents by source/kind/language."""
+def stats(db: sqlite_utils.Database, scope: str | None = "in") -> dict[str, Any]:
+    """Counts of documents, incidents (of `scope`; None: all), chunks, cases, documents by
+    source/kind/language, and incidents by scope and legal status."""
 
     def count(sql: str) -> int:
         return db.execute(sql).fetchone()[0]
@@ -25,13 +27,21 @@ def stats(db: sqlite_utils.Database) -> dict[str, Any]:
 
     return {
         "documents": count("SELECT count(*) FROM documents"),
-        "incidents": count("SELECT count(*) FROM incidents WHERE merged_into IS NULL"),
+        "scope": scope or "all",
+        "incidents": db.execute("SELECT count(*) FROM incidents WHERE merged_into IS NULL AND scope IS coalesce(?, scope)",
+                                [scope]).fetchone()[0],
         "chunks": count("SELECT count(*) FROM chunks"),
         "embedded_chunks": count("SELECT count(*) FROM chunks WHERE embedding IS NOT NULL"),
         "cases": count("SELECT count(*) FROM cases"),
         "by_source": grouped("source"),
         "by_kind": grouped("kind"),
         "by_language": grouped("language"),
+        "incidents_by_scope": dict(db.execute(
+            "SELECT coalesce(scope, 'unknown'), count(*) FROM incidents WHERE merged_into IS NULL GROUP BY 1 "
+            "ORDER BY 2 DESC").fetchall()),
+        "incidents_by_legal_status": dict(db.execute(
+            "SELECT coalesce(legal_status, 'unknown'), count(*) FROM incidents WHERE merged_into IS NULL "
+            "AND scope IS coalesce(?, scope) GROUP BY 1 ORDER BY 2 DESC", [scope]).fetchall()),
     }
 
 
@@ -79,8 +89,9 @@ def document(db: sqlite_utils.Database, doc_id: int) -> dict[str, Any]:
     doc["meta"] = json.loads(doc["meta"]) if doc["meta"] else {}
     doc["incidents"] = rows(
         db,
-        "SELECT i.id, i.key, i.title, i.organisation, i.incident_type, i.merged_into, d.confidence, d.method, "
-        "d.evidence FROM incident_documents d JOIN incidents i ON i.id = d.incident_id "
+        "SELECT i.id, i.key, i.title, i.organisation, i.incident_type, i.scope, i.scope_reason, i.legal_status, "
+        "i.legal_status_date, i.merged_into, d.confidence, d.method, d.evidence "
+        "FROM incident_documents d JOIN incidents i ON i.id = d.incident_id "
         "WHERE d.document_id = ? ORDER BY d.confidence DESC",
         [doc_id],
     )
@@ -89,6 +100,7 @@ def document(db: sqlite_utils.Database, doc_id: int) -> dict[str, Any]:
     doc["cases"] = rows(db, "SELECT * FROM cases WHERE document_id = ?", [doc_id])
     doc["facts"] = facts(db, "WHERE de.document_id = ?", [doc_id])
     doc["legal_facts"] = rows(db, "SELECT * FROM legal_facts WHERE document_id = ? ORDER BY start_offset, id", [doc_id])
+    doc["amounts"] = amounts.of_documents(db, [doc_id])
     doc["type"] = "document"
     return doc
 
@@ -112,6 +124,7 @@ def incident(db: sqlite_utils.Database, incident_id: int) -> dict[str, Any]:
     inc["legal_facts"] = rows(db, "SELECT f.* FROM legal_facts f JOIN incident_documents l ON l.document_id = "
                                    "f.document_id WHERE l.incident_id = ? ORDER BY f.date, f.document_id, f.start_offset",
                                [incident_id])
+    inc["amounts"] = amounts.of_documents(db, [d["id"] for d in inc["documents"]])
     inc["type"] = "incident"
     return inc
 
@@ -159,10 +172,12 @@ def show(db: sqlite_utils.Database, ident: str) -> dict[str, Any]:
 # --- what the site's pages show --------------------------------------------------
 
 def counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """How many documents, incidents and cases the KB holds (every stored row)."""
+    """How many documents, incidents and cases the KB holds (every stored row), and how many
+    incidents are in the field (not merged)."""
     row = db.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM incidents), "
-                     "(SELECT count(*) FROM cases)").fetchone()
-    return {"documents": row[0], "incidents": row[1], "cases": row[2]}
+                     "(SELECT count(*) FROM cases), "
+                     "(SELECT count(*) FROM incidents WHERE scope = 'in' AND merged_into IS NULL)").fetchone()
+    return {"documents": row[0], "incidents": row[1], "cases": row[2], "in_scope": row[3]}
 
 
 def filter_choices(db: sqlite_utils.Database) -> dict[str, list[str]]:
@@ -220,22 +235,28 @@ def case(db: sqlite_utils.Database, case_id: int) -> dict[str, Any] | None:
     return row
 
 
-def overview(db: sqlite_utils.Database, newest: int = 10) -> dict[str, Any]:
-    """What the home page shows: counts, incidents (not merged away) by year, type, country and
-    insider role, documents by source, and the newest incidents."""
+def overview(db: sqlite_utils.Database, scope: str = "in", newest: int = 10) -> dict[str, Any]:
+    """What the home page shows: counts, incidents (not merged away, of one scope or 'all') by year,
+    type, country and insider role, documents by source, and the newest incidents."""
+    where, args = ("", []) if scope == "all" else (" WHERE scope = ?", [scope])
+    listed = f"(SELECT * FROM incident_list{where})"
 
-    def grouped(column: str, table: str = "incident_list", order: str = "2 DESC, 1", limit: int = 12) -> list:
+    def grouped(column: str, table: str = listed, order: str = "2 DESC, 1", limit: int = 12) -> list:
+        params = args if table == listed else []
         return [list(r) for r in db.execute(
             f"SELECT {column}, count(*) FROM {table} WHERE {column} IS NOT NULL AND {column} != '' "
-            f"GROUP BY 1 ORDER BY {order} LIMIT ?", [limit])]
+            f"GROUP BY 1 ORDER BY {order} LIMIT ?", [*params, limit])]
 
-    count = db.execute("SELECT (SELECT count(*) FROM incident_list), (SELECT count(*) FROM documents), "
-                       "(SELECT count(*) FROM cases), (SELECT count(DISTINCT source) FROM documents)").fetchone()
+    count = db.execute(f"SELECT (SELECT count(*) FROM {listed}), (SELECT count(*) FROM documents), "
+                       "(SELECT count(*) FROM cases), (SELECT count(DISTINCT source) FROM documents)", args).fetchone()
+    scopes = dict(db.execute("SELECT scope, count(*) FROM incident_list GROUP BY 1").fetchall())
     return {
+        "scope": scope,
+        "scopes": {**{k: scopes.get(k, 0) for k in ("in", "out", "unsure")}, "all": sum(scopes.values())},
         "counts": dict(zip(("incidents", "documents", "cases", "sources"), count)),
         "by": {"year": grouped("year", order="1", limit=200), "incident_type": grouped("incident_type"),
                "country": grouped("country"), "insider_role": grouped("insider_role"),
                "source": grouped("source", table="documents")},
-        "newest": rows(db, "SELECT id, title, organisation, incident_type, year, country FROM incident_list "
-                           "ORDER BY year IS NULL, year DESC, id DESC LIMIT ?", [newest]),
+        "newest": rows(db, f"SELECT id, title, organisation, incident_type, year, country, legal_status FROM {listed} "
+                           "ORDER BY year IS NULL, year DESC, id DESC LIMIT ?", [*args, newest]),
     }

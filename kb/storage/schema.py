@@ -13,6 +13,7 @@ Every table and what owns its rows:
 - runs, run_errors, source_state: kb.storage.runs; fetch_state: kb.storage.fetch_state
 - settings: kb.storage.db
 - watches, watch_matches: kb.storage.watches
+- amounts: kb.storage.amounts (read from texts by kb.incidents.amounts); incidents' scope, legal status and impact, cases' status and damages: kb.incidents.derive
 """
 
 _M1_CORE = """
@@ -457,7 +458,46 @@ CREATE VIEW document_list AS
     SELECT id, title, source, kind, published, language FROM documents;
 """
 
+_M14_SCOPE_STATUS_AMOUNTS = """
+-- Whether an incident is in the field, and why (kb.incidents.scope): 'in' | 'out' | 'unsure'.
+ALTER TABLE incidents ADD COLUMN scope TEXT;
+ALTER TABLE incidents ADD COLUMN scope_reason TEXT;
+-- The latest legal step of an incident or case (kb.incidents.legal_status), its date and source sentence.
+ALTER TABLE incidents ADD COLUMN legal_status TEXT;
+ALTER TABLE incidents ADD COLUMN legal_status_date TEXT;
+ALTER TABLE incidents ADD COLUMN legal_status_document INTEGER REFERENCES documents(id) ON DELETE SET NULL;
+ALTER TABLE incidents ADD COLUMN legal_status_sentence TEXT;
+-- A case keeps the status its record states (status); its latest step is derived beside it.
+ALTER TABLE cases ADD COLUMN decided TEXT;
+ALTER TABLE cases ADD COLUMN legal_status TEXT;
+ALTER TABLE cases ADD COLUMN legal_status_date TEXT;
+ALTER TABLE cases ADD COLUMN legal_status_document INTEGER REFERENCES documents(id) ON DELETE SET NULL;
+ALTER TABLE cases ADD COLUMN legal_status_sentence TEXT;
+-- impact_amount and damages_amount are derived from one kind of amount; these name it.
+ALTER TABLE incidents ADD COLUMN impact_kind TEXT;
+ALTER TABLE cases ADD COLUMN damages_kind TEXT;
+CREATE INDEX incidents_scope ON incidents(scope) WHERE merged_into IS NULL;
+-- Each amount a document states, with its kind and sentence: what the record says ('source': a
+-- curated entry's amounts) or what was read from its text ('extracted').
+CREATE TABLE amounts (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('claimed', 'awarded', 'restitution', 'fine', 'settlement',
+                                       'loss_reported', 'loss_alleged')),
+    amount REAL NOT NULL,
+    currency TEXT,
+    text TEXT,
+    origin TEXT NOT NULL CHECK (origin IN ('source', 'extracted'))
+);
+CREATE INDEX amounts_document ON amounts(document_id);
+-- The slim incident listing shows where each incident stands.
+DROP VIEW incident_list;
+CREATE VIEW incident_list AS
+    SELECT id, title, organisation, incident_type, year, country, insider_role, sector, scope, legal_status
+    FROM incidents WHERE merged_into IS NULL;
+"""
+
 # In order: PRAGMA user_version is the number of the last one applied.
 MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE,
               _M7_LEGAL_FACTS, _M8_INDEX_AUTO, _M9_EMBED_STAGING, _M10_SEGMENTED_WORDS, _M11_TRIGRAM_CHINESE_ONLY,
-              _M12_WATCHES, _M13_SITE]
+              _M12_WATCHES, _M13_SITE, _M14_SCOPE_STATUS_AMOUNTS]

@@ -18,6 +18,7 @@ import sqlite_utils
 
 from ..errors import NotFound
 from ..records import CaseRecord, DocumentRecord, IncidentRecord
+from . import amounts
 from .sql import batches, marks, now_iso, transaction
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
@@ -86,6 +87,7 @@ def save_document(db: sqlite_utils.Database, rec: DocumentRecord,
         link(db, incident_id, doc_id, confidence=1.0, method="source")
     for case in rec.cases:
         save_case(db, case, document_id=doc_id, incident_id=incident_id)
+    amounts.replace(db, [doc_id], [{**a, "document_id": doc_id} for a in rec.amounts], "source")
     return status, doc_id
 
 

@@ -48,18 +48,25 @@ async def case(datasette, db, case_id: int) -> dict:
 ROW_PAGES = {"incidents": incident, "documents": document, "cases": case}
 
 
-async def overview(datasette, db) -> dict:
-    """Counts, bar charts whose bars open the matching listing, and the newest incidents."""
-    found = await read(db, lookup.overview)
+SCOPES = ("in", "out", "unsure", "all")
+
+
+async def overview(datasette, db, scope: str = "in") -> dict:
+    """Counts, bar charts whose bars open the matching listing, and the newest incidents: in-scope
+    incidents unless ?scope= asks for out, unsure or all."""
+    scope = scope if scope in SCOPES else "in"
+    found = await read(db, lookup.overview, scope)
+    within = {} if scope == "all" else {"scope": scope}
     incidents, documents = (datasette.urls.table(db.name, t) for t in ("incident_list", "document_list"))
     titles = {"year": "Incidents per year", "incident_type": "Incidents per type", "country": "Incidents per country",
               "insider_role": "Incidents per insider role", "source": "Documents per source"}
     found["charts"] = [
         charts.bars(titles[column], counts, lambda value, c=column: (documents if c == "source" else incidents)
-                    + "?" + urlencode({c: value}), vertical=column == "year")
+                    + "?" + urlencode({c: value} if c == "source" else {**within, c: value}), vertical=column == "year")
         for column, counts in found["by"].items() if counts]
     found["database"] = db.name
-    found["paths"] = {"incidents": incidents, "documents": documents,
+    found["paths"] = {"incidents": incidents + ("?" + urlencode(within) if within else ""), "documents": documents,
+                      "scopes": {s: datasette.urls.path("/") + ("" if s == "in" else "?scope=" + s) for s in SCOPES},
                       "incidents_table": datasette.urls.table(db.name, "incidents") + "?merged_into__isblank=1",
                       "documents_table": datasette.urls.table(db.name, "documents"),
                       "cases": datasette.urls.table(db.name, "cases"),

@@ -103,7 +103,7 @@ def extra_template_vars(view_name, table, database, request, datasette):
         if db is None:
             return {}
         if view_name == "index":
-            return {"kb_overview": await pages.overview(datasette, db)}
+            return {"kb_overview": await pages.overview(datasette, db, request.args.get("scope") or "in")}
         pk = request.url_vars.get("pks", "")
         if db.name != database or not pk.isdigit():
             return {}
@@ -113,6 +113,6 @@ def extra_template_vars(view_name, table, database, request, datasette):
 
 
 @hookimpl
-def render_cell(row, value, column, table, database, datasette):
+def render_cell(row, value, column, table, database, datasette, request):
     """Links, money, lists and short URLs in table cells (kb.web.cells)."""
-    return cells.render(datasette, database, table, column, value, row)
+    return cells.render(datasette, database, table, column, value, row, request.args.get("scope") if request else None)

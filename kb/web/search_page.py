@@ -20,7 +20,7 @@ from .errors import status_of
 from .finding import kb_database, knowledge_base, read
 
 PAGE_K = 100  # hits one page shows at most (the Python and CLI search allow kb.search.filters.MAX_K)
-FILTERS = ("kind", "source", "language", "since", "until")
+FILTERS = ("kind", "source", "language", "since", "until", "scope")
 EXAMPLES = ("intern sabotaged model training", "logic bomb planted by a contractor",
             "former employee deleted cloud servers", "trade secrets taken to a competitor", "删库")
 _caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # datasette -> its ResultCache
@@ -96,6 +96,7 @@ def read_form(args) -> dict:
         form["k"] = 20
     for name in FILTERS:
         form[name] = (args.get(name) or "").strip() or None
+    form["scope"] = form["scope"] or "in"  # in-scope incidents unless asked otherwise ("all": every one)
     return form
 
 
