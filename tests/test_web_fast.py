@@ -94,7 +94,7 @@ def test_pages_a_person_reads_answer_on_the_tiny_site(tiny):
     kb, site = tiny
     incident = kb.show("starter:bytedance-intern-model-training-sabotage-2024")
     case = next(c for c in kb.db.execute("SELECT id, case_name, parties FROM cases WHERE case_name LIKE 'Waymo%'"))
-    assert case[2] == "Waymo LLC (plaintiff); Uber Technologies (defendant)"
+    assert case[2] == "Waymo LLC; Uber Technologies, Inc.; Ottomotto LLC; Otto Trucking LLC"  # as its record names them
     pages = {"/": "Incidents per year", f"/kb/incidents/{incident['id']}": f"<h1>{incident['title']}</h1>",
              f"/kb/cases/{case[0]}": f"<h1>{case[1]}</h1>", "/kb/incident_list": "rows sorted by year"}
     for path, shown in pages.items():

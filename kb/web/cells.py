@@ -18,8 +18,8 @@ JSON_LISTS = {"evidence", "merge_evidence", "manual_fields"}
 LONG = 60  # characters: longer URLs and ids are shortened on display
 
 
-def render(datasette, database: str, table: str | None, column: str, value, row, scope: str | None = None) -> Markup | None:
-    """The cell's HTML, or None for Datasette's own rendering (scope: the query's, for its links)."""
+def render(datasette, database: str, table: str | None, column: str, value, row) -> Markup | None:
+    """The cell's HTML, or None for Datasette's own rendering."""
     if value is None or value == "":
         return None
     if table in LISTINGS and column == "title":
@@ -31,7 +31,7 @@ def render(datasette, database: str, table: str | None, column: str, value, row,
     if column in JSON_LISTS and isinstance(value, str) and value.startswith("["):
         return _as_list(value)
     if table is None and column == "incidents" and _get(row, "year") is not None:
-        scope = scope or "in"
+        scope = _get(row, "scope") or "in"
         query = {"scope": None if scope == "all" else scope, "year": _get(row, "year"),
                  "incident_type": _get(row, "incident_type")}
         path = datasette.urls.table(database, "incident_list") + "?" + urlencode({k: v for k, v in query.items() if v})

@@ -113,6 +113,6 @@ def extra_template_vars(view_name, table, database, request, datasette):
 
 
 @hookimpl
-def render_cell(row, value, column, table, database, datasette, request):
+def render_cell(row, value, column, table, database, datasette):
     """Links, money, lists and short URLs in table cells (kb.web.cells)."""
-    return cells.render(datasette, database, table, column, value, row, request.args.get("scope") if request else None)
+    return cells.render(datasette, database, table, column, value, row)
