@@ -1,9 +1,10 @@
 """Keyword hits: BM25 over the word index (stemmed English; Chinese segmented into words), the
-query's lexicon terms in both languages, a Chinese query's English gloss, the trigram index for
-Chinese substrings and LIKE for Chinese terms under three characters.
+query's lexicon terms in both languages, a Chinese query's English gloss, the word index of
+derived passages (a Chinese document's English rendering), the trigram index for Chinese
+substrings and LIKE for Chinese terms under three characters.
 
-This module reads the full-text indexes (documents_words, documents_fts, documents_segmented),
-which the schema's triggers keep level with the documents.
+This module reads the full-text indexes (documents_words, documents_fts, documents_segmented,
+derived_words), which the schema's triggers keep level with the documents and chunks.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .state import connection_state
 EXPANSION_WEIGHT = 0.5  # other wordings in the query's language count half as much as the query's own words
 CROSS_WEIGHT = 1.0  # lexicon terms in the other language: the only words that can match its documents
 GLOSS_WEIGHT = 1.0  # the English gloss of a Chinese query's words (kb.search.gloss), for English documents
+DERIVED_WEIGHT = 1.0  # the query's words in derived passages: Chinese documents read in English
 TITLE_WEIGHT = 2.0  # BM25 weight of a title word against a body word (2 beat 1 and 4 on tests/data)
 COMMON_SHARE = 0.5  # a word in more of the documents than this is left out of keyword queries with rarer words
 COUNT_CACHE = 100_000  # words whose document counts a connection keeps (see _document_counts)
@@ -83,6 +85,20 @@ def _word_hits(db, parts: list[str], where: str, params: list, pool: int):
         [" OR ".join(parts), *params, pool]).fetchall()
 
 
+def _derived_hits(db, parts: list[str], where: str, params: list, pool: int):
+    """Documents by the BM25 of their best derived passage (among the 4 * pool best passages)
+    for the OR of `parts`, best first."""
+    if not parts:
+        return []
+    join = (" JOIN chunks c ON c.id = derived_words.rowid JOIN documents d ON d.id = c.document_id"
+            if where else "")
+    return db.execute(
+        "SELECT c.document_id, max(m.score), NULL FROM (SELECT derived_words.rowid AS id, "
+        f"-bm25(derived_words) AS score FROM derived_words{join} WHERE derived_words MATCH ?{where} "
+        "ORDER BY 2 DESC LIMIT ?) m JOIN chunks c ON c.id = m.id GROUP BY c.document_id ORDER BY 2 DESC LIMIT ?",
+        [" OR ".join(parts), *params, 4 * pool, pool]).fetchall()
+
+
 def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tuple[float, str]]:
     """Documents by BM25 over the word index, best first.
 
@@ -91,14 +107,18 @@ def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tup
     match documents in that language), other wordings in its own language
     EXPANSION_WEIGHT (so an exact match of 删库 ranks above a document that
     only says 删除数据库), the words of a Chinese query's English gloss
-    GLOSS_WEIGHT, Chinese substrings from the trigram index 0.5 and, for
-    Chinese terms under three characters, LIKE 0.1.
+    GLOSS_WEIGHT, the query's words in derived passages (Chinese documents'
+    English renderings) DERIVED_WEIGHT, Chinese substrings from the trigram
+    index 0.5 and, for Chinese terms under three characters, LIKE 0.1.
     """
     where, params = filters.sql()
     zh, en = query.expansions
     english = query.english
     hits: dict[int, tuple[float, str]] = {}
-    _merge(hits, _word_hits(db, _fts_parts(query.terms), where, params, pool))
+    own = _fts_parts(query.terms)
+    _merge(hits, _word_hits(db, own, where, params, pool))
+    if not query.chinese:  # a Chinese query reads Chinese documents themselves
+        _merge(hits, _derived_hits(db, own, where, params, pool), DERIVED_WEIGHT)
     runs = list(dict.fromkeys(HAN_RUN.findall(query.text)))
     same, other = (zh, en) if runs else (en, zh)
     _merge(hits, _word_hits(db, _fts_parts(same), where, params, pool), EXPANSION_WEIGHT)

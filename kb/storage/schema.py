@@ -7,8 +7,8 @@ Every table and what owns its rows:
 - entities, entity_aliases, document_entities: kb.storage.entities
 - legal_facts: kb.storage.legal_facts
 - link_candidates, document_sketches: kb.incidents
-- chunks, staged_vectors: kb.index
-- documents_words, documents_fts, documents_segmented (full-text indexes, kept by triggers): kb.search.keyword
+- chunks, staged_vectors: kb.index (chunks.derived: passages for retrieval only)
+- documents_words, documents_fts, documents_segmented, derived_words (full-text indexes, kept by triggers): kb.search.keyword
 - runs, run_errors, source_state: kb.storage.runs; fetch_state: kb.storage.fetch_state
 - settings: kb.storage.db
 - watches, watch_matches: kb.storage.watches
@@ -424,7 +424,25 @@ CREATE INDEX documents_updated ON documents(updated_at);
 CREATE INDEX incidents_updated ON incidents(updated_at);
 """
 
+_M15_DERIVED_PASSAGES = """
+-- Passages derived from a document for retrieval only (kb.index.chunks): NULL for a passage of its
+-- own text, 'en' for its English rendering (a Chinese document). derived_words is the word index of
+-- the derived passages (kb.search.keyword), kept by triggers; chunk text is never updated in place.
+ALTER TABLE chunks ADD COLUMN derived TEXT;
+CREATE VIRTUAL TABLE derived_words USING fts5(
+    text, content=chunks, content_rowid=id, tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER chunks_derived_ai AFTER INSERT ON chunks WHEN new.derived IS NOT NULL BEGIN
+    INSERT INTO derived_words(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER chunks_derived_ad AFTER DELETE ON chunks WHEN old.derived IS NOT NULL BEGIN
+    INSERT INTO derived_words(derived_words, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+-- Chinese documents are chunked again by the next `kb embed`: their own passages keep their vectors.
+UPDATE documents SET chunked_sha256 = NULL WHERE language = 'zh';
+"""
+
 # In order: PRAGMA user_version is the number of the last one applied.
 MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE,
               _M7_LEGAL_FACTS, _M8_INDEX_AUTO, _M9_EMBED_STAGING, _M10_SEGMENTED_WORDS, _M11_TRIGRAM_CHINESE_ONLY,
-              _M12_WATCHES]
+              _M12_WATCHES, _M15_DERIVED_PASSAGES]
