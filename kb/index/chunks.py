@@ -77,12 +77,15 @@ def _mostly_cjk(text: str) -> bool:
     return cjk_share(text[:500]) > 0.3
 
 
+RENDERED = {"zh": "en"}  # document language -> the language of its derived passages
+
+
 def passages(tokenizer, title: str | None, text: str, language: str | None,
              max_tokens: int) -> list[tuple[str, str | None]]:
     """(passage, derived) of a document: its own passages (derived None), then for a Chinese
     document the passages of its English rendering (derived 'en')."""
     own = [(p, None) for p in chunk_document(tokenizer, title, text, max_tokens)]
-    if language != "zh":
+    if RENDERED.get(language) != "en":
         return own
     rendering = chunk_document(tokenizer, english(title or "") or title, english_sentences(text), max_tokens)
     return own + [(p, "en") for p in rendering]
@@ -145,10 +148,11 @@ def document_vectors(db: sqlite_utils.Database, doc_ids=None) -> dict[int, np.nd
 
 
 def languages_of_embedded(db: sqlite_utils.Database) -> dict[str | None, list[int]]:
-    """{document language: ids of its embedded chunks}."""
+    """{language of the passage: ids of its embedded chunks}: a derived passage is in the language
+    it was rendered in, any other in its document's."""
     out: dict[str | None, list[int]] = {}
     for chunk_id, language in db.execute(
-            "SELECT c.id, d.language FROM chunks c JOIN documents d ON d.id = c.document_id "
+            "SELECT c.id, coalesce(c.derived, d.language) FROM chunks c JOIN documents d ON d.id = c.document_id "
             "WHERE c.embedding IS NOT NULL"):
         out.setdefault(language, []).append(chunk_id)
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from ..index.chunks import RENDERED
 from ..storage.sql import by_id
 
 SEMANTIC_WEIGHT = 0.5  # hybrid score = w * semantic + (1 - w) * keyword, each scaled to [0, 1]
@@ -42,11 +43,14 @@ def fuse(keyword: dict | None, semantic: dict | None) -> dict[int, float]:
     return scores
 
 
-def per_language(db, scores: dict[int, float]) -> dict[int, float]:
-    """Fused scores standardised within each document language (against its top LANGUAGE_POOL)."""
+def per_language(db, scores: dict[int, float], language: str = "en") -> dict[int, float]:
+    """Fused scores standardised within each document language (against its top LANGUAGE_POOL);
+    documents rendered in the query's `language` (kb.index.chunks.RENDERED) are read in it, and
+    standardised with its documents."""
     languages = {r[0]: r[1] for r in by_id(db, "SELECT id, language FROM documents WHERE id IN ({marks})",
                                             list(scores)).values()}
     groups: dict = {}
     for doc_id, score in scores.items():
-        groups.setdefault(languages.get(doc_id), {})[doc_id] = score
+        found = languages.get(doc_id)
+        groups.setdefault(language if RENDERED.get(found) == language else found, {})[doc_id] = score
     return {d: z for group in groups.values() for d, z in z_scores(group).items()}

@@ -6,6 +6,12 @@ in the other one, so each document language is searched on its own (a FAISS id
 selector) and a document's similarity becomes a z-score against the top
 LANGUAGE_POOL documents of its language. A Chinese query's English gloss adds
 its own similarities for documents that are not Chinese.
+
+Passages are grouped by their own language: a Chinese document's derived
+English passages (kb.index.chunks) are English. A query that is not Chinese
+reads Chinese documents through them, on the same scale as English documents,
+and does not search their Chinese passages: a language apart would put its best
+document near the top for any query (z-scores over a handful of documents).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 
 from .. import settings
 from ..index import vector_index as vindex
-from ..index.chunks import languages_of_embedded
+from ..index.chunks import RENDERED, languages_of_embedded
 from ..storage.sql import marks
 from .filters import Filters
 from .fusion import LANGUAGE_POOL, z_scores
@@ -52,8 +58,9 @@ class Vectors:
                 raise self._index.with_traceback(None)  # a fresh traceback each time
             return self._index
 
-    def hits(self, db, vectors, filters: Filters, pool: int) -> dict[int, tuple[float, int, float]]:
-        """Documents by their best chunk's similarity, standardised within each language:
+    def hits(self, db, vectors, filters: Filters, pool: int,
+             language: str = "en") -> dict[int, tuple[float, int, float]]:
+        """Documents by their best chunk's similarity, standardised within each language of passages:
         {doc: (score, chunk, cosine similarity)}, best first.
 
         `vectors`: the query's vector, then (for a Chinese query) its English
@@ -66,17 +73,25 @@ class Vectors:
         document's similarity becomes a z-score against the top LANGUAGE_POOL
         documents of its language: the best Chinese and the best English document
         compete on equal terms. With one language this keeps the plain order.
+        Passages in a language whose documents are rendered in the query's
+        `language` are skipped (the renderings answer for them); a document
+        found in two languages keeps its better score.
         """
         vectors = vectors.reshape(-1, vectors.shape[-1])
         out: dict[int, tuple[float, int, float]] = {}
-        for language, index, selector in self.languages(db, filters.language):
+        for passages, index, selector in self.languages(db, filters.language):
+            if RENDERED.get(passages) == language:
+                continue
             lists = [_standardised(_nearest(db, index, vector[None, :], filters, max(pool, LANGUAGE_POOL), selector))
-                     for vector in (vectors if language != "zh" else vectors[:1])]
-            out.update(lists[0] if len(lists) == 1 else _standardised(_summed(lists)))
+                     for vector in (vectors if passages != "zh" else vectors[:1])]
+            for doc_id, hit in (lists[0] if len(lists) == 1 else _standardised(_summed(lists))).items():
+                if doc_id not in out or hit[0] > out[doc_id][0]:
+                    out[doc_id] = hit
         return dict(sorted(out.items(), key=lambda item: -item[1][0])[:pool])
 
     def languages(self, db, only: str | None = None) -> list[tuple[str | None, Any, Any]]:
-        """(language, index, id selector or None) to search for each document language, re-read with the index.
+        """(language, index, id selector or None) to search for each language of passages, re-read with
+        the index; `only`: a document language (its passages, and the renderings of its documents).
 
         An exact index (flat) is searched with a selector of the language's
         chunks. An approximate one (HNSW, IVF) can miss a small language's
@@ -93,7 +108,8 @@ class Vectors:
                     else (vindex.exact_subset(db, ids), None)
                     for language, ids in chunks.items()})
             searches = self._selectors[1]
-        return [(language, *found) for language, found in searches.items() if only is None or language == only]
+        return [(language, *found) for language, found in searches.items()
+                if only is None or language in (only, RENDERED.get(only))]
 
 
 def _standardised(hits: dict) -> dict[int, tuple[float, int, float]]:
