@@ -8,10 +8,12 @@ LANGUAGE_POOL documents of its language. A Chinese query's English gloss adds
 its own similarities for documents that are not Chinese.
 
 Passages are grouped by their own language: a Chinese document's derived
-English passages (kb.index.chunks) are English. A query that is not Chinese
-reads Chinese documents through them, on the same scale as English documents,
-and does not search their Chinese passages: a language apart would put its best
-document near the top for any query (z-scores over a handful of documents).
+English passages (kb.index.chunks) are English. A query reads each document in
+one language: its own language when the document is in it or has derived
+passages in it, else the document's. So an English query reads a Chinese
+document through its English passages, on the same scale as English documents
+(a language apart puts its best document near the top of any query: z-scores
+over a handful of documents), and a Chinese query reads it in Chinese.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ..index.chunks import RENDERED, languages_of_embedded
 from ..storage.sql import marks
 from .filters import Filters
 from .fusion import LANGUAGE_POOL, z_scores
-from .state import chunk_documents
+from .state import chunk_documents, rendered
 
 
 class Vectors:
@@ -73,20 +75,20 @@ class Vectors:
         document's similarity becomes a z-score against the top LANGUAGE_POOL
         documents of its language: the best Chinese and the best English document
         compete on equal terms. With one language this keeps the plain order.
-        Passages in a language whose documents are rendered in the query's
-        `language` are skipped (the renderings answer for them); a document
-        found in two languages keeps its better score.
+        Each document is read in one language (see the module's docstring):
+        in a language of passages other than the query's, documents with derived
+        passages in the query's language or in that one are left out.
         """
         vectors = vectors.reshape(-1, vectors.shape[-1])
         out: dict[int, tuple[float, int, float]] = {}
+        derived = rendered(db)
         for passages, index, selector in self.languages(db, filters.language):
-            if RENDERED.get(passages) == language:
-                continue
-            lists = [_standardised(_nearest(db, index, vector[None, :], filters, max(pool, LANGUAGE_POOL), selector))
+            elsewhere = frozenset() if passages == language else (
+                derived.get(language, frozenset()) | derived.get(passages, frozenset()))
+            lists = [_standardised(_without(_nearest(db, index, vector[None, :], filters,
+                                                     max(pool, LANGUAGE_POOL), selector), elsewhere))
                      for vector in (vectors if passages != "zh" else vectors[:1])]
-            for doc_id, hit in (lists[0] if len(lists) == 1 else _standardised(_summed(lists))).items():
-                if doc_id not in out or hit[0] > out[doc_id][0]:
-                    out[doc_id] = hit
+            out.update(lists[0] if len(lists) == 1 else _standardised(_summed(lists)))
         return dict(sorted(out.items(), key=lambda item: -item[1][0])[:pool])
 
     def languages(self, db, only: str | None = None) -> list[tuple[str | None, Any, Any]]:
@@ -110,6 +112,10 @@ class Vectors:
             searches = self._selectors[1]
         return [(language, *found) for language, found in searches.items()
                 if only is None or language in (only, RENDERED.get(only))]
+
+
+def _without(hits: dict, documents: frozenset) -> dict:
+    return {d: hit for d, hit in hits.items() if d not in documents} if documents else hits
 
 
 def _standardised(hits: dict) -> dict[int, tuple[float, int, float]]:
