@@ -21,7 +21,8 @@ from .state import connection_state, rendered
 EXPANSION_WEIGHT = 0.5  # other wordings in the query's language count half as much as the query's own words
 CROSS_WEIGHT = 1.0  # lexicon terms in the other language: the only words that can match its documents
 GLOSS_WEIGHT = 1.0  # the English gloss of a Chinese query's words (kb.search.gloss), for English documents
-DERIVED_WEIGHT = 2.0  # the query's words in Chinese documents' English renderings, against English passages (a crude rendering holds fewer of a question's words; 1.5 and 3 measured too)
+DERIVED_WEIGHT = 2.0  # Chinese documents' English renderings against English passages: a crude rendering
+# holds fewer of a question's words (1.5 and 3 measured too: bench/crosslingual.py)
 TITLE_WEIGHT = 2.0  # BM25 weight of a title word against a body word (2 beat 1 and 4 on tests/data)
 COMMON_SHARE = 0.5  # a word in more of the documents than this is left out of keyword queries with rarer words
 COUNT_CACHE = 100_000  # words whose document counts a connection keeps (see _document_counts)
@@ -129,12 +130,12 @@ def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tup
     hits: dict[int, tuple[float, str]] = {}
     own = _fts_parts(query.terms)
     _merge(hits, _word_hits(db, own, where, params, pool))
-    if not query.chinese:  # already scaled (see _derived_hits); a Chinese query reads them in Chinese
+    readable = frozenset() if query.chinese else rendered(db).get("en", frozenset())  # read in English
+    if readable:  # already scaled (see _derived_hits); a Chinese query reads them in Chinese
         _merge(hits, _derived_hits(db, own, where, params, pool), DERIVED_WEIGHT, 1.0)
     runs = list(dict.fromkeys(HAN_RUN.findall(query.text)))
     same, other = (zh, en) if runs else (en, zh)
     _merge(hits, _word_hits(db, _fts_parts(same), where, params, pool), EXPANSION_WEIGHT)
-    readable = frozenset() if query.chinese else rendered(db).get("en", frozenset())  # read in English above
     _merge(hits, [r for r in _word_hits(db, _fts_parts(other), where, params, pool) if r[0] not in readable],
            CROSS_WEIGHT)
     if english:  # the gloss's words that the lexicon's English terms (just searched) do not hold

@@ -37,7 +37,8 @@ def rendered(db) -> dict[str, frozenset[int]]:
     state = connection_state(db)
     if "rendered" not in state:
         found: dict[str, set[int]] = {}
-        for language, doc_id in db.execute("SELECT DISTINCT derived, document_id FROM chunks WHERE derived IS NOT NULL"):
+        for language, doc_id in db.execute(
+                "SELECT DISTINCT derived, document_id FROM chunks WHERE derived IS NOT NULL"):
             found.setdefault(language, set()).add(doc_id)
         state["rendered"] = {language: frozenset(ids) for language, ids in found.items()}
     return state["rendered"]
