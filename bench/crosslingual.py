@@ -94,6 +94,8 @@ def reuse_vectors(db, donor: Path) -> int:
 def without_derived(path: Path, folder: Path) -> Path:
     """A copy of the database without derived passages, its index rebuilt."""
     copy = folder / "before.db"
+    for stale in folder.glob("before.db*"):  # a copy left by an earlier run, with its WAL
+        stale.unlink()
     open_db(path).execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copy(path, copy)
     db = open_db(copy)
