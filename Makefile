@@ -50,6 +50,7 @@ test-fast: install  # no model, no shared data, no browser: parsers, rules, stor
 bench: install  # run `make demo` first: several benchmarks read its database
 	$(BIN)/python bench/import_speed.py
 	$(BIN)/python bench/relevance.py $(DEMO_DB)
+	$(BIN)/python bench/crosslingual.py --vectors-from $(DEMO_DB)
 	$(BIN)/python bench/embed_speed.py
 	$(BIN)/python bench/query_latency.py $(DEMO_DB)
 	$(BIN)/python bench/extraction.py

@@ -117,6 +117,24 @@ def test_embeds_once_and_only_what_changed(tmp_path, model):
     assert rows == (3, 3)
 
 
+def test_a_chinese_document_is_also_indexed_in_english_and_a_rebuild_keeps_that(tmp_path, minilm, e5):
+    db = open_db(tmp_path / "kb.db")
+    save_many(db, [_doc("zh", "字节跳动前实习生篡改代码，攻击模型训练任务。公司索赔800万元。", "实习生篡改代码", "zh"),
+                   _doc("en", "An engineer deleted the production database.")])
+
+    def derived():
+        return db.execute("SELECT d.external_id, c.text FROM chunks c JOIN documents d ON d.id = c.document_id "
+                          "WHERE c.derived = 'en' AND c.embedding IS NOT NULL").fetchall()
+
+    embed.embed(db, model=minilm)
+    first = derived()
+    assert [e for e, _ in first] == ["zh"]  # the English document gets none
+    assert {"ByteDance", "intern", "tampering", "model", "training"} <= set(first[0][1].split())
+    embed.embed(db, model=e5, rebuild=True)
+    assert derived() == first
+    assert db.execute("SELECT count(*) FROM chunks WHERE embedding IS NULL").fetchone()[0] == 0
+
+
 def test_identical_new_passages_are_embedded_once(tmp_path, e5):
     db = open_db(tmp_path / "kb.db")
     save_many(db, [_doc(str(i), "Same summary of one breach, filed twice.") for i in range(5)])

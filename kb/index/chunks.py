@@ -3,6 +3,12 @@ each, with a little overlap; the `chunks` table that holds them and their vector
 
 Chunk text is hashed, so text seen before (in any document) is never embedded
 twice; unchanged passages keep their vectors when a document is re-chunked.
+
+A Chinese document also gets derived passages (`chunks.derived` = 'en'): its
+English rendering (kb.text.translate), cut the same way, after its own
+passages. They are indexed and embedded so that an English question finds the
+document, and resolve to it; they are never shown as its text (kb.search.present
+shows only passages of the document's own text).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import sqlite_utils
 from ..storage.sql import batches, marks, transaction
 from ..text.scripts import cjk_share
 from ..text.sentences import sentences
+from ..text.translate import english, english_sentences
 from .encoders import HFTokens
 
 
@@ -70,6 +77,20 @@ def _mostly_cjk(text: str) -> bool:
     return cjk_share(text[:500]) > 0.3
 
 
+RENDERED = {"zh": "en"}  # document language -> the language of its derived passages
+
+
+def passages(tokenizer, title: str | None, text: str, language: str | None,
+             max_tokens: int) -> list[tuple[str, str | None]]:
+    """(passage, derived) of a document: its own passages (derived None), then for a Chinese
+    document the passages of its English rendering (derived 'en')."""
+    own = [(p, None) for p in chunk_document(tokenizer, title, text, max_tokens)]
+    if RENDERED.get(language) != "en":
+        return own
+    rendering = chunk_document(tokenizer, english(title or "") or title, english_sentences(text), max_tokens)
+    return own + [(p, "en") for p in rendering]
+
+
 def sync_chunks(db: sqlite_utils.Database, tokenizer, max_tokens: int) -> int:
     """(Re)chunk documents whose content changed since they were chunked; return how many.
 
@@ -77,23 +98,23 @@ def sync_chunks(db: sqlite_utils.Database, tokenizer, max_tokens: int) -> int:
     already has takes that vector instead of being embedded again.
     """
     stale = db.execute(
-        "SELECT id, title, text, content_sha256 FROM documents "
+        "SELECT id, title, text, language, content_sha256 FROM documents "
         "WHERE chunked_sha256 IS NOT content_sha256"
     ).fetchall()
     for part in batches(stale, 512):
         with transaction(db):
-            for doc_id, title, text, digest in part:
-                _replace_chunks(db, doc_id, chunk_document(tokenizer, title, text, max_tokens))
+            for doc_id, title, text, language, digest in part:
+                _replace_chunks(db, doc_id, passages(tokenizer, title, text, language, max_tokens))
                 db.execute("UPDATE documents SET chunked_sha256 = ? WHERE id = ?", [digest, doc_id])
     return len(stale)
 
 
-def _replace_chunks(db, doc_id: int, passages: list[str]) -> None:
-    old = {seq: (cid, h) for cid, seq, h in db.execute(
-        "SELECT id, seq, text_hash FROM chunks WHERE document_id = ?", [doc_id])}
-    for seq, passage in enumerate(passages):
+def _replace_chunks(db, doc_id: int, new: list[tuple[str, str | None]]) -> None:
+    old = {seq: (cid, h, derived) for cid, seq, h, derived in db.execute(
+        "SELECT id, seq, text_hash, derived FROM chunks WHERE document_id = ?", [doc_id])}
+    for seq, (passage, derived) in enumerate(new):
         digest = text_hash(passage)
-        if seq in old and old[seq][1] == digest:
+        if seq in old and old[seq][1:] == (digest, derived):
             continue
         if seq in old:
             db.execute("DELETE FROM chunks WHERE id = ?", [old[seq][0]])
@@ -101,15 +122,16 @@ def _replace_chunks(db, doc_id: int, passages: list[str]) -> None:
             "SELECT embedding FROM chunks WHERE text_hash = ? AND embedding IS NOT NULL LIMIT 1",
             [digest]).fetchone()
         db.execute(
-            "INSERT INTO chunks (document_id, seq, text, text_hash, embedding) VALUES (?, ?, ?, ?, ?)",
-            [doc_id, seq, passage, digest, known[0] if known else None])
-    db.execute("DELETE FROM chunks WHERE document_id = ? AND seq >= ?", [doc_id, len(passages)])
+            "INSERT INTO chunks (document_id, seq, text, text_hash, embedding, derived) VALUES (?, ?, ?, ?, ?, ?)",
+            [doc_id, seq, passage, digest, known[0] if known else None, derived])
+    db.execute("DELETE FROM chunks WHERE document_id = ? AND seq >= ?", [doc_id, len(new)])
 
 
 def document_vectors(db: sqlite_utils.Database, doc_ids=None) -> dict[int, np.ndarray]:
-    """L2-normalised mean of each document's chunk vectors (empty when nothing is embedded);
-    a vector of another dimension than the first one read (a database mid-rebuild) is left out."""
-    sql = "SELECT document_id, embedding FROM chunks WHERE embedding IS NOT NULL"
+    """L2-normalised mean of the vectors of each document's own passages (empty when nothing is
+    embedded; derived passages left out); a vector of another dimension than the first one read
+    (a database mid-rebuild) is left out."""
+    sql = "SELECT document_id, embedding FROM chunks WHERE embedding IS NOT NULL AND derived IS NULL"
     if doc_ids is None:
         found = db.execute(sql).fetchall()
     else:
@@ -126,10 +148,11 @@ def document_vectors(db: sqlite_utils.Database, doc_ids=None) -> dict[int, np.nd
 
 
 def languages_of_embedded(db: sqlite_utils.Database) -> dict[str | None, list[int]]:
-    """{document language: ids of its embedded chunks}."""
+    """{language of the passage: ids of its embedded chunks}: a derived passage is in the language
+    it was rendered in, any other in its document's."""
     out: dict[str | None, list[int]] = {}
     for chunk_id, language in db.execute(
-            "SELECT c.id, d.language FROM chunks c JOIN documents d ON d.id = c.document_id "
+            "SELECT c.id, coalesce(c.derived, d.language) FROM chunks c JOIN documents d ON d.id = c.document_id "
             "WHERE c.embedding IS NOT NULL"):
         out.setdefault(language, []).append(chunk_id)
     return out

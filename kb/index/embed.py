@@ -27,7 +27,7 @@ from .. import settings
 from ..errors import InvalidInput
 from ..storage.db import get_setting, set_setting
 from ..storage.sql import batches, transaction
-from .chunks import chunk_document, sync_chunks, text_hash
+from .chunks import passages, sync_chunks, text_hash
 from .encoders import LEGACY_RUNTIME, Encoder, as_encoder, load_encoder, runtime_of
 
 WRITE_EVERY = 128  # chunks per write transaction: an interrupted run keeps what it finished
@@ -193,10 +193,10 @@ def _rebuild(db: sqlite_utils.Database, encoder: Encoder, batch_size: int,
         if get_setting(db, "staged_model") != key:  # vectors staged by another model are useless
             db.execute("DELETE FROM staged_vectors")
             set_setting(db, "staged_model", key)
-    plan = [(doc_id, digest, chunk_document(encoder, title, text, encoder.max_tokens))
-            for doc_id, title, text, digest in db.execute(
-                "SELECT id, title, text, content_sha256 FROM documents").fetchall()]
-    texts = {text_hash(p): p for _, _, passages in plan for p in passages}
+    plan = [(doc_id, digest, passages(encoder, title, text, language, encoder.max_tokens))
+            for doc_id, title, text, language, digest in db.execute(
+                "SELECT id, title, text, language, content_sha256 FROM documents").fetchall()]
+    texts = {text_hash(p): p for _, _, found in plan for p, _ in found}
     staged = {h for (h,) in db.execute("SELECT text_hash FROM staged_vectors")}
     todo = [(h, t) for h, t in texts.items() if h not in staged]
     done = [0]
@@ -214,10 +214,10 @@ def _rebuild(db: sqlite_utils.Database, encoder: Encoder, batch_size: int,
         alive = {d for (d,) in db.execute("SELECT id FROM documents")}
         db.execute("DELETE FROM chunks")
         db.conn.executemany(  # a passage whose staged vector is gone gets none: embedded below
-            "INSERT INTO chunks (document_id, seq, text, text_hash, embedding) "
-            "VALUES (?, ?, ?, ?, (SELECT embedding FROM staged_vectors WHERE text_hash = ?))",
-            [(doc_id, seq, p, text_hash(p), text_hash(p)) for doc_id, _, passages in plan if doc_id in alive
-             for seq, p in enumerate(passages)])
+            "INSERT INTO chunks (document_id, seq, text, text_hash, derived, embedding) "
+            "VALUES (?, ?, ?, ?, ?, (SELECT embedding FROM staged_vectors WHERE text_hash = ?))",
+            [(doc_id, seq, p, text_hash(p), derived, text_hash(p)) for doc_id, _, found in plan if doc_id in alive
+             for seq, (p, derived) in enumerate(found)])
         db.conn.executemany("UPDATE documents SET chunked_sha256 = ? WHERE id = ?",
                             [(digest, doc_id) for doc_id, digest, _ in plan])
         db.conn.executemany("UPDATE documents SET chunked_sha256 = NULL WHERE id = ?",  # stored after the plan

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from ..storage.sql import by_id
+from .state import rendered
 
 SEMANTIC_WEIGHT = 0.5  # hybrid score = w * semantic + (1 - w) * keyword, each scaled to [0, 1]
 LANGUAGE_POOL = 50  # documents of one language whose similarities standardise that language's scores
@@ -42,11 +43,13 @@ def fuse(keyword: dict | None, semantic: dict | None) -> dict[int, float]:
     return scores
 
 
-def per_language(db, scores: dict[int, float]) -> dict[int, float]:
-    """Fused scores standardised within each document language (against its top LANGUAGE_POOL)."""
+def per_language(db, scores: dict[int, float], language: str = "en") -> dict[int, float]:
+    """Fused scores standardised within each language documents are read in (against its top
+    LANGUAGE_POOL): their own, or the query's `language` where they have derived passages in it."""
     languages = {r[0]: r[1] for r in by_id(db, "SELECT id, language FROM documents WHERE id IN ({marks})",
                                             list(scores)).values()}
+    readable = rendered(db).get(language, frozenset())
     groups: dict = {}
     for doc_id, score in scores.items():
-        groups.setdefault(languages.get(doc_id), {})[doc_id] = score
+        groups.setdefault(language if doc_id in readable else languages.get(doc_id), {})[doc_id] = score
     return {d: z for group in groups.values() for d, z in z_scores(group).items()}

@@ -1,9 +1,10 @@
 """Keyword hits: BM25 over the word index (stemmed English; Chinese segmented into words), the
-query's lexicon terms in both languages, a Chinese query's English gloss, the trigram index for
-Chinese substrings and LIKE for Chinese terms under three characters.
+query's lexicon terms in both languages, a Chinese query's English gloss, the word index of
+derived passages (a Chinese document's English rendering), the trigram index for Chinese
+substrings and LIKE for Chinese terms under three characters.
 
-This module reads the full-text indexes (documents_words, documents_fts, documents_segmented),
-which the schema's triggers keep level with the documents.
+This module reads the full-text indexes (documents_words, documents_fts, documents_segmented,
+passage_words), which the schema's triggers keep level with the documents and chunks.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from ..text.scripts import HAN_RUN
 from ..text.segment import tokens as segment_tokens
 from .filters import Filters
 from .query import Query, query_words
-from .state import connection_state
+from ..storage.sql import by_id
+from .state import connection_state, rendered
 
 EXPANSION_WEIGHT = 0.5  # other wordings in the query's language count half as much as the query's own words
 CROSS_WEIGHT = 1.0  # lexicon terms in the other language: the only words that can match its documents
 GLOSS_WEIGHT = 1.0  # the English gloss of a Chinese query's words (kb.search.gloss), for English documents
+DERIVED_WEIGHT = 2.0  # Chinese documents' English renderings against English passages: a crude rendering
+# holds fewer of a question's words (1.5 and 3 measured too: bench/crosslingual.py)
 TITLE_WEIGHT = 2.0  # BM25 weight of a title word against a body word (2 beat 1 and 4 on tests/data)
 COMMON_SHARE = 0.5  # a word in more of the documents than this is left out of keyword queries with rarer words
 COUNT_CACHE = 100_000  # words whose document counts a connection keeps (see _document_counts)
@@ -83,6 +87,28 @@ def _word_hits(db, parts: list[str], where: str, params: list, pool: int):
         [" OR ".join(parts), *params, pool]).fetchall()
 
 
+def _derived_hits(db, parts: list[str], where: str, params: list, pool: int):
+    """Documents by the BM25 of their best derived passage for the OR of `parts`, best first, each
+    score scaled by the best of any passage without Chinese (the passages they compete with)."""
+    if not parts:
+        return []
+    join = (" JOIN chunks c ON c.id = passage_words.rowid JOIN documents d ON d.id = c.document_id"
+            if where else "")
+    rows = db.execute(
+        f"SELECT passage_words.rowid, -bm25(passage_words) FROM passage_words{join} "
+        f"WHERE passage_words MATCH ?{where} ORDER BY 2 DESC LIMIT ?",
+        [" OR ".join(parts), *params, 4 * pool]).fetchall()
+    top = max((score for _, score in rows), default=0.0)
+    derived = by_id(db, "SELECT id, document_id FROM chunks WHERE id IN ({marks}) AND derived IS NOT NULL",
+                    [chunk for chunk, _ in rows])
+    best: dict[int, float] = {}
+    for chunk, score in rows:
+        if chunk in derived:
+            doc_id = derived[chunk][1]
+            best[doc_id] = max(best.get(doc_id, 0.0), score / top if top > 0 else 1.0)
+    return [(doc_id, score, None) for doc_id, score in sorted(best.items(), key=lambda item: -item[1])[:pool]]
+
+
 def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tuple[float, str]]:
     """Documents by BM25 over the word index, best first.
 
@@ -91,18 +117,27 @@ def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tup
     match documents in that language), other wordings in its own language
     EXPANSION_WEIGHT (so an exact match of 删库 ranks above a document that
     only says 删除数据库), the words of a Chinese query's English gloss
-    GLOSS_WEIGHT, Chinese substrings from the trigram index 0.5 and, for
-    Chinese terms under three characters, LIKE 0.1.
+    GLOSS_WEIGHT, the query's words in derived passages (Chinese documents'
+    English renderings, which then leave the lexicon's Chinese terms) DERIVED_WEIGHT,
+    scaled by the best passage without Chinese (else the best Chinese document
+    would score as much as the best English one for any English query), Chinese
+    substrings from the trigram
+    index 0.5 and, for Chinese terms under three characters, LIKE 0.1.
     """
     where, params = filters.sql()
     zh, en = query.expansions
     english = query.english
     hits: dict[int, tuple[float, str]] = {}
-    _merge(hits, _word_hits(db, _fts_parts(query.terms), where, params, pool))
+    own = _fts_parts(query.terms)
+    _merge(hits, _word_hits(db, own, where, params, pool))
+    readable = frozenset() if query.chinese else rendered(db).get("en", frozenset())  # read in English
+    if readable:  # already scaled (see _derived_hits); a Chinese query reads them in Chinese
+        _merge(hits, _derived_hits(db, own, where, params, pool), DERIVED_WEIGHT, 1.0)
     runs = list(dict.fromkeys(HAN_RUN.findall(query.text)))
     same, other = (zh, en) if runs else (en, zh)
     _merge(hits, _word_hits(db, _fts_parts(same), where, params, pool), EXPANSION_WEIGHT)
-    _merge(hits, _word_hits(db, _fts_parts(other), where, params, pool), CROSS_WEIGHT)
+    _merge(hits, [r for r in _word_hits(db, _fts_parts(other), where, params, pool) if r[0] not in readable],
+           CROSS_WEIGHT)
     if english:  # the gloss's words that the lexicon's English terms (just searched) do not hold
         covered = {w.lower() for phrase in other for w in query_words(phrase)}
         extra = [w for w in query_words(english) if w.lower() not in covered]
@@ -123,9 +158,14 @@ def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tup
     return dict(sorted(hits.items(), key=lambda item: -item[1][0])[:pool])
 
 
-def _merge(hits: dict, rows, weight: float = 1.0) -> None:
-    """Add rows, scaled by their best score and weighted; a document found in several lists adds up."""
-    top = max((score for _, score, _ in rows), default=0.0)
+def _best(rows) -> float:
+    return max((score for _, score, _ in rows), default=0.0)
+
+
+def _merge(hits: dict, rows, weight: float = 1.0, scale: float = 0.0) -> None:
+    """Add rows, scaled by their best score (or `scale`, if higher) and weighted; a document found in
+    several lists adds up."""
+    top = max(_best(rows), scale)
     for doc_id, score, snippet in rows:
         value = weight * (score / top if top > 0 else 1.0)
         if doc_id in hits:

@@ -47,7 +47,7 @@ class Hybrid:
         keyword = stages.keyword()
         semantic = semantic()
         scores = fuse(keyword, semantic)
-        return per_language(stages.db, scores) if keyword and semantic else scores
+        return per_language(stages.db, scores, stages.language) if keyword and semantic else scores
 
 
 class Semantic:

@@ -17,10 +17,11 @@ MAX_DOCUMENTS = 5  # documents shown per incident hit
 
 
 def _passages(db, best_chunk: dict[int, int], doc_ids: list[int]) -> dict[int, str]:
-    """The best passage of each shown document that matched by meaning."""
+    """The best passage of each shown document that matched by meaning; none where that passage is
+    derived (an English rendering, for retrieval only, is never shown as the document's text)."""
     chunks = {best_chunk[d]: d for d in doc_ids if d in best_chunk}
     return {chunks[r[0]]: _passage_snippet(r[1]) for r in by_id(
-        db, "SELECT id, text FROM chunks WHERE id IN ({marks})", list(chunks)).values()}
+        db, "SELECT id, text FROM chunks WHERE id IN ({marks}) AND derived IS NULL", list(chunks)).values()}
 
 
 def _passage_snippet(chunk_text: str, size: int = 240) -> str:

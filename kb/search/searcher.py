@@ -56,6 +56,7 @@ class Stages:
         self._vector = vector
         self._keyword: dict | None = None
         self._semantic: dict | None = None
+        self.language = "zh" if query.chinese else "en"  # the language the query reads documents in
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
@@ -69,7 +70,7 @@ class Stages:
     def semantic(self) -> dict[int, tuple[float, int, float]]:
         """{document: (score, best chunk, similarity)} by passage vectors, best first, on this thread."""
         if self._semantic is None:
-            self._semantic = self.searcher.vector_hits(self.vector(), self.filters, self.pool)
+            self._semantic = self.searcher.vector_hits(self.vector(), self.filters, self.pool, self.language)
         return self._semantic
 
     def semantic_soon(self) -> Callable[[], dict[int, tuple[float, int, float]]]:
@@ -80,9 +81,10 @@ class Stages:
             return lambda: self._semantic
         vector = self.vector()
         if is_worker():
-            self._semantic = self.searcher.vector_hits(vector, self.filters, self.pool)
+            self._semantic = self.searcher.vector_hits(vector, self.filters, self.pool, self.language)
             return lambda: self._semantic
-        job = self.searcher.workers().submit(self.searcher.vector_hits, vector, self.filters, self.pool)
+        job = self.searcher.workers().submit(self.searcher.vector_hits, vector, self.filters, self.pool,
+                                            self.language)
 
         def wait():
             self._semantic = job.result()
@@ -197,10 +199,11 @@ class Searcher:
             hits = present.incidents(db, ranked, k, scores, similarity, best_chunk, terms, filters)
         return Results(text, mode, by, hits, stages.warnings)
 
-    def vector_hits(self, vector, filters: Filters, pool: int) -> dict:
-        """Semantic hits of the query's vectors (see Stages.semantic_soon) on this thread's connection."""
+    def vector_hits(self, vector, filters: Filters, pool: int, language: str = "en") -> dict:
+        """Semantic hits of the query's vectors (see Stages.semantic_soon) on this thread's connection;
+        `language`: the one the query reads documents in (zh for a Chinese query, else en)."""
         one_thread_per_query()
-        return self.vectors.hits(self.connect(), vector, filters, pool)
+        return self.vectors.hits(self.connect(), vector, filters, pool, language)
 
     def vectors_with_glosses(self, queries: list[str]) -> dict[str, Any]:
         """{query: its vector, and its English gloss's as a second row when it has Chinese}, in one batch."""

@@ -6,6 +6,14 @@ in the other one, so each document language is searched on its own (a FAISS id
 selector) and a document's similarity becomes a z-score against the top
 LANGUAGE_POOL documents of its language. A Chinese query's English gloss adds
 its own similarities for documents that are not Chinese.
+
+Passages are grouped by their own language: a Chinese document's derived
+English passages (kb.index.chunks) are English. A query reads each document in
+one language: its own language when the document is in it or has derived
+passages in it, else the document's. So an English query reads a Chinese
+document through its English passages, on the same scale as English documents
+(a language apart puts its best document near the top of any query: z-scores
+over a handful of documents), and a Chinese query reads it in Chinese.
 """
 
 from __future__ import annotations
@@ -16,11 +24,11 @@ from typing import Any
 
 from .. import settings
 from ..index import vector_index as vindex
-from ..index.chunks import languages_of_embedded
+from ..index.chunks import RENDERED, languages_of_embedded
 from ..storage.sql import marks
 from .filters import Filters
 from .fusion import LANGUAGE_POOL, z_scores
-from .state import chunk_documents
+from .state import chunk_documents, rendered
 
 
 class Vectors:
@@ -52,8 +60,9 @@ class Vectors:
                 raise self._index.with_traceback(None)  # a fresh traceback each time
             return self._index
 
-    def hits(self, db, vectors, filters: Filters, pool: int) -> dict[int, tuple[float, int, float]]:
-        """Documents by their best chunk's similarity, standardised within each language:
+    def hits(self, db, vectors, filters: Filters, pool: int,
+             language: str = "en") -> dict[int, tuple[float, int, float]]:
+        """Documents by their best chunk's similarity, standardised within each language of passages:
         {doc: (score, chunk, cosine similarity)}, best first.
 
         `vectors`: the query's vector, then (for a Chinese query) its English
@@ -66,17 +75,25 @@ class Vectors:
         document's similarity becomes a z-score against the top LANGUAGE_POOL
         documents of its language: the best Chinese and the best English document
         compete on equal terms. With one language this keeps the plain order.
+        Each document is read in one language (see the module's docstring):
+        in a language of passages other than the query's, documents with derived
+        passages in the query's language or in that one are left out.
         """
         vectors = vectors.reshape(-1, vectors.shape[-1])
         out: dict[int, tuple[float, int, float]] = {}
-        for language, index, selector in self.languages(db, filters.language):
-            lists = [_standardised(_nearest(db, index, vector[None, :], filters, max(pool, LANGUAGE_POOL), selector))
-                     for vector in (vectors if language != "zh" else vectors[:1])]
+        derived = rendered(db)
+        for passages, index, selector in self.languages(db, filters.language):
+            elsewhere = frozenset() if passages == language else (
+                derived.get(language, frozenset()) | derived.get(passages, frozenset()))
+            lists = [_standardised(_without(_nearest(db, index, vector[None, :], filters,
+                                                     max(pool, LANGUAGE_POOL), selector), elsewhere))
+                     for vector in (vectors if passages != "zh" else vectors[:1])]
             out.update(lists[0] if len(lists) == 1 else _standardised(_summed(lists)))
         return dict(sorted(out.items(), key=lambda item: -item[1][0])[:pool])
 
     def languages(self, db, only: str | None = None) -> list[tuple[str | None, Any, Any]]:
-        """(language, index, id selector or None) to search for each document language, re-read with the index.
+        """(language, index, id selector or None) to search for each language of passages, re-read with
+        the index; `only`: a document language (its passages, and the renderings of its documents).
 
         An exact index (flat) is searched with a selector of the language's
         chunks. An approximate one (HNSW, IVF) can miss a small language's
@@ -93,7 +110,12 @@ class Vectors:
                     else (vindex.exact_subset(db, ids), None)
                     for language, ids in chunks.items()})
             searches = self._selectors[1]
-        return [(language, *found) for language, found in searches.items() if only is None or language == only]
+        return [(language, *found) for language, found in searches.items()
+                if only is None or language in (only, RENDERED.get(only))]
+
+
+def _without(hits: dict, documents: frozenset) -> dict:
+    return {d: hit for d, hit in hits.items() if d not in documents} if documents else hits
 
 
 def _standardised(hits: dict) -> dict[int, tuple[float, int, float]]:

@@ -1,5 +1,6 @@
 """What a connection keeps between searches, forgotten when another connection changes the
-database (PRAGMA data_version): document counts of words, the document of each chunk."""
+database (PRAGMA data_version): document counts of words, the document of each chunk, the
+documents with derived passages."""
 
 from __future__ import annotations
 
@@ -29,3 +30,15 @@ def chunk_documents(db):
         out[pairs[:, 0]] = pairs[:, 1]
         state["chunk_documents"] = out
     return state["chunk_documents"]
+
+
+def rendered(db) -> dict[str, frozenset[int]]:
+    """{language: the documents with derived passages in it (kb.index.chunks)}."""
+    state = connection_state(db)
+    if "rendered" not in state:
+        found: dict[str, set[int]] = {}
+        for language, doc_id in db.execute(
+                "SELECT DISTINCT derived, document_id FROM chunks WHERE derived IS NOT NULL"):
+            found.setdefault(language, set()).add(doc_id)
+        state["rendered"] = {language: frozenset(ids) for language, ids in found.items()}
+    return state["rendered"]
