@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from kb import settings
+from kb import KB, settings
 from kb.index import embed, vector_index as index
 from kb.index.chunks import chunk_document
 from kb.index.encoders import load_encoder
@@ -171,6 +171,36 @@ def test_an_interrupted_embed_resumes_without_duplicates(tmp_path, model, monkey
     path = settings.paths(tmp_path / "kb.db").index
     assert index.sync(db, path) == (40, 0, None)
     assert index.load(path).ntotal == 40
+
+
+def test_a_killed_embed_run_leaves_vectors_and_index_the_next_run_completes(tmp_path, model):
+    """kill -9 of `kb embed` once its first vectors are searchable: what it wrote is whole and
+    indexed, and the next run embeds the rest, each passage once."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "kb.db"
+    db = open_db(path)
+    save_many(db, [_doc(str(i), f"Incident {i}: an insider copied customer ledger batch {i} to a USB drive.")
+                   for i in range(260)])
+    run = subprocess.Popen([sys.executable, "-m", "kb.cli", "--db", str(path), "embed"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    index_path = settings.paths(path).index
+    deadline = time.monotonic() + 300
+    while not index_path.exists():  # written at the first write of vectors, long before the end
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    embedded = db.execute("SELECT count(embedding) FROM chunks").fetchone()[0]
+    assert 0 < embedded < 260 and embed.coverage(db).embedded == embedded
+    assert index.unusable(db, index_path) is None and 0 < index.load(index_path, db).ntotal <= embedded
+    report, synced = KB(path).embed(encoder=model)
+    assert report.chunks_embedded == 260 - embedded
+    assert db.execute("SELECT count(*), count(embedding) FROM chunks").fetchone() == (260, 260)
+    assert index.load(index_path, db).ntotal == 260 and embed.coverage(db).complete
 
 
 def _state(db, path):
