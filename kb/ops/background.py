@@ -10,15 +10,25 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from .. import settings
+from ..storage import files
 
 NICE = 19  # the lowest CPU priority: queries of the server beside it come first
 
 
-def start_embedding(db_path: Path) -> subprocess.Popen:
-    """Start `kb --db DB embed` at priority NICE; its progress goes to this process's stderr."""
-    return subprocess.Popen([sys.executable, "-m", "kb.cli", "--db", str(db_path), "embed"],
-                            stdin=subprocess.DEVNULL, preexec_fn=lambda: os.nice(NICE))
+def start_embedding(db_path: Path, wait: float = 30.0) -> subprocess.Popen:
+    """Start `kb --db DB embed` at priority NICE (its progress goes to this process's stderr) and
+    wait up to `wait` seconds until an embedding run holds the index lock, so that the first
+    searches already say that one is on."""
+    child = subprocess.Popen([sys.executable, "-m", "kb.cli", "--db", str(db_path), "embed"],
+                             stdin=subprocess.DEVNULL, preexec_fn=lambda: os.nice(NICE))
+    lock, deadline = settings.paths(db_path).index_lock, time.monotonic() + wait
+    while not files.held(lock) and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return child
 
 
 def stop(child: subprocess.Popen, wait: float = 10.0) -> None:
