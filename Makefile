@@ -35,11 +35,11 @@ demo: install
 	  else echo "no shared data at $(SHARED): skipping the seed article"; fi
 	@if [ -d "$(SHARED)/vcdb/json" ]; then $(KB) import vcdb $(SHARED)/vcdb/json; \
 	  else echo "no shared data at $(SHARED): skipping the VCDB import"; fi
-	$(KB) embed
 	$(KB) stats
 	$(KB) search "intern tampered with the code of a model training job" -k 5
-	@echo "Browse the KB: open http://127.0.0.1:8001/-/kb-search (Ctrl-C stops the server)"
-	$(KB) serve --port 8001
+	@echo "Browse the KB: open http://127.0.0.1:8001/-/kb-search (Ctrl-C stops the server)."
+	@echo "Keyword search works now; embedding runs in the background and search by meaning joins in as vectors land."
+	$(KB) serve --port 8001 --embed
 
 test: install  # everything: the embedding model, the shared data, Chromium (what CI runs)
 	$(BIN)/pytest -q

@@ -201,14 +201,18 @@ class KB:
               rebuild: bool = False, progress: Callable[[int, int], None] | None = None, encoder=None):
         """Chunk and embed what is new (everything aside, with `rebuild`), then bring the FAISS file
         level with the vectors, holding the index lock (one such writer at a time; another waits).
-        Returns (EmbedReport, vector_index.Synced: vectors added, removed, why the file was replaced)."""
+        Vectors reach the FAISS file as they land (vector_index.Follower), except in a rebuild, which
+        swaps them in at its end. Returns (EmbedReport, vector_index.Synced: vectors added, removed,
+        why the file was replaced)."""
         from .index import embed, vector_index
         from .storage import files
 
         with files.exclusive(self.paths.index_lock):
+            follower = vector_index.Follower(self.db, self.paths.index)
             report = embed.embed(self.db, model or self.settings.model, device or self.settings.device, batch_size,
-                                 rebuild=rebuild, model=encoder, progress=progress)
-            return report, vector_index.sync(self.db, self.paths.index)
+                                 rebuild=rebuild, model=encoder,
+                                 progress=progress if rebuild else follower.progress(progress))
+            return report, follower.sync()
 
     def rebuild_index(self, kind: str | None = None) -> tuple[int, str | None]:
         """Build the FAISS file afresh from the stored vectors, holding the index lock: (its size, why

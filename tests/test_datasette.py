@@ -357,6 +357,40 @@ def test_served_site_answers_while_the_kb_is_written(starter_copy, shared, tmp_p
         assert vcdb.status_code == 200
 
 
+@pytest.mark.slow
+def test_serve_embed_searches_by_keyword_at_once_then_by_meaning_as_the_vectors_land(tmp_path):
+    """`kb serve --embed` on a database nothing is embedded in: keyword results with an "embedding"
+    notice while another embedding run holds the index lock (the background one waits for it),
+    then hybrid results once the background run has written the vectors, without a restart."""
+    from kb import settings
+    from kb.storage import files
+
+    path = tmp_path / "kb.db"
+    KnowledgeBase(path).import_source("starter")
+    search = f"/-/kb-search.json?q={quote(QUERY)}&k=5"
+    other_run = files.exclusive(settings.paths(path).index_lock)  # held as `kb embed` holds it
+    other_run.__enter__()
+    try:
+        with kb_serve(path, "--embed") as base:
+            body = httpx.get(base + search, timeout=60).json()
+            assert body["embedding"]["embedded"] == 0 and body["embedding"]["running"] is True
+            assert body["hits"][0]["title"].startswith("ByteDance") and body["hits"][0]["why"]["semantic"] is None
+            assert "embedding has just begun" in httpx.get(base + "/-/kb-search", timeout=60).text
+            time.sleep(2)  # the background run waits for the lock: no second embedding at once
+            assert sqlite3.connect(path).execute("SELECT count(embedding) FROM chunks").fetchone()[0] == 0
+            other_run.__exit__(None, None, None)
+            other_run = None
+            deadline = time.monotonic() + 300
+            while "embedding" in (body := httpx.get(base + search, timeout=60).json()):
+                assert time.monotonic() < deadline, body["embedding"]
+                time.sleep(1)
+            assert "warnings" not in body
+            assert body["hits"][0]["title"].startswith("ByteDance") and body["hits"][0]["why"]["semantic"] > 0.3
+    finally:
+        if other_run:
+            other_run.__exit__(None, None, None)
+
+
 # --- the browser ---
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

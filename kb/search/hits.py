@@ -86,10 +86,13 @@ class Results:
     by: str
     hits: list[DocumentHit] | list[IncidentHit]
     warnings: list[str] = field(default_factory=list)
+    embedding: dict[str, Any] | None = None  # while passages lack vectors: kb.index.embed.Coverage.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         out = {"query": self.query, "mode": self.mode, "by": self.by,
                "hits": [h.to_dict() for h in self.hits]}
         if self.warnings:
             out["warnings"] = self.warnings
+        if self.embedding:
+            out["embedding"] = self.embedding
         return out

@@ -23,12 +23,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .. import settings
 from ..errors import KBError, NotReady
+from ..index.embed import Coverage, coverage
 from ..index.encoders import clip_query
+from ..storage import files
 from ..storage.db import get_setting, open_db
 from ..text.segment import segment
 from . import gloss, modes, present
@@ -37,6 +40,7 @@ from .hits import Results
 from .keyword import keyword_hits
 from .query import Query, analyse
 from .semantic import Vectors
+from .state import connection_state
 from .threads import is_worker, one_thread_per_query, worker_thread
 
 POOL = 100  # candidates taken from each list before fusion
@@ -92,6 +96,14 @@ class Stages:
 
         return wait
 
+    def coverage(self) -> Coverage:
+        """How much of the database has vectors (counted again when it changes) and whether an
+        embedding run is on now."""
+        state = connection_state(self.db)
+        if "coverage" not in state:
+            state["coverage"] = coverage(self.db)
+        return replace(state["coverage"], running=files.held(self.searcher.index_lock))
+
     def vector(self):
         """The query's vector, and its English gloss's as a second row when it has Chinese."""
         if self._vector is None:
@@ -107,6 +119,7 @@ class Searcher:
     def __init__(self, db_path: str | Path, model=None, device: str = "auto"):
         self.db_path = Path(db_path)
         self.index_path = settings.paths(self.db_path).index
+        self.index_lock = settings.paths(self.db_path).index_lock
         self.vectors = Vectors(self.index_path)
         self.device = device
         self._model = model
@@ -197,7 +210,10 @@ class Searcher:
             hits = present.documents(db, ranked[:k], scores, similarity, best_chunk, terms)
         else:
             hits = present.incidents(db, ranked, k, scores, similarity, best_chunk, terms, filters)
-        return Results(text, mode, by, hits, stages.warnings)
+        covered = stages.coverage() if ranker.uses_vectors(True) else None
+        if covered is None or covered.complete:
+            return Results(text, mode, by, hits, stages.warnings)
+        return Results(text, mode, by, hits, [covered.notice(), *stages.warnings], covered.to_dict())
 
     def vector_hits(self, vector, filters: Filters, pool: int, language: str = "en") -> dict:
         """Semantic hits of the query's vectors (see Stages.semantic_soon) on this thread's connection;

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import settings
+from ..storage import files
 
 CACHE_SIZE = 256  # search answers kept by the search page (as JSON: ~50 KB each at k=20)
 SEARCH_THREADS_PER_CORE = 3
@@ -24,6 +25,7 @@ class Found:
 
     warnings: list[str]
     hits_json: str
+    embedding: dict | None = None  # how much is embedded, while not everything is (kb.search.hits.Results)
 
 
 class ResultCache:
@@ -91,7 +93,9 @@ def search_pool() -> ThreadPoolExecutor:
 
 
 def files_stamp(db_path: str | Path) -> tuple:
-    """The file stamps of the database, its WAL and its index file: they change with any write."""
-    return tuple(map(settings.file_stamp, (db_path, f"{db_path}-wal", settings.paths(db_path).index)))
+    """The file stamps of the database, its WAL and its index file (they change with any write),
+    and whether an embedding run holds the index lock."""
+    paths = settings.paths(db_path)
+    return (*map(settings.file_stamp, (db_path, f"{db_path}-wal", paths.index)), files.held(paths.index_lock))
 
 

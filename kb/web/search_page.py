@@ -12,6 +12,7 @@ from datasette import Response
 from markupsafe import Markup, escape
 
 from ..errors import KBError
+from ..index.embed import coverage
 from ..search import modes
 from ..search.filters import BY, Filters
 from ..storage import lookup
@@ -64,6 +65,8 @@ def _json_response(form: dict, took_ms: float, found: Found, error: str | None, 
     tail = {}
     if found.warnings:
         tail["warnings"] = found.warnings
+    if found.embedding:
+        tail["embedding"] = found.embedding
     if error:
         tail["error"] = error
     body = json.dumps(head)[:-1] + ', "hits": ' + found.hits_json + (", " + json.dumps(tail)[1:] if tail else "}")
@@ -113,7 +116,7 @@ async def cached_search(datasette, db, form: dict) -> Found:
             _add_paths(datasette, db, hit)
             for doc in hit.get("documents", []):
                 _add_paths(datasette, db, doc)
-        return Found(results.warnings, json.dumps(hits))
+        return Found(results.warnings, json.dumps(hits), results.embedding)
 
     return await cache.get(key, files_stamp(db.path), search)
 
@@ -146,7 +149,8 @@ async def page_facts(datasette, db) -> dict:
     known = _facts.get(datasette)
     if known is None or known[0] != stamp:
         known = _facts[datasette] = (stamp, {"choices": await read(db, lookup.filter_choices),
-                                             "counts": await read(db, lookup.counts)})
+                                             "counts": await read(db, lookup.counts),
+                                             "coverage": await read(db, coverage, stamp[-1])})
     return known[1]
 
 
