@@ -153,6 +153,26 @@ def test_filters_apply(starter_db):
     assert run.json("search", "trade secrets", "--source", "nowhere") == []
 
 
+def test_incident_filters_rank_only_the_incidents_that_pass(starter_db):
+    run = cli(starter_db)
+    first = run.json("search", "trade secrets taken to a competitor", "-k", "1")[0]
+    assert first["incident_type"] != "sabotage" or "intern" not in first["title"].lower()
+    intern = run.json("search", "trade secrets taken to a competitor", "--role", "intern", "-k", "1")
+    assert intern and intern[0]["external_id"].startswith(BYTEDANCE)  # found, not filtered out of a top 1
+    sabotage = run.json("search", "deleted data", "--type", "sabotage", "-k", "20")
+    assert len(sabotage) > 3 and {h["incident_type"] for h in sabotage} == {"sabotage"}
+    years = run.json("search", "deleted data", "--year", "2018-2020", "-k", "20")
+    assert years and all(2018 <= h["year"] <= 2020 for h in years)
+    assert {h["year"] for h in run.json("search", "deleted data", "--year", "2021", "-k", "20")} == {2021}
+    china = run.json("search", "deleted data", "--country", "cn", "--by", "document", "-k", "20")
+    incidents = {h["incident_id"] for h in china}
+    assert china and all(KB(starter_db, readonly=True).db.execute(
+        "SELECT country FROM incidents WHERE id = ?", [i]).fetchone()[0] == "CN" for i in incidents)
+    for option, value in (("--year", "20x"), ("--year", "2020-2015"), ("--type", "burglary"), ("--role", "boss")):
+        result = run("search", "deleted data", option, value, ok=False)
+        assert result.exit_code == 1 and result.output.count("Error:") == 1 and option in result.output
+
+
 def test_plain_output_is_a_readable_table(starter_db):
     out = cli(starter_db)("search", "deleted cloud virtual machines", "-k", "3", "--by", "document").output
     assert out.splitlines()[0].startswith("  1. ")
