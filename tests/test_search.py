@@ -247,30 +247,43 @@ def test_reembedding_the_vcdb_corpus_with_nothing_new_is_instant(vcdb_db):
 
 def test_words_in_most_documents_change_no_keyword_ranking(starter_db):
     """A word in more than half of the documents is left out of BM25 while rarer words are there
-    (its IDF is at most zero): the documents with the rarer word keep their order, and the word
-    alone still finds documents."""
+    (its IDF is tiny, its documents most of them): the documents keep the rarer word's order, and
+    the common word alone still finds documents."""
+    from kb.index.words import word_index
     from kb.search import keyword
     from kb.search.filters import Filters
     from kb.search.query import analyse, expand
     from kb.text.lexicon import STOPWORDS
 
     db = open_db(starter_db, readonly=True)
-    total = db.execute("SELECT count(*) FROM documents").fetchone()[0]
-    db.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, documents_words, row)")
-    common = next(t for (t,) in db.execute("SELECT term FROM temp.vocab WHERE doc > ? ORDER BY doc DESC", [total / 2])
-                  if t.isalpha() and t not in STOPWORDS and expand(t) == ([], []))
-    rare = next(t for (t,) in db.execute("SELECT term FROM temp.vocab WHERE doc BETWEEN 3 AND ? ORDER BY doc DESC",
-                                         [total / 10])
-                if t.isalpha() and t not in STOPWORDS and expand(f"{common} {t}") == ([], []))
-    query = f"{common} {rare}"
-    both = [r[0] for r in db.execute(
-        "SELECT rowid FROM documents_words WHERE documents_words MATCH ? ORDER BY bm25(documents_words, ?, 1.0)",
-        [f'"{common}" OR "{rare}"', keyword.TITLE_WEIGHT])]
-    with_rare = {r[0] for r in db.execute("SELECT rowid FROM documents_words WHERE documents_words MATCH ?",
-                                          [f'"{rare}"'])}
-    hits = keyword.keyword_hits(db, analyse(query), Filters(), 100)
-    assert list(hits) == [d for d in both if d in with_rare]
+    index = word_index(db)
+    common = next(w for w in index.vocabulary if w.isalpha() and w not in STOPWORDS and index.share(w) > 0.5
+                  and expand(w) == ([], []) and analyse(w).terms == [w])
+    rare = next(w for w in index.vocabulary if w.isalpha() and w not in STOPWORDS and 0.002 < index.share(w) < 0.1
+                and expand(f"{common} {w}") == ([], []) and analyse(w).terms == [w])
+    hits = keyword.keyword_hits(db, analyse(f"{common} {rare}"), Filters(), 100)
+    assert list(hits) == [d for d, _ in index.top([[rare]], 100)]
     assert keyword.keyword_hits(db, analyse(common), Filters(), 100)
+
+
+def test_keywords_match_whole_words_in_any_inflection(kb, db_path):
+    """`intern` finds interns, not internal audits; the word index follows new documents."""
+    from kb import KB as KnowledgeBase
+
+    texts = {"a": ("Intern tampered with model training", "The intern changed the code."),
+             "b": ("Internal audit finds losses", "An internal review of the accounts."),
+             "c": ("Two interns copied source code", "Both interns were dismissed.")}
+    base = KnowledgeBase(db_path)
+    save_many(base.db, [DocumentRecord(source="test", external_id=key, kind="news", language="en", title=title,
+                                       text=text) for key, (title, text) in texts.items()])
+    for query in ("intern", "interns", "interned"):
+        found = {h["external_id"] for h in kb.json("search", query, "--mode", "keyword", "--by", "document")}
+        assert found == {"a", "c"}, query
+    assert {h["external_id"] for h in kb.json("search", "internal", "--mode", "keyword", "--by", "document")} == {"b"}
+    save_many(base.db, [DocumentRecord(source="test", external_id="d", kind="news", language="en",
+                                       title="Interning at a bank", text="She was interning when she took data.")])
+    found = {h["external_id"] for h in kb.json("search", "intern", "--mode", "keyword", "--by", "document")}
+    assert found == {"a", "c", "d"}
 
 
 def test_a_document_deleted_by_another_connection_leaves_hybrid_results_at_once(starter_copy, model):

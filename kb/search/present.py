@@ -9,6 +9,7 @@ from collections import OrderedDict
 from ..storage.merged import final_incidents
 from ..storage.sql import by_id, marks
 from ..text.scripts import HAN_RUN
+from ..text.words import words
 from .filters import Filters
 from .hits import DocumentHit, IncidentHit, Why
 from .query import stem
@@ -29,15 +30,17 @@ def _passage_snippet(chunk_text: str, size: int = 240) -> str:
 
 
 def found_terms(terms: list[str], title: str | None, text: str | None) -> list[str]:
-    """The terms that occur in the title or text (English words by their stem)."""
+    """The terms that occur in the title or text: Chinese as written, other words as whole words
+    in any inflection (kb.text.words: `intern` is in "interns", not in "internal")."""
     haystack = f"{title or ''}\n{(text or '')[:200_000]}".lower()
+    index_words = None
     found = []
     for term in terms:
-        needle = term.lower()
         if HAN_RUN.search(term):
-            hit = needle in haystack
+            hit = term.lower() in haystack
         else:
-            hit = all(stem(w) in haystack for w in needle.split())
+            index_words = set(words(haystack)) if index_words is None else index_words
+            hit = all(w in index_words for w in words(term))
         if hit:
             found.append(term)
     return found

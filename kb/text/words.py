@@ -1,0 +1,57 @@
+"""Index words: how the keyword stage reads a text (kb.index.words), the same for documents and
+queries.
+
+Words are lower-cased letters and digits without diacritics; Chinese comes segmented
+(kb.text.segment), so its words are the segmenter's. English words lose their inflections only
+(`inflection`): `interns` and `interned` are the word `intern`, `internal` stays `internal`
+(a Porter stemmer, as FTS5's, makes both `intern`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_VOWEL = re.compile(r"[aeiouy]")
+_KEEP_S = ("ss", "us", "is")  # access, status, analysis: not plurals
+
+
+def words(text: str | None) -> list[str]:
+    """The index words of a text, in order."""
+    if not text:
+        return []
+    return [inflection(w) for w in _WORD.findall(_plain(text.lower()))]
+
+
+def _plain(text: str) -> str:
+    """The text without diacritics (as FTS5's remove_diacritics), Chinese untouched."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=200_000)
+def inflection(word: str) -> str:
+    """An English word without its inflection (plural, -ed, -ing, third person -s), and without
+    a final e, so delete, deletes, deleted and deleting are one word; other words unchanged."""
+    if len(word) <= 3 or not word.isascii() or not word.isalpha():
+        return word
+    if word.endswith(("ies", "ied")) and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(_KEEP_S):
+        return _base(word[:-1])
+    for suffix in ("ing", "ed"):
+        stem = word[:-len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 3 and _VOWEL.search(stem):
+            if len(stem) >= 4 and stem[-1] == stem[-2] and stem[-1] not in "aeiouslz":
+                stem = stem[:-1]  # stopped -> stop, committed -> commit (installed, passed keep theirs)
+            return _base(stem)
+    return _base(word)
+
+
+def _base(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word
