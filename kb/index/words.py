@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +175,7 @@ def path_of(db) -> Path | None:
 
 
 _indexes: dict[Path | None, WordIndex] = {}
+_paths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> its file
 _locks: dict[Path | None, threading.Lock] = {}
 _guard = threading.Lock()
 
@@ -182,7 +184,9 @@ def word_index(db, checked: bool = False) -> WordIndex:
     """The word index of this database: from memory, else its file, else built (and saved when
     the folder can be written); rebuilt when the documents changed since it was built.
     `checked`: the caller knows the database has not changed since the last call."""
-    path = path_of(db)
+    path = _paths.get(db)
+    if path is None:
+        path = _paths[db] = path_of(db)
     with _guard:
         lock = _locks.setdefault(path, threading.Lock())
     with lock:

@@ -81,8 +81,7 @@ def _quoted(word: str) -> str:
 def _words_and_mask(db, where: str, params: list):
     """This database's word index, and the mask of the documents that pass the filters (None: all)."""
     state = connection_state(db)  # forgotten when another connection writes: then the index is checked
-    index = word_index(db, checked="words" in state)
-    state["words"] = True
+    index = state["words"] = word_index(db, checked="words" in state)
     if not where:
         return index, None
     key = ("words_mask", where, tuple(params))
