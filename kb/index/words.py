@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..text.words import words
+from ..text.words import phrases, words
 
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
 TITLE_WEIGHT = 2.0  # a title word counts as this many body words (2 beat 1 and 4 on tests/data)
 FILE_SUFFIX = ".words"
-_FORMAT = 1
+_FORMAT = 2  # 2: lexicon phrases indexed as words
 
 
 class WordIndex:
@@ -115,12 +115,15 @@ def build(db) -> WordIndex:
     taken = stamp(db)
     vocabulary: dict[str, int] = {}
     doc_ids, lengths, terms, weights, owners = [], [], [], [], []
-    for n, (doc_id, title, text) in enumerate(db.execute(
-            "SELECT id, title, text FROM documents_words_content ORDER BY id")):
+    for n, (doc_id, title, text, raw_title, raw_text) in enumerate(db.execute(
+            "SELECT c.id, c.title, c.text, d.title, d.text FROM documents_words_content c "
+            "JOIN documents d ON d.id = c.id ORDER BY c.id")):
         head, body = words(title), words(text)
+        lengths.append(len(head) + len(body))
+        head += phrases(raw_title, head)  # lexicon phrases as words of their own (not in the length)
+        body += phrases(raw_text, body)
         ids = [vocabulary.setdefault(w, len(vocabulary)) for w in head + body]
         doc_ids.append(doc_id)
-        lengths.append(len(ids))
         terms.append(np.asarray(ids, dtype=np.int64))
         weights.append(np.concatenate([np.full(len(head), TITLE_WEIGHT, np.float32),
                                        np.ones(len(body), np.float32)]))

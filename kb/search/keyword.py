@@ -15,7 +15,7 @@ from typing import Iterable
 from ..index.words import TITLE_WEIGHT, word_index
 from ..text.scripts import HAN_RUN
 from ..text.segment import tokens as segment_tokens
-from ..text.words import words
+from ..text.words import phrase_word, words
 from .filters import Filters
 from .query import Query, query_words
 from .state import connection_state
@@ -37,6 +37,9 @@ def _groups(index, terms: Iterable[str]) -> list[list[str]]:
         whole = words(term)
         if len(whole) == 1 and (whole[0] in index.word_ids or not HAN_RUN.search(term)):
             groups.append(whole)
+            continue
+        if phrase_word(term) in index.word_ids:  # a lexicon phrase the index holds as one word
+            groups.append([phrase_word(term)])
             continue
         tokens = [t for t in segment_tokens(term) if words(t)]
         if len(tokens) == 1:

@@ -55,3 +55,46 @@ def inflection(word: str) -> str:
 
 def _base(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("e") else word
+
+
+@lru_cache(maxsize=1)
+def _lexicon_phrases():
+    """The lexicon's terms of several words: Chinese as written (an automaton over texts), English
+    as tuples of index words (by their first word)."""
+    import ahocorasick
+
+    from .lexicon import lexicon
+    from .scripts import HAN_RUN
+    from .segment import cut
+
+    chinese = ahocorasick.Automaton()
+    english: dict[str, list[tuple[str, ...]]] = {}
+    for concept in lexicon():
+        for term in concept.zh:
+            if HAN_RUN.fullmatch(term) and len(cut(term)) > 1:
+                chinese.add_word(term, term)
+        for phrase in concept.en:
+            key = tuple(words(phrase))
+            if len(key) > 1 and key not in english.get(key[0], []):
+                english.setdefault(key[0], []).append(key)
+    if len(chinese):
+        chinese.make_automaton()
+    return chinese, english
+
+
+def phrases(text: str | None, text_words: list[str]) -> list[str]:
+    """The lexicon phrases that a text holds, once per occurrence, as index words: a Chinese term
+    as written (前员工, where the segmenter sees 前 员工), an English phrase as its index words
+    joined by a space ("trade secret")."""
+    chinese, english = _lexicon_phrases()
+    out = [term for _, term in chinese.iter(text)] if text and len(chinese) and not text.isascii() else []
+    for i, word in enumerate(text_words):
+        for key in english.get(word, ()):
+            if tuple(text_words[i:i + len(key)]) == key:
+                out.append(" ".join(key))
+    return out
+
+
+def phrase_word(term: str) -> str:
+    """The index word of a lexicon phrase (see `phrases`)."""
+    return " ".join(words(term)) if term.isascii() else term
