@@ -4,6 +4,7 @@ each with its best matching documents in every language."""
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 from ..storage.merged import final_incidents
@@ -33,17 +34,21 @@ def found_terms(terms: list[str], title: str | None, text: str | None) -> list[s
     """The terms that occur in the title or text: Chinese as written, other words as whole words
     in any inflection (kb.text.words: `intern` is in "interns", not in "internal")."""
     haystack = f"{title or ''}\n{(text or '')[:200_000]}".lower()
-    index_words = None
     found = []
     for term in terms:
         if HAN_RUN.search(term):
             hit = term.lower() in haystack
         else:
-            index_words = set(words(haystack)) if index_words is None else index_words
-            hit = all(w in index_words for w in words(term))
+            hit = all(_holds(haystack, w) for w in words(term))
         if hit:
             found.append(term)
     return found
+
+
+def _holds(haystack: str, word: str) -> bool:
+    """Whether the (lower-case) text holds a word that is `word` as an index word (kb.text.words)."""
+    return word in haystack and any(words(m.group(0)) == [word]
+                                    for m in re.finditer(rf"\b{re.escape(word)}\w*", haystack))
 
 
 _DOC_COLUMNS = ("d.id, d.source, d.external_id, d.url, d.title, d.published, d.kind, d.language, "
