@@ -1,6 +1,8 @@
 """`kb search` over real databases: fields, modes, filters, Chinese, batch queries, relevance."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -284,6 +286,11 @@ def test_keywords_match_whole_words_in_any_inflection(kb, db_path):
                                        title="Interning at a bank", text="She was interning when she took data.")])
     found = {h["external_id"] for h in kb.json("search", "intern", "--mode", "keyword", "--by", "document")}
     assert found == {"a", "c", "d"}
+    words_file = db_path.with_name(db_path.name + ".words")
+    words_file.write_bytes(b"not an index")  # a damaged file is rebuilt, not trusted, by a new process
+    run = subprocess.run([sys.executable, "-m", "kb.cli", "--db", str(db_path), "search", "interns", "--mode", "keyword",
+                          "--by", "document", "--json"], capture_output=True, text=True, check=True)
+    assert {h["external_id"] for h in json.loads(run.stdout)} == {"a", "c", "d"} and words_file.stat().st_size > 100
 
 
 def test_a_document_deleted_by_another_connection_leaves_hybrid_results_at_once(starter_copy, model):
