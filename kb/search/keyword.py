@@ -24,6 +24,7 @@ EXPANSION_WEIGHT = 0.5  # other wordings in the query's language count half as m
 CROSS_WEIGHT = 1.0  # lexicon terms in the other language: the only words that can match its documents
 GLOSS_WEIGHT = 1.0  # the English gloss of a Chinese query's words (kb.search.gloss), for English documents
 NEAR_WINDOW = 6  # words a phrase's words may stand apart (删除 了 数据库 for 删除数据库)
+MASKS_KEPT = 32  # filters whose document masks a connection keeps (a mask: one byte per document)
 COMMON_SHARE = 0.5  # a word in more of the documents than this is left out of keyword queries with rarer words
 
 
@@ -87,11 +88,14 @@ def _words_and_mask(db, where: str, params: list):
     index = state["words"] = word_index(db, checked="words" in state)
     if not where:
         return index, None
-    key = ("words_mask", where, tuple(params))
-    if state.get(key) is None or state[key][0] is not index:
+    masks = state.setdefault("words_masks", {})
+    key = (where, tuple(params))
+    if key not in masks or masks[key][0] is not index:
+        if len(masks) >= MASKS_KEPT:
+            masks.clear()
         ids = [r[0] for r in db.execute(f"SELECT d.id FROM documents d WHERE 1 = 1{where}", params)]
-        state[key] = (index, index.mask(ids))
-    return index, state[key][1]
+        masks[key] = (index, index.mask(ids))
+    return index, masks[key][1]
 
 
 def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tuple[float, str]]:
