@@ -10,7 +10,7 @@ from collections import OrderedDict
 from ..storage.merged import final_incidents
 from ..storage.sql import by_id, marks
 from ..text.scripts import HAN_RUN
-from ..text.words import words
+from ..text.words import LATIN, words
 from .filters import Filters
 from .hits import DocumentHit, IncidentHit, Why
 from .query import stem
@@ -48,7 +48,7 @@ def found_terms(terms: list[str], title: str | None, text: str | None) -> list[s
 def _holds(haystack: str, word: str) -> bool:
     """Whether the (lower-case) text holds a word that is `word` as an index word (kb.text.words)."""
     return word in haystack and any(words(m.group(0)) == [word]
-                                    for m in re.finditer(rf"\b{re.escape(word)}\w*", haystack))
+                                    for m in re.finditer(rf"(?<!{LATIN}){re.escape(word)}{LATIN}*", haystack))
 
 
 _DOC_COLUMNS = ("d.id, d.source, d.external_id, d.url, d.title, d.published, d.kind, d.language, "
