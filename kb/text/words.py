@@ -15,8 +15,8 @@ from functools import lru_cache
 
 from .scripts import HAN
 
-LATIN = f"(?:(?![{HAN}])[^\\W_])"  # a letter or digit that is not Chinese
-_WORD = re.compile(f"[{HAN}]+|{LATIN}+")  # Chinese runs apart from the letters beside them (SaaS服务)
+LATIN = f"(?:(?![{HAN}])[^\\W_])"  # a letter or digit that is not Chinese (see kb.search.present)
+_WORD = re.compile(r"[^\W_]+")  # Chinese arrives segmented, with spaces around its words
 _VOWEL = re.compile(r"[aeiouy]")
 _KEEP_S = ("ss", "us", "is")  # access, status, analysis: not plurals
 
@@ -43,14 +43,12 @@ def inflection(word: str) -> str:
         return word
     if word.endswith(("ies", "ied")) and len(word) > 4:
         return word[:-3] + "y"
-    if word.endswith("es") and len(word) > 5 and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
+    if word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
         return word[:-2]
     if word.endswith("s") and not word.endswith(_KEEP_S):
         return _base(word[:-1])
     for suffix in ("ing", "ed"):
         stem = word[:-len(suffix)]
-        if word.endswith(suffix) and len(stem) == 2 and _VOWEL.search(stem):
-            return stem + "e"  # using, used -> use; aged -> age
         if word.endswith(suffix) and len(stem) >= 3 and _VOWEL.search(stem):
             if len(stem) >= 4 and stem[-1] == stem[-2] and stem[-1] not in "aeiouslz":
                 stem = stem[:-1]  # stopped -> stop, committed -> commit (installed, passed keep theirs)
