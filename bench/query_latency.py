@@ -51,7 +51,7 @@ def stages(searcher: Searcher) -> list[tuple[object, str, str]]:
         (searcher.model(searcher.connect()), "encode_queries", "query encoding"),
         (index, "search", "FAISS search"),
         (semantic, "_best_chunks", "SQL chunks->documents"),
-        (kb.search.searcher, "keyword_hits", "FTS keyword hits"),
+        (kb.search.searcher, "keyword_hits", "keyword hits (word index, trigrams)"),
         (present, "incidents", "result rows, snippets"),
         (present, "documents", "result rows, snippets"),
     ]

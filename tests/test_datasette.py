@@ -108,6 +108,28 @@ def test_bad_input_gets_a_clear_message(site):
         assert response.status_code == 400 and reason in response.json()["error"], args
 
 
+def test_incident_filters_and_their_errors_speak_the_pages_words(site):
+    body = get(site, "/-/kb-search.json?q=deleted+data&type=sabotage&year=2018-2021&k=20").json()
+    assert body["filters"] == {"type": "sabotage", "year": "2018-2021"}
+    assert body["hits"] and all(h["incident_type"] == "sabotage" and 2018 <= h["year"] <= 2021 for h in body["hits"])
+    page = get(site, "/-/kb-search?q=deleted+data&role=intern")
+    assert 'name="role"' in page.text and '<option value="intern" selected>' in page.text
+    for args, words in (("since=2015-13", "Published since: '2015-13' is not a date"),
+                        ("year=20x", "Incident year: '20x' is not a year"),
+                        ("type=burglary", "Incident type: 'burglary' is not one of")):
+        response = get(site, f"/-/kb-search.json?q=sabotage&{args}")
+        assert response.status_code == 400 and response.json()["error"].startswith(words), args
+        html = get(site, f"/-/kb-search?q=sabotage&{args}").text
+        assert words in html.replace("&#39;", "'") and "--" + args.split("=")[0] not in html, args
+
+
+def test_a_cached_search_says_it_was_cached(site):
+    path = "/-/kb-search.json?q=logic+bomb+planted+by+a+contractor&k=3"
+    first, again = get(site, path).json(), get(site, path).json()
+    assert not first["cached"] and again["cached"] and again["search_ms"] == first["search_ms"]
+    assert "cached (searched in" in get(site, "/-/kb-search?q=logic+bomb+planted+by+a+contractor&k=3").text
+
+
 def test_a_repeated_search_answers_alike_and_sees_documents_added_since(starter_copy, tmp_path):
     """Repeated and concurrent identical searches get one answer; a write to the KB shows at once."""
     site = started(make_datasette(starter_copy))

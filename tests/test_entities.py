@@ -123,6 +123,8 @@ def test_rumoured_and_denied_amounts_are_claims_not_the_impact(kb, seed):
     kb("add", str(seed))
     inc = kb.json("show", kb.json("show", "d1")["incidents"][0]["key"])
     assert (inc["impact_amount"], inc["impact_currency"]) == (8_000_000, "CNY")
+    shown = kb("show", inc["key"]).output
+    assert "impact_amount: CNY 8,000,000\n" in shown and "8000000.0" not in shown  # as a person reads it
     assert "10,000,000 USD" not in (inc["impact_description"] or "")
     rumoured = [f for f in inc["facts"] if f["kind"] == "money" and f["name"] == "10000000 USD"]
     assert {f["status"] for f in rumoured} == {"rumour", "denied"}

@@ -1,6 +1,8 @@
 """`kb search` over real databases: fields, modes, filters, Chinese, batch queries, relevance."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,6 +155,26 @@ def test_filters_apply(starter_db):
     assert run.json("search", "trade secrets", "--source", "nowhere") == []
 
 
+def test_incident_filters_rank_only_the_incidents_that_pass(starter_db):
+    run = cli(starter_db)
+    first = run.json("search", "trade secrets taken to a competitor", "-k", "1")[0]
+    assert first["incident_type"] != "sabotage" or "intern" not in first["title"].lower()
+    intern = run.json("search", "trade secrets taken to a competitor", "--role", "intern", "-k", "1")
+    assert intern and intern[0]["external_id"].startswith(BYTEDANCE)  # found, not filtered out of a top 1
+    sabotage = run.json("search", "deleted data", "--type", "sabotage", "-k", "20")
+    assert len(sabotage) > 3 and {h["incident_type"] for h in sabotage} == {"sabotage"}
+    years = run.json("search", "deleted data", "--year", "2018-2020", "-k", "20")
+    assert years and all(2018 <= h["year"] <= 2020 for h in years)
+    assert {h["year"] for h in run.json("search", "deleted data", "--year", "2021", "-k", "20")} == {2021}
+    china = run.json("search", "deleted data", "--country", "cn", "--by", "document", "-k", "20")
+    incidents = {h["incident_id"] for h in china}
+    assert china and all(KB(starter_db, readonly=True).db.execute(
+        "SELECT country FROM incidents WHERE id = ?", [i]).fetchone()[0] == "CN" for i in incidents)
+    for option, value in (("--year", "20x"), ("--year", "2020-2015"), ("--type", "burglary"), ("--role", "boss")):
+        result = run("search", "deleted data", option, value, ok=False)
+        assert result.exit_code == 1 and result.output.count("Error:") == 1 and option in result.output
+
+
 def test_plain_output_is_a_readable_table(starter_db):
     out = cli(starter_db)("search", "deleted cloud virtual machines", "-k", "3", "--by", "document").output
     assert out.splitlines()[0].startswith("  1. ")
@@ -227,30 +249,48 @@ def test_reembedding_the_vcdb_corpus_with_nothing_new_is_instant(vcdb_db):
 
 def test_words_in_most_documents_change_no_keyword_ranking(starter_db):
     """A word in more than half of the documents is left out of BM25 while rarer words are there
-    (its IDF is at most zero): the documents with the rarer word keep their order, and the word
-    alone still finds documents."""
+    (its IDF is tiny, its documents most of them): the documents keep the rarer word's order, and
+    the common word alone still finds documents."""
+    from kb.index.words import word_index
     from kb.search import keyword
     from kb.search.filters import Filters
     from kb.search.query import analyse, expand
     from kb.text.lexicon import STOPWORDS
 
     db = open_db(starter_db, readonly=True)
-    total = db.execute("SELECT count(*) FROM documents").fetchone()[0]
-    db.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, documents_words, row)")
-    common = next(t for (t,) in db.execute("SELECT term FROM temp.vocab WHERE doc > ? ORDER BY doc DESC", [total / 2])
-                  if t.isalpha() and t not in STOPWORDS and expand(t) == ([], []))
-    rare = next(t for (t,) in db.execute("SELECT term FROM temp.vocab WHERE doc BETWEEN 3 AND ? ORDER BY doc DESC",
-                                         [total / 10])
-                if t.isalpha() and t not in STOPWORDS and expand(f"{common} {t}") == ([], []))
-    query = f"{common} {rare}"
-    both = [r[0] for r in db.execute(
-        "SELECT rowid FROM documents_words WHERE documents_words MATCH ? ORDER BY bm25(documents_words, ?, 1.0)",
-        [f'"{common}" OR "{rare}"', keyword.TITLE_WEIGHT])]
-    with_rare = {r[0] for r in db.execute("SELECT rowid FROM documents_words WHERE documents_words MATCH ?",
-                                          [f'"{rare}"'])}
-    hits = keyword.keyword_hits(db, analyse(query), Filters(), 100)
-    assert list(hits) == [d for d in both if d in with_rare]
+    index = word_index(db)
+    common = next(w for w in index.vocabulary if w.isalpha() and w not in STOPWORDS and index.share(w) > 0.5
+                  and expand(w) == ([], []) and analyse(w).terms == [w])
+    rare = next(w for w in index.vocabulary if w.isalpha() and w not in STOPWORDS and 0.002 < index.share(w) < 0.1
+                and expand(f"{common} {w}") == ([], []) and analyse(w).terms == [w])
+    hits = keyword.keyword_hits(db, analyse(f"{common} {rare}"), Filters(), 100)
+    assert list(hits) == [d for d, _ in index.top([[rare]], 100)]
     assert keyword.keyword_hits(db, analyse(common), Filters(), 100)
+
+
+def test_keywords_match_whole_words_in_any_inflection(kb, db_path):
+    """`intern` finds interns, not internal audits; the word index follows new documents."""
+    from kb import KB as KnowledgeBase
+
+    texts = {"a": ("Intern tampered with model training", "The intern changed the code."),
+             "b": ("Internal audit finds losses", "An internal review of the accounts."),
+             "c": ("Two interns copied source code", "Both interns were dismissed.")}
+    base = KnowledgeBase(db_path)
+    save_many(base.db, [DocumentRecord(source="test", external_id=key, kind="news", language="en", title=title,
+                                       text=text) for key, (title, text) in texts.items()])
+    for query in ("intern", "interns", "interned"):
+        found = {h["external_id"] for h in kb.json("search", query, "--mode", "keyword", "--by", "document")}
+        assert found == {"a", "c"}, query
+    assert {h["external_id"] for h in kb.json("search", "internal", "--mode", "keyword", "--by", "document")} == {"b"}
+    save_many(base.db, [DocumentRecord(source="test", external_id="d", kind="news", language="en",
+                                       title="Interning at a bank", text="She was interning when she took data.")])
+    found = {h["external_id"] for h in kb.json("search", "intern", "--mode", "keyword", "--by", "document")}
+    assert found == {"a", "c", "d"}
+    words_file = db_path.with_name(db_path.name + ".words")
+    words_file.write_bytes(b"not an index")  # a damaged file is rebuilt, not trusted, by a new process
+    run = subprocess.run([sys.executable, "-m", "kb.cli", "--db", str(db_path), "search", "interns", "--mode", "keyword",
+                          "--by", "document", "--json"], capture_output=True, text=True, check=True)
+    assert {h["external_id"] for h in json.loads(run.stdout)} == {"a", "c", "d"} and words_file.stat().st_size > 100
 
 
 def test_a_document_deleted_by_another_connection_leaves_hybrid_results_at_once(starter_copy, model):

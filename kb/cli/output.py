@@ -6,6 +6,8 @@ import json
 
 import click
 
+from ..text.numbers import format_amount
+
 ERRORS_SHOWN = 20  # failures of a run printed (all are kept in run_errors)
 
 
@@ -98,9 +100,12 @@ def format_record(record: dict) -> str:
         lines.append(f"Incident i{record['id']}: {record['title']}")
         for key in ("key", "scope", "scope_reason", "legal_status", "legal_status_date", "organisation", "country",
                     "sector", "insider_role", "incident_type", "incident_subtype", "date_start", "date_end",
-                    "impact_amount", "impact_currency", "impact_kind", "impact_records", "outcome"):
-            if record.get(key) not in (None, ""):
-                lines.append(f"  {key}: {record[key]}")
+                    "impact_amount", "impact_kind", "impact_records", "outcome"):
+            value = record.get(key)
+            if key == "impact_amount":  # with its currency, as a person reads it (not 8000000.0)
+                value = format_amount(value, record.get("impact_currency"))
+            if value not in (None, ""):
+                lines.append(f"  {key}: {value}")
         if record.get("summary"):
             lines += ["", record["summary"]]
         lines.append("")

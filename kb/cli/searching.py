@@ -10,6 +10,7 @@ import click
 
 from ..errors import InvalidInput, NotFound
 from ..index.vector_index import INDEX_TYPES
+from ..records import INCIDENT_TYPES, INSIDER_ROLES
 from ..search import modes
 from ..search.filters import BY, MAX_K
 from ..settings import DEVICES
@@ -29,6 +30,12 @@ from .output import echo_json, format_hits, warn
 @click.option("--language", default=None, help="Only documents in this language (e.g. en, zh).")
 @click.option("--since", default=None, help="Published on or after this date (YYYY[-MM[-DD]]).")
 @click.option("--until", default=None, help="Published on or before this date (YYYY[-MM[-DD]]).")
+@click.option("--type", "incident_type", default=None,
+              help=f"Only incidents of this type ({', '.join(INCIDENT_TYPES)}).")
+@click.option("--role", default=None, help=f"Only incidents whose insider was ({', '.join(INSIDER_ROLES)}).")
+@click.option("--country", default=None, help="Only incidents in this country (ISO code, e.g. US, CN).")
+@click.option("--sector", default=None, help="Only incidents in this sector (e.g. Healthcare).")
+@click.option("--year", default=None, help="Only incidents of this year, or range of years (2019, 2015-2020).")
 @click.option("--scope", type=click.Choice(("in", "out", "unsure", "all")), default="in", show_default=True,
               help="Only incidents of this scope (in the field, out of it, unsure); all: every incident.")
 @click.option("--queries", "queries_file", type=click.Path(dir_okay=False, allow_dash=True), default=None,
@@ -36,14 +43,15 @@ from .output import echo_json, format_hits, warn
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def search(ctx: click.Context, query: str | None, k: int, mode: str, by: str, kind, source, language,
-           since, until, scope, queries_file, as_json: bool) -> None:
+           since, until, incident_type, role, country, sector, year, scope, queries_file, as_json: bool) -> None:
     """Search incidents (or documents) by what happened, in your own words, in English or Chinese."""
     from ..search.filters import Filters
 
     if bool(query) == bool(queries_file):
         raise InvalidInput("give a QUERY or --queries FILE (not both)")
     kb = knowledge_base(ctx, readonly=True).open()
-    filters = Filters(kind=kind, source=source, language=language, since=since, until=until, scope=scope)
+    filters = Filters(kind=kind, source=source, language=language, since=since, until=until,
+                      type=incident_type, role=role, country=country, sector=sector, year=year, scope=scope)
     if queries_file:
         for line, results, error in kb.search_many(_read_queries(queries_file), k=k, mode=mode, by=by,
                                                    filters=filters):

@@ -147,12 +147,13 @@ def document_vectors(db: sqlite_utils.Database, doc_ids=None) -> dict[int, np.nd
     return {d: v / (np.linalg.norm(v) or 1.0) for d, v in sums.items()}
 
 
-def languages_of_embedded(db: sqlite_utils.Database) -> dict[str | None, list[int]]:
+def languages_of_embedded(db: sqlite_utils.Database, where: str = "", params=()) -> dict[str | None, list[int]]:
     """{language of the passage: ids of its embedded chunks}: a derived passage is in the language
-    it was rendered in, any other in its document's."""
+    it was rendered in, any other in its document's; of the documents (`d`) that meet `where`
+    (a fragment starting with AND, e.g. kb.search.filters.Filters.sql) when given."""
     out: dict[str | None, list[int]] = {}
     for chunk_id, language in db.execute(
             "SELECT c.id, coalesce(c.derived, d.language) FROM chunks c JOIN documents d ON d.id = c.document_id "
-            "WHERE c.embedding IS NOT NULL"):
+            f"WHERE c.embedding IS NOT NULL{where}", list(params)):
         out.setdefault(language, []).append(chunk_id)
     return out

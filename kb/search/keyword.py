@@ -1,18 +1,23 @@
-"""Keyword hits: BM25 over the word index (stemmed English; Chinese segmented into words), the
-query's lexicon terms in both languages, a Chinese query's English gloss, the word index of
-derived passages (a Chinese document's English rendering), the trigram index for Chinese
+"""Keyword hits: BM25 over the word index (kb.index.words: English words without their
+inflections, so `intern` is not `internal`; Chinese segmented into words), the query's lexicon
+terms in both languages, a Chinese query's English gloss, the word index of derived passages
+(passage_words: a Chinese document's English rendering), the trigram index for Chinese
 substrings and LIKE for Chinese terms under three characters.
 
-This module reads the full-text indexes (documents_words, documents_fts, documents_segmented,
-passage_words), which the schema's triggers keep level with the documents and chunks.
+The word index is read from memory (built from the documents, rebuilt when they change); the
+trigram index (documents_fts), documents_segmented and passage_words are kept level with the
+documents and chunks by the schema's triggers. Filters choose the documents ranked (a mask from
+SQL), before any ranking.
 """
 
 from __future__ import annotations
 
 from typing import Iterable
 
+from ..index.words import TITLE_WEIGHT, word_index
 from ..text.scripts import HAN_RUN
 from ..text.segment import tokens as segment_tokens
+from ..text.words import phrase_word, words
 from .filters import Filters
 from .query import Query, query_words
 from ..storage.sql import by_id
@@ -23,81 +28,99 @@ CROSS_WEIGHT = 1.0  # lexicon terms in the other language: the only words that c
 GLOSS_WEIGHT = 1.0  # the English gloss of a Chinese query's words (kb.search.gloss), for English documents
 DERIVED_WEIGHT = 2.0  # Chinese documents' English renderings against English passages: a crude rendering
 # holds fewer of a question's words (1.5 and 3 measured too: bench/crosslingual.py)
-TITLE_WEIGHT = 2.0  # BM25 weight of a title word against a body word (2 beat 1 and 4 on tests/data)
+NEAR_WINDOW = 6  # words a phrase's words may stand apart (删除 了 数据库 for 删除数据库)
+MASKS_KEPT = 32  # filters whose document masks a connection keeps (a mask: one byte per document)
 COMMON_SHARE = 0.5  # a word in more of the documents than this is left out of keyword queries with rarer words
-COUNT_CACHE = 100_000  # words whose document counts a connection keeps (see _document_counts)
 
 
-def _fts_parts(terms: Iterable[str]) -> list[str]:
-    """FTS5 query parts, one per term, to be OR-ed; a term of several words (Chinese split into
-    its words) matches them close together, in any order (删除 了 数据库 for 删除数据库)."""
-    parts = []
+def _groups(index, terms: Iterable[str]) -> list[list[str]]:
+    """The words of each term, one group per term, to be OR-ed: one index word (kb.text.words),
+    or the words of a phrase as written (a lexicon phrase; a Chinese term split into its words),
+    which must stand close together (see _word_hits). A Chinese term the index holds whole is
+    that one word."""
+    groups = []
     for term in terms:
-        tokens = [f'"{w}"' for w in segment_tokens(term.replace('"', " "))]
+        whole = words(term)
+        if len(whole) == 1 and (whole[0] in index.word_ids or not HAN_RUN.search(term)):
+            groups.append(whole)
+            continue
+        if phrase_word(term) in index.word_ids:  # a lexicon phrase the index holds as one word
+            groups.append([phrase_word(term)])
+            continue
+        tokens = [t for t in segment_tokens(term) if words(t)]
         if len(tokens) == 1:
-            parts.append(tokens[0])
-        elif tokens:
-            parts.append(f"NEAR({' '.join(tokens)}, 6)")  # the index holds sub-words too
-    return list(dict.fromkeys(parts))
+            tokens = words(tokens[0])  # one word to the segmenter (covid-19): its index words
+        if tokens:
+            groups.append(tokens)
+    return [list(g) for g in dict.fromkeys(tuple(g) for g in groups)]
 
 
-def _document_counts(db, parts: list[str]) -> tuple[int, dict[str, int]]:
-    """(documents in the knowledge base, {part: documents it matches})."""
-    state = connection_state(db)
-    if "documents" not in state or len(state["counts"]) > COUNT_CACHE:
-        state["documents"] = db.execute("SELECT count(*) FROM documents").fetchone()[0]
-        state["counts"] = {}
-    counts = state["counts"]
-    for part in parts:
-        if part not in counts:
-            counts[part] = db.execute("SELECT count(*) FROM documents_words WHERE documents_words MATCH ?",
-                                      [part]).fetchone()[0]
-    return state["documents"], counts
+def _without_common(index, groups: list[list[str]]) -> list[list[str]]:
+    """The groups less the single words found in more than COMMON_SHARE of all documents,
+    unless nothing rarer is left: their IDF is below log 2, a tenth of a rare word's, and they
+    would bring most of the documents to score."""
+    if len(groups) < 2:
+        return groups
+    kept = [g for g in groups if len(g) > 1 or index.share(g[0]) <= COMMON_SHARE]
+    return kept or groups
 
 
-def _without_common(db, parts: list[str]) -> list[str]:
-    """The parts less the single words found in more than COMMON_SHARE of all documents,
-    unless nothing rarer is left.
-
-    BM25 scores every document that matches any part (about a microsecond
-    each: most of a keyword query's time at 100k passages, where a common
-    word matches two thirds of the documents). A word in more than half of
-    them has a BM25 IDF of at most zero, which FTS5 floors at 1e-6: it adds
-    nothing to any score, only documents to score.
-    """
-    single = [p for p in parts if not p.startswith("NEAR(")]
-    if len(parts) < 2 or not single:
-        return parts
-    total, counts = _document_counts(db, single)
-    kept = [p for p in parts if p not in single or counts[p] <= COMMON_SHARE * total]
-    return kept or parts
-
-
-def _word_hits(db, parts: list[str], where: str, params: list, pool: int):
-    """Documents by BM25 over the word index for the OR of `parts`, best first."""
-    parts = _without_common(db, parts)
-    if not parts:
-        return []
-    # No snippet() here: it would be computed for every candidate; shown hits get theirs later.
-    # The documents table is joined only when filters need it (it doubled the time of BM25).
-    join = " JOIN documents d ON d.id = documents_words.rowid" if where else ""
-    return db.execute(
-        f"SELECT documents_words.rowid, -bm25(documents_words, {TITLE_WEIGHT}, 1.0), NULL "
-        f"FROM documents_words{join} WHERE documents_words MATCH ?{where} ORDER BY 2 DESC LIMIT ?",
-        [" OR ".join(parts), *params, pool]).fetchall()
+def _word_hits(db, index, groups: list[list[str]], allowed, where: str, params: list, pool: int):
+    """Documents by BM25 for the OR of `groups`, best first: single words from the word index,
+    phrases (their words within NEAR_WINDOW of each other) from FTS5, which knows positions;
+    each adds its words' BM25, as FTS5 scores an OR of phrases."""
+    groups = _without_common(index, groups)
+    found = dict(index.top([g for g in groups if len(g) == 1], pool, allowed))
+    phrases = [g for g in groups if len(g) > 1]
+    if phrases:
+        match = _fts_match(phrases)
+        join = " JOIN documents d ON d.id = documents_words.rowid" if where else ""
+        for doc_id, score in db.execute(
+                f"SELECT documents_words.rowid, -bm25(documents_words, {TITLE_WEIGHT}, 1.0) "
+                f"FROM documents_words{join} WHERE documents_words MATCH ?{where}", [match, *params]):
+            found[doc_id] = found.get(doc_id, 0.0) + score
+    best = sorted(found.items(), key=lambda item: (-item[1], item[0]))[:pool]
+    return [(d, score, None) for d, score in best]
 
 
-def _derived_hits(db, parts: list[str], where: str, params: list, pool: int):
-    """Documents by the BM25 of their best derived passage for the OR of `parts`, best first, each
-    score scaled by the best of any passage without Chinese (the passages they compete with)."""
-    if not parts:
+def _fts_match(groups: list[list[str]]) -> str:
+    """An FTS5 query for the OR of `groups`: a word, or a phrase's words near each other."""
+    return " OR ".join(_quoted(g[0]) if len(g) == 1 else f"NEAR({' '.join(_quoted(w) for w in g)}, {NEAR_WINDOW})"
+                       for g in groups)
+
+
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _words_and_mask(db, where: str, params: list):
+    """This database's word index, and the mask of the documents that pass the filters (None: all)."""
+    state = connection_state(db)  # forgotten when another connection writes: then the index is checked
+    index = state["words"] = word_index(db, checked="words" in state)
+    if not where:
+        return index, None
+    masks = state.setdefault("words_masks", {})
+    key = (where, tuple(params))
+    if key not in masks or masks[key][0] is not index:
+        if len(masks) >= MASKS_KEPT:
+            masks.clear()
+        ids = [r[0] for r in db.execute(f"SELECT d.id FROM documents d WHERE 1 = 1{where}", params)]
+        masks[key] = (index, index.mask(ids))
+    return index, masks[key][1]
+
+
+def _derived_hits(db, groups: list[list[str]], where: str, params: list, pool: int):
+    """Documents by the BM25 of their best derived passage for the OR of `groups` (see _groups),
+    best first, each score scaled by the best of any passage without Chinese (the passages they
+    compete with)."""
+    if not groups:
         return []
     join = (" JOIN chunks c ON c.id = passage_words.rowid JOIN documents d ON d.id = c.document_id"
             if where else "")
     rows = db.execute(
         f"SELECT passage_words.rowid, -bm25(passage_words) FROM passage_words{join} "
         f"WHERE passage_words MATCH ?{where} ORDER BY 2 DESC LIMIT ?",
-        [" OR ".join(parts), *params, 4 * pool]).fetchall()
+        [_fts_match(groups), *params, 4 * pool]).fetchall()
     top = max((score for _, score in rows), default=0.0)
     derived = by_id(db, "SELECT id, document_id FROM chunks WHERE id IN ({marks}) AND derived IS NOT NULL",
                     [chunk for chunk, _ in rows])
@@ -110,7 +133,7 @@ def _derived_hits(db, parts: list[str], where: str, params: list, pool: int):
 
 
 def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tuple[float, str]]:
-    """Documents by BM25 over the word index, best first.
+    """Documents by BM25 over the word index (kb.index.words), best first.
 
     Each list is scaled by its best score and weighted: the query's own words
     1, its lexicon terms in the other language CROSS_WEIGHT (they alone can
@@ -125,23 +148,24 @@ def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tup
     index 0.5 and, for Chinese terms under three characters, LIKE 0.1.
     """
     where, params = filters.sql()
+    index, allowed = _words_and_mask(db, where, params)
     zh, en = query.expansions
     english = query.english
     hits: dict[int, tuple[float, str]] = {}
-    own = _fts_parts(query.terms)
-    _merge(hits, _word_hits(db, own, where, params, pool))
+    own = _groups(index, query.terms)
+    _merge(hits, _word_hits(db, index, own, allowed, where, params, pool))
     readable = frozenset() if query.chinese else rendered(db).get("en", frozenset())  # read in English
     if readable:  # already scaled (see _derived_hits); a Chinese query reads them in Chinese
         _merge(hits, _derived_hits(db, own, where, params, pool), DERIVED_WEIGHT, 1.0)
     runs = list(dict.fromkeys(HAN_RUN.findall(query.text)))
     same, other = (zh, en) if runs else (en, zh)
-    _merge(hits, _word_hits(db, _fts_parts(same), where, params, pool), EXPANSION_WEIGHT)
-    _merge(hits, [r for r in _word_hits(db, _fts_parts(other), where, params, pool) if r[0] not in readable],
-           CROSS_WEIGHT)
+    _merge(hits, _word_hits(db, index, _groups(index, same), allowed, where, params, pool), EXPANSION_WEIGHT)
+    _merge(hits, [r for r in _word_hits(db, index, _groups(index, other), allowed, where, params, pool)
+                  if r[0] not in readable], CROSS_WEIGHT)
     if english:  # the gloss's words that the lexicon's English terms (just searched) do not hold
         covered = {w.lower() for phrase in other for w in query_words(phrase)}
         extra = [w for w in query_words(english) if w.lower() not in covered]
-        _merge(hits, _word_hits(db, _fts_parts(extra), where, params, pool), GLOSS_WEIGHT)
+        _merge(hits, _word_hits(db, index, _groups(index, extra), allowed, where, params, pool), GLOSS_WEIGHT)
     grams = [g for run in runs if len(run) >= 3 for g in _trigrams(run)]
     if grams:
         match = " OR ".join(f'"{g}"' for g in dict.fromkeys(grams))

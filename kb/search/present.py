@@ -4,11 +4,13 @@ each with its best matching documents in every language."""
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 from ..storage.merged import final_incidents
 from ..storage.sql import by_id, marks
 from ..text.scripts import HAN_RUN
+from ..text.words import LATIN, words
 from .filters import Filters
 from .hits import DocumentHit, IncidentHit, Why
 from .query import stem
@@ -30,18 +32,24 @@ def _passage_snippet(chunk_text: str, size: int = 240) -> str:
 
 
 def found_terms(terms: list[str], title: str | None, text: str | None) -> list[str]:
-    """The terms that occur in the title or text (English words by their stem)."""
+    """The terms that occur in the title or text: Chinese as written, other words as whole words
+    in any inflection (kb.text.words: `intern` is in "interns", not in "internal")."""
     haystack = f"{title or ''}\n{(text or '')[:200_000]}".lower()
     found = []
     for term in terms:
-        needle = term.lower()
         if HAN_RUN.search(term):
-            hit = needle in haystack
+            hit = term.lower() in haystack
         else:
-            hit = all(stem(w) in haystack for w in needle.split())
+            hit = all(_holds(haystack, w) for w in words(term))
         if hit:
             found.append(term)
     return found
+
+
+def _holds(haystack: str, word: str) -> bool:
+    """Whether the (lower-case) text holds a word that is `word` as an index word (kb.text.words)."""
+    return word in haystack and any(words(m.group(0)) == [word]
+                                    for m in re.finditer(rf"(?<!{LATIN}){re.escape(word)}{LATIN}*", haystack))
 
 
 _DOC_COLUMNS = ("d.id, d.source, d.external_id, d.url, d.title, d.published, d.kind, d.language, "

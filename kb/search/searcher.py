@@ -7,7 +7,8 @@ rank documents from the keyword hits (kb.search.keyword) and the semantic hits
 (kb.search.present): incidents by default (`by="incident"`), each with its
 best matching documents in every language, or documents (`by="document"`).
 Every hit says why it matched: the query terms found, its best passage and
-that passage's similarity. Filters apply to documents, in SQL.
+that passage's similarity. Filters (on documents and their incidents) choose what
+each stage ranks, before it ranks (kb.search.filters).
 
 A Chinese query also gets an English gloss: its words join the keyword hits
 and its vector the semantic hits of documents that are not Chinese, where the
@@ -32,6 +33,7 @@ from ..errors import KBError, NotReady
 from ..index.embed import Coverage, coverage
 from ..index.encoders import clip_query
 from ..storage import files
+from ..index.words import word_index
 from ..storage.db import get_setting, open_db
 from ..text.segment import segment
 from . import gloss, modes, present
@@ -152,8 +154,9 @@ class Searcher:
             return self._model
 
     def warm_up(self) -> None:
-        """Load the model, index, segmenter and dictionary now (at startup) rather than on the first query."""
+        """Load the model, indexes, segmenter and dictionary now (at startup) rather than on the first query."""
         db = self.connect()
+        word_index(db)  # read from its file, or built once for the documents
         segment("预热")
         gloss.gloss("预热")  # reads the dictionary (about 0.6 s, 28 MiB)
         if get_setting(db, "embedding_model"):

@@ -24,8 +24,7 @@ from typing import Any
 
 from .. import settings
 from ..index import vector_index as vindex
-from ..index.chunks import RENDERED, languages_of_embedded
-from ..storage.sql import marks
+from ..index.chunks import languages_of_embedded
 from .filters import Filters
 from .fusion import LANGUAGE_POOL, z_scores
 from .state import chunk_documents, rendered
@@ -82,18 +81,28 @@ class Vectors:
         vectors = vectors.reshape(-1, vectors.shape[-1])
         out: dict[int, tuple[float, int, float]] = {}
         derived = rendered(db)
-        for passages, index, selector in self.languages(db, filters.language):
+        where, params = filters.sql()
+        searches = self.filtered(db, where, params) if where else self.languages(db)
+        for passages, index, selector in searches:
             elsewhere = frozenset() if passages == language else (
                 derived.get(language, frozenset()) | derived.get(passages, frozenset()))
-            lists = [_standardised(_without(_nearest(db, index, vector[None, :], filters,
-                                                     max(pool, LANGUAGE_POOL), selector), elsewhere))
+            lists = [_standardised(_without(_nearest(db, index, vector[None, :], max(pool, LANGUAGE_POOL), selector),
+                                            elsewhere))
                      for vector in (vectors if passages != "zh" else vectors[:1])]
             out.update(lists[0] if len(lists) == 1 else _standardised(_summed(lists)))
         return dict(sorted(out.items(), key=lambda item: -item[1][0])[:pool])
 
-    def languages(self, db, only: str | None = None) -> list[tuple[str | None, Any, Any]]:
-        """(language, index, id selector or None) to search for each language of passages, re-read with
-        the index; `only`: a document language (its passages, and the renderings of its documents).
+    def filtered(self, db, where: str, params: list) -> list[tuple[str | None, Any, Any]]:
+        """(language, index, id selector or None) as `languages` gives them, for the chunks of
+        the documents that meet `where` only."""
+        index = self.index(db)
+        exact = vindex.kind_of(index) == "flat"
+        return [(language, index, vindex.selector(ids)) if exact or len(ids) > vindex.FLAT_LIMIT
+                else (language, vindex.exact_subset(db, ids), None)
+                for language, ids in languages_of_embedded(db, where, params).items()]
+
+    def languages(self, db) -> list[tuple[str | None, Any, Any]]:
+        """(language, index, id selector or None) to search for each language of passages, re-read with the index.
 
         An exact index (flat) is searched with a selector of the language's
         chunks. An approximate one (HNSW, IVF) can miss a small language's
@@ -110,8 +119,7 @@ class Vectors:
                     else (vindex.exact_subset(db, ids), None)
                     for language, ids in chunks.items()})
             searches = self._selectors[1]
-        return [(language, *found) for language, found in searches.items()
-                if only is None or language in (only, RENDERED.get(only))]
+        return [(language, *found) for language, found in searches.items()]
 
 
 def _without(hits: dict, documents: frozenset) -> dict:
@@ -138,9 +146,8 @@ def _summed(lists: list[dict]) -> dict[int, tuple[float, int, float]]:
     return dict(sorted(summed.items(), key=lambda item: -item[1][0]))
 
 
-def _nearest(db, index, vector, filters: Filters, pool: int, selector) -> dict[int, tuple[float, int]]:
+def _nearest(db, index, vector, pool: int, selector) -> dict[int, tuple[float, int]]:
     """The `pool` documents nearest the vector among the selector's chunks: {doc: (similarity, chunk)}."""
-    where, params = filters.sql()
     wanted = pool * 4
     while True:
         n = min(wanted, index.ntotal)
@@ -148,28 +155,25 @@ def _nearest(db, index, vector, filters: Filters, pool: int, selector) -> dict[i
             return {}
         scores, ids = vindex.search(index, vector, n, selector)
         found = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
-        hits = _best_chunks(db, found, where, params)
+        hits = _best_chunks(db, found)
         if len(hits) >= pool or n >= index.ntotal or len(found) < n:
             return dict(list(hits.items())[:pool])
         wanted *= 4
 
 
-def _best_chunks(db, found: dict[int, float], where: str, params: list) -> dict[int, tuple[float, int]]:
+def _best_chunks(db, found: dict[int, float]) -> dict[int, tuple[float, int]]:
     """{document: (score, chunk)} of each document's best chunk among `found`, best first."""
     import numpy as np
 
     if not found:
         return {}
-    if where:  # filters are SQL on documents
-        rows = db.execute(f"SELECT c.id, c.document_id FROM chunks c JOIN documents d ON d.id = c.document_id "
-                          f"WHERE c.id IN ({marks(found)}){where}", [*found, *params]).fetchall()
-    else:  # from memory: the SQL was 1-1.5 ms a call at 100k passages
-        documents = chunk_documents(db)
-        chunks = np.fromiter(found, dtype=np.int64, count=len(found))
-        docs = np.full(len(chunks), -1, dtype=np.int64)
-        known = chunks < len(documents)
-        docs[known] = documents[chunks[known]]
-        rows = [(c, d) for c, d in zip(chunks.tolist(), docs.tolist()) if d >= 0]
+    # from memory: the SQL was 1-1.5 ms a call at 100k passages
+    documents = chunk_documents(db)
+    chunks = np.fromiter(found, dtype=np.int64, count=len(found))
+    docs = np.full(len(chunks), -1, dtype=np.int64)
+    known = chunks < len(documents)
+    docs[known] = documents[chunks[known]]
+    rows = [(c, d) for c, d in zip(chunks.tolist(), docs.tolist()) if d >= 0]
     best: dict[int, tuple[float, int]] = {}
     for chunk_id, doc_id in rows:
         score = found[chunk_id]

@@ -181,10 +181,17 @@ def counts(db: sqlite_utils.Database) -> dict[str, int]:
 
 
 def filter_choices(db: sqlite_utils.Database) -> dict[str, list[str]]:
-    """The kinds, sources and languages of the documents, most documents first."""
-    return {column: [r[0] for r in db.execute(
+    """The kinds, sources and languages of the documents, and the types, insider roles, countries
+    and sectors of the incidents (not merged), most first: {search filter name: values}."""
+    out = {column: [r[0] for r in db.execute(
         f"SELECT {column} FROM documents WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC")]
         for column in ("kind", "source", "language")}
+    for name, column in (("type", "incident_type"), ("role", "insider_role"), ("country", "country"),
+                         ("sector", "sector")):
+        out[name] = [r[0] for r in db.execute(
+            f"SELECT {column} FROM incidents WHERE {column} IS NOT NULL AND {column} != '' AND merged_into IS NULL "
+            "GROUP BY 1 ORDER BY count(*) DESC, 1")]
+    return out
 
 
 def incident_cards(db: sqlite_utils.Database, incident_ids: list[int]) -> dict[int, dict]:

@@ -34,3 +34,13 @@ def final_incidents(db: sqlite_utils.Database, incident_ids: Iterable[int]) -> d
 def final_incident(db: sqlite_utils.Database, incident_id: int) -> int:
     """The incident `incident_id` was finally merged into (itself when not merged)."""
     return final_incidents(db, [incident_id])[incident_id]
+
+
+def documents_of_incidents(where: str) -> str:
+    """A subquery of the ids of the documents linked to an incident whose final incident (not
+    merged, or the one its merges end in) meets `where`, a condition on the incidents table
+    without an alias; its parameters are the caller's."""
+    return ("WITH RECURSIVE kept(id) AS ("
+            f"SELECT id FROM incidents WHERE merged_into IS NULL AND {where} "
+            "UNION SELECT i.id FROM incidents i JOIN kept ON i.merged_into = kept.id) "
+            "SELECT l.document_id FROM incident_documents l JOIN kept ON kept.id = l.incident_id")

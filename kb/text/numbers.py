@@ -103,3 +103,11 @@ def _zh(m: re.Match, text: str) -> Money:
     n = m.group("n")
     number = 1.0 if not n else float(n) if re.fullmatch(r"\d+(?:\.\d+)?", n) else float(zh_number(n))
     return Money(m.start(), m.end(), m.group(0), number * _ZH_UNITS[m.group("u")], _ZH_CURRENCY[m.group("c")])
+
+
+def format_amount(amount: float | None, currency: str | None = None) -> str | None:
+    """An amount as a person reads it: "CNY 8,000,000", "USD 1,250.50" (None when there is none)."""
+    if amount is None:
+        return None
+    number = f"{amount:,.0f}" if float(amount).is_integer() else f"{amount:,.2f}"
+    return f"{currency} {number}" if currency else number

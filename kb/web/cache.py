@@ -9,7 +9,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import settings
@@ -21,11 +21,14 @@ SEARCH_THREADS_PER_CORE = 3
 
 @dataclass(frozen=True)
 class Found:
-    """One search's answer as the page serves it: warnings, and the hits (with row-page paths) as JSON."""
+    """One search's answer as the page serves it: warnings, the hits (with row-page paths) as JSON,
+    how long the search took, and whether this answer came from the cache."""
 
     warnings: list[str]
     hits_json: str
     embedding: dict | None = None  # how much is embedded, while not everything is (kb.search.hits.Results)
+    search_ms: float = 0.0
+    cached: bool = False
 
 
 class ResultCache:
@@ -48,7 +51,7 @@ class ResultCache:
             self._stamp = stamp
         if key in self._found:
             self._found.move_to_end(key)
-            return self._found[key]
+            return replace(self._found[key], cached=True)
         while key in self._running:
             running = self._running[key]
             try:

@@ -14,14 +14,16 @@ from markupsafe import Markup, escape
 from ..errors import KBError
 from ..index.embed import coverage
 from ..search import modes
-from ..search.filters import BY, Filters
+from ..search.filters import BY, FIELDS, BadFilter, Filters
 from ..storage import lookup
 from .cache import Found, ResultCache, files_stamp, search_pool
 from .errors import status_of
 from .finding import kb_database, knowledge_base, read
 
 PAGE_K = 100  # hits one page shows at most (the Python and CLI search allow kb.search.filters.MAX_K)
-FILTERS = ("kind", "source", "language", "since", "until", "scope")
+FILTERS = (*FIELDS, "scope")  # document filters, then incident filters (kb.search.filters), then scope
+LABELS = {"since": "published since", "until": "published until", "type": "incident type", "role": "insider role",
+          "year": "incident year"}  # a bad filter's name in the page's words
 EXAMPLES = ("intern sabotaged model training", "logic bomb planted by a contractor",
             "former employee deleted cloud servers", "trade secrets taken to a competitor", "删库")
 _caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # datasette -> its ResultCache
@@ -41,7 +43,7 @@ async def search_view(datasette, request):
         try:
             found = await cached_search(datasette, db, form)
         except KBError as exc:
-            error, status = str(exc), status_of(exc)
+            error, status = web_message(exc), status_of(exc)
     took_ms = round((time.perf_counter() - started) * 1000, 1)
     if as_json:
         return _json_response(form, took_ms, found, error, status)
@@ -52,7 +54,8 @@ async def search_view(datasette, request):
         for doc in [hit, *hit.get("documents", [])]:
             doc["snippet_html"] = highlight(doc["snippet"] or "", form["q"], doc["why"]["terms"])
     context = {"form": form, "hits": hits, "error": error, "warnings": found.warnings, "modes": modes.names(), "bys": BY,
-               "database": db.name, "took_ms": took_ms,
+               "database": db.name, "took_ms": took_ms, "found": found,
+               "filters": FILTERS, "labels": LABELS,
                "incidents": await incident_cards(db, hits) if form["by"] == "document" else {},
                "examples": EXAMPLES, **await page_facts(datasette, db)}
     return Response.html(await datasette.render_template("kb_search.html", context, request=request))
@@ -61,7 +64,8 @@ async def search_view(datasette, request):
 def _json_response(form: dict, took_ms: float, found: Found, error: str | None, status: int) -> Response:
     """The JSON body, with the hits' JSON spliced in as the cache keeps it (not serialised again)."""
     head = {"query": form["q"], "mode": form["mode"], "by": form["by"], "k": form["k"],
-            "filters": {f: form[f] for f in FILTERS if form[f]}, "took_ms": took_ms}
+            "filters": {f: form[f] for f in FILTERS if form[f]}, "took_ms": took_ms,
+            "search_ms": found.search_ms, "cached": found.cached}
     tail = {}
     if found.warnings:
         tail["warnings"] = found.warnings
@@ -110,13 +114,15 @@ async def cached_search(datasette, db, form: dict) -> Found:
     key = (db.name, form["q"], form["k"], form["mode"], form["by"], *(form[f] for f in FILTERS))
 
     async def search() -> Found:
+        started = time.perf_counter()
         results = await run_search(db, form, filters)
+        search_ms = round((time.perf_counter() - started) * 1000, 1)
         hits = [hit.to_dict() for hit in results.hits]
         for hit in hits:
             _add_paths(datasette, db, hit)
             for doc in hit.get("documents", []):
                 _add_paths(datasette, db, doc)
-        return Found(results.warnings, json.dumps(hits), results.embedding)
+        return Found(results.warnings, json.dumps(hits), results.embedding, search_ms)
 
     return await cache.get(key, files_stamp(db.path), search)
 
@@ -126,6 +132,14 @@ async def run_search(db, form: dict, filters: Filters):
     kb = knowledge_base(db.path)
     return await asyncio.get_running_loop().run_in_executor(
         search_pool(), lambda: kb.search(form["q"], k=form["k"], mode=form["mode"], by=form["by"], filters=filters))
+
+
+def web_message(exc: KBError) -> str:
+    """An error in the page's words: a bad filter by its label on the form, not its CLI option."""
+    if isinstance(exc, BadFilter):
+        label = LABELS.get(exc.name, exc.name)
+        return f"{label[0].upper()}{label[1:]}: {exc.reason}."
+    return str(exc)
 
 
 def _error(message: str, status: int, as_json: bool) -> Response:

@@ -15,7 +15,7 @@ from ..storage import watches
 from ..watches import feed
 from .errors import status_of
 from .finding import kb_database, plugin_config, read
-from .search_page import FILTERS, may_view
+from .search_page import FILTERS, may_view, web_message
 
 LATEST = 5  # matches the page shows per watch
 FEED_ENTRIES = 200  # matches a feed is built from (its newest)
@@ -75,5 +75,5 @@ async def _create(datasette, request, db) -> tuple[str, int]:
             (form.get("name") or "").strip(), form.get("q") or "", mode=form.get("mode") or "hybrid",
             by=form.get("by") or "incident", filters=filters))
     except KBError as exc:
-        return f"Error: {exc}", status_of(exc)
+        return f"Error: {web_message(exc)}", status_of(exc)
     return f"Watching {saved['query']!r} as {saved['name']}: the next kb update records what is new.", 201
