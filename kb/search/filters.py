@@ -114,7 +114,11 @@ class Filters:
             parts.append(f"{alias}.published <= ? || '~'")
             params.append(self.until)
         where, args = self.incident_sql()
-        if where:
+        if where == "scope = ?" and self.scope == "in":  # documents no incident reports on yet stay in view
+            parts.append(f"({alias}.id IN ({documents_of_incidents(where)}) OR {alias}.id NOT IN "
+                         "(SELECT document_id FROM incident_documents))")
+            params.extend(args)
+        elif where:
             parts.append(f"{alias}.id IN ({documents_of_incidents(where)})")
             params.extend(args)
         return "".join(f" AND {p}" for p in parts), params
