@@ -87,7 +87,8 @@ def save_document(db: sqlite_utils.Database, rec: DocumentRecord,
         link(db, incident_id, doc_id, confidence=1.0, method="source")
     for case in rec.cases:
         save_case(db, case, document_id=doc_id, incident_id=incident_id)
-    amounts.replace(db, [doc_id], [{**a, "document_id": doc_id} for a in rec.amounts], "source")
+    if rec.amounts or status == UPDATED:  # a new document has no earlier amounts to replace
+        amounts.replace(db, [doc_id], [{**a, "document_id": doc_id} for a in rec.amounts], "source")
     return status, doc_id
 
 
