@@ -95,7 +95,7 @@ def _quoted(word: str) -> str:
 
 def _words_and_mask(db, where: str, params: list):
     """This database's word index, and the mask of the documents that pass the filters (None: all)."""
-    state = connection_state(db)  # forgotten when another connection writes: then the index is checked
+    state = connection_state(db)  # forgotten when the database changes: then the index is checked
     index = state["words"] = word_index(db, checked="words" in state)
     if not where:
         return index, None
@@ -156,7 +156,7 @@ def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tup
     _merge(hits, _word_hits(db, index, own, allowed, where, params, pool))
     readable = frozenset() if query.chinese else rendered(db).get("en", frozenset())  # read in English
     if readable:  # already scaled (see _derived_hits); a Chinese query reads them in Chinese
-        _merge(hits, _derived_hits(db, own, where, params, pool), DERIVED_WEIGHT, 1.0)
+        _merge(hits, _derived_hits(db, _without_common(index, own), where, params, pool), DERIVED_WEIGHT, 1.0)
     runs = list(dict.fromkeys(HAN_RUN.findall(query.text)))
     same, other = (zh, en) if runs else (en, zh)
     _merge(hits, _word_hits(db, index, _groups(index, same), allowed, where, params, pool), EXPANSION_WEIGHT)
