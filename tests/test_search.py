@@ -22,12 +22,17 @@ INCIDENT_FIELDS = FIELDS | {"documents", "why", "incident_type", "organisation",
 BYTEDANCE = "bytedance-intern-model-training-sabotage-2024"
 
 
+def is_bytedance(hit: dict) -> bool:
+    """The curated ByteDance entry, its Chinese twin, or the Chinese seed article about the case."""
+    return hit["external_id"].startswith(BYTEDANCE) or hit["source"] == "安全内参"
+
+
 def test_search_returns_incidents_with_their_documents_in_every_language(starter_db):
     hits = cli(starter_db).json("search", "intern sabotaged model training jobs", "-k", "5")
     top = hits[0]
     assert INCIDENT_FIELDS <= set(top)
-    assert top["external_id"].startswith(BYTEDANCE) and top["incident_id"] is not None
-    assert top["title"].startswith("ByteDance")
+    assert top["title"].startswith("ByteDance") and top["incident_id"] is not None
+    assert any(d["external_id"].startswith(BYTEDANCE) for d in top["documents"])
     assert {d["language"] for d in top["documents"]} >= {"en", "zh"}
     assert all(d["incident_id"] == top["incident_id"] for d in top["documents"])
     assert len({h["incident_id"] for h in hits}) == len(hits)  # one hit per incident
@@ -38,14 +43,14 @@ def test_search_returns_incidents_with_their_documents_in_every_language(starter
 def test_plain_output_shows_incidents_documents_and_why(starter_db):
     out = cli(starter_db)("search", "intern sabotaged model training jobs", "-k", "2").output
     assert out.splitlines()[0].startswith("  1. ByteDance")
-    assert "why: terms intern" in out and "meaning 0." in out
+    assert "why: terms intern, sabotaged" in out and "meaning 0." in out  # the query's own words first
     assert "starter:bytedance-intern-model-training-sabotage-2024#zh" in out
 
 
 def test_hybrid_finds_the_bytedance_case_from_an_english_paraphrase(starter_db):
     hits = cli(starter_db).json("search", "intern sabotaged model training jobs", "-k", "5", "--by", "document")
     assert FIELDS <= set(hits[0]) and "documents" not in hits[0]
-    assert hits[0]["external_id"].startswith(BYTEDANCE)
+    assert is_bytedance(hits[0])
     assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1))
     assert len({h["document_id"] for h in hits}) == len(hits)  # one hit per document
     assert hits[0]["incident_id"] is not None
@@ -160,7 +165,7 @@ def test_incident_filters_rank_only_the_incidents_that_pass(starter_db):
     first = run.json("search", "trade secrets taken to a competitor", "-k", "1")[0]
     assert first["incident_type"] != "sabotage" or "intern" not in first["title"].lower()
     intern = run.json("search", "trade secrets taken to a competitor", "--role", "intern", "-k", "1")
-    assert intern and intern[0]["external_id"].startswith(BYTEDANCE)  # found, not filtered out of a top 1
+    assert intern and intern[0]["title"].startswith("ByteDance")  # found, not filtered out of a top 1
     sabotage = run.json("search", "deleted data", "--type", "sabotage", "-k", "20")
     assert len(sabotage) > 3 and {h["incident_type"] for h in sabotage} == {"sabotage"}
     years = run.json("search", "deleted data", "--year", "2018-2020", "-k", "20")

@@ -127,7 +127,8 @@ def incidents(db, ranked: list[int], k: int, scores, similarity, best_chunk, ter
             documents.append(_document_hit(len(documents) + 1, row, 0.0, None, None, terms, incident_id))
         best = documents[0]
         info = meta.get(incident_id) or (None, best.title, None, None, None, None, None, None)
-        why = Why(list(dict.fromkeys(t for d in documents for t in d.why.terms)),
+        found = {t for d in documents for t in d.why.terms}
+        why = Why([t for t in dict.fromkeys(terms) if t in found],  # the query's own words first
                   max((d.why.semantic for d in documents if d.why.semantic is not None), default=None),
                   next((d.why.passage for d in documents if d.why.passage), None))
         hits.append(IncidentHit(rank, best.score, incident_id, info[1] or best.title, info[2], info[3], info[4],
