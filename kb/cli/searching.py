@@ -55,8 +55,8 @@ def search(ctx: click.Context, query: str | None, k: int, mode: str, by: str, ki
     if queries_file:
         for line, results, error in kb.search_many(_read_queries(queries_file), k=k, mode=mode, by=by,
                                                    filters=filters):
-            warn(results.warnings if results else [])
             hits = [h.to_dict() for h in results.hits] if results else []
+            warn((results.warnings if results else []) + _scope_hint(hits, scope, error))
             if as_json:
                 out = {"query": line, "hits": hits}
                 if results and results.embedding:
@@ -69,12 +69,19 @@ def search(ctx: click.Context, query: str | None, k: int, mode: str, by: str, ki
                 click.echo(error or format_hits(hits))
         return
     results = kb.search(query, k=k, mode=mode, by=by, filters=filters)
-    warn(results.warnings)
     hits = [h.to_dict() for h in results.hits]
+    warn(results.warnings + _scope_hint(hits, scope))
     if as_json:
         echo_json(hits)
     else:
         click.echo(format_hits(hits))
+
+
+def _scope_hint(hits: list[dict], scope: str, error: str | None = None) -> list[str]:
+    """A search that found nothing within a scope says how to look beyond it."""
+    if hits or error or scope == "all":
+        return []
+    return [f"nothing found with --scope {scope}; --scope all searches every incident"]
 
 
 def _read_queries(path: str) -> list[str]:
