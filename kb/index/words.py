@@ -17,13 +17,14 @@ query, most of it bm25() on documents that never reach the top).
 from __future__ import annotations
 
 import json
-import os
 import threading
 import weakref
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import CannotWrite
+from ..storage.files import atomic_file
 from ..text.words import phrases, words
 
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
@@ -148,13 +149,11 @@ def build(db) -> WordIndex:
 
 
 def save(index: WordIndex, path: Path) -> None:
-    """Write the index to `path` whole (a temporary file renamed over it)."""
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as handle:
+    """Write the index to `path` whole (kb.storage.files.atomic_file)."""
+    with atomic_file(path, "wb") as handle:
         np.savez(handle, starts=index.starts, docs=index.docs, scores=index.scores, doc_ids=index.doc_ids,
                  vocabulary=np.frombuffer("\n".join(index.vocabulary).encode("utf-8"), dtype=np.uint8),
                  header=np.frombuffer(json.dumps({"format": _FORMAT, "stamp": index.stamp}).encode(), np.uint8))
-    os.replace(temporary, path)
 
 
 def load(path: Path) -> WordIndex | None:
@@ -204,7 +203,7 @@ def word_index(db, checked: bool = False) -> WordIndex:
                 if path is not None:
                     try:
                         save(index, path)
-                    except OSError:  # a read-only folder: kept in memory only
+                    except CannotWrite:  # a read-only folder: kept in memory only
                         pass
             _indexes[path] = index
         return index
