@@ -27,7 +27,9 @@ from ..index import vector_index as vindex
 from ..index.chunks import languages_of_embedded
 from .filters import Filters
 from .fusion import LANGUAGE_POOL, z_scores
-from .state import chunk_documents, rendered
+from .state import chunk_documents, connection_state, rendered
+
+SEARCHES_KEPT = 32  # filters whose per-language searches a connection keeps (as kb.search.keyword's masks)
 
 
 class Vectors:
@@ -38,7 +40,6 @@ class Vectors:
         self.path = index_path
         self._index = None
         self._stamp = None
-        self._selectors = None  # (index, {language: (index, selector)}), see languages()
         self._lock = threading.Lock()
 
     def exists(self) -> bool:
@@ -82,8 +83,7 @@ class Vectors:
         out: dict[int, tuple[float, int, float]] = {}
         derived = rendered(db)
         where, params = filters.sql()
-        searches = self.filtered(db, where, params) if where else self.languages(db)
-        for passages, index, selector in searches:
+        for passages, index, selector in self.searches(db, where, params):
             elsewhere = frozenset() if passages == language else (
                 derived.get(language, frozenset()) | derived.get(passages, frozenset()))
             lists = [_standardised(_without(_nearest(db, index, vector[None, :], max(pool, LANGUAGE_POOL), selector),
@@ -92,17 +92,11 @@ class Vectors:
             out.update(lists[0] if len(lists) == 1 else _standardised(_summed(lists)))
         return dict(sorted(out.items(), key=lambda item: -item[1][0])[:pool])
 
-    def filtered(self, db, where: str, params: list) -> list[tuple[str | None, Any, Any]]:
-        """(language, index, id selector or None) as `languages` gives them, for the chunks of
-        the documents that meet `where` only."""
-        index = self.index(db)
-        exact = vindex.kind_of(index) == "flat"
-        return [(language, index, vindex.selector(ids)) if exact or len(ids) > vindex.FLAT_LIMIT
-                else (language, vindex.exact_subset(db, ids), None)
-                for language, ids in languages_of_embedded(db, where, params).items()]
-
-    def languages(self, db) -> list[tuple[str | None, Any, Any]]:
-        """(language, index, id selector or None) to search for each language of passages, re-read with the index.
+    def searches(self, db, where: str = "", params=()) -> list[tuple[str | None, Any, Any]]:
+        """(language, index, id selector or None) to search for each language of passages, of the
+        documents that meet `where` (kb.search.filters.Filters.sql; all when empty); kept by the
+        connection until the index or the database changes (a default search's scope filter
+        must not rebuild them per query).
 
         An exact index (flat) is searched with a selector of the language's
         chunks. An approximate one (HNSW, IVF) can miss a small language's
@@ -110,16 +104,18 @@ class Vectors:
         gets its own exact index, built from the stored vectors.
         """
         index = self.index(db)
-        with self._lock:
-            if self._selectors is None or self._selectors[0] is not index:
-                chunks = languages_of_embedded(db)
-                exact = vindex.kind_of(index) == "flat"
-                self._selectors = (index, {
-                    language: (index, vindex.selector(ids)) if exact or len(ids) > vindex.FLAT_LIMIT
-                    else (vindex.exact_subset(db, ids), None)
-                    for language, ids in chunks.items()})
-            searches = self._selectors[1]
-        return [(language, *found) for language, found in searches.items()]
+        kept = connection_state(db).setdefault("vector_searches", {})
+        key = (where, tuple(params))
+        found = kept.get(key)
+        if found is None or found[0] is not index:
+            if len(kept) >= SEARCHES_KEPT:
+                kept.clear()
+            exact = vindex.kind_of(index) == "flat"
+            found = kept[key] = (index, [
+                (language, index, vindex.selector(ids)) if exact or len(ids) > vindex.FLAT_LIMIT
+                else (language, vindex.exact_subset(db, ids), None)
+                for language, ids in languages_of_embedded(db, where, params).items()])
+        return found[1]
 
 
 def _without(hits: dict, documents: frozenset) -> dict:

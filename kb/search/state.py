@@ -1,6 +1,7 @@
-"""What a connection keeps between searches, forgotten when another connection changes the
-database (PRAGMA data_version): document counts of words, the document of each chunk, the
-documents with derived passages."""
+"""What a connection keeps between searches, forgotten when the database changes (another
+connection's writes: PRAGMA data_version; its own: total_changes): the word index and its
+filter masks, the vector searches of each filter, the document of each chunk, the documents
+with derived passages."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ _STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def connection_state(db) -> dict:
-    """What this connection learnt about the database (document counts, chunk -> document),
-    forgotten when another connection changes it (PRAGMA data_version)."""
-    version = db.execute("PRAGMA data_version").fetchone()[0]
+    """What this connection learnt about the database, forgotten when it changes."""
+    version = (db.execute("PRAGMA data_version").fetchone()[0], getattr(db, "conn", db).total_changes)
     state = _STATES.get(db)
     if state is None or state["version"] != version:
         state = _STATES[db] = {"version": version}
