@@ -116,3 +116,15 @@ def test_with_nothing_embedded_the_page_and_its_json_say_keyword_results_only(ti
     assert "nothing is embedded yet: keyword results only" in page.text and "ByteDance" in page.text
     keyword = get(site, "/-/kb-search.json?q=" + quote("intern model training") + "&mode=keyword").json()
     assert "embedding" not in keyword and "warnings" not in keyword  # keywords were asked for
+
+
+def test_snippets_mark_whole_words_as_the_keyword_stage_matches_them(tiny):
+    """`intern` marks "interns" but not "internal"; Chinese terms are marked as written; the text stays escaped."""
+    from kb.web.search_page import highlight
+
+    marked = str(highlight(f"An intern and two interns passed an internal audit; 实习生 {XSS}", "intern", ["实习生"]))
+    assert marked.count("<mark>") == 3 and "<mark>intern</mark>al" not in marked and "internal audit" in marked
+    assert "<mark>实习生</mark>" in marked and "&lt;script&gt;" in marked
+    _, datasette = tiny
+    page = get(datasette, "/-/kb-search?q=intern&mode=keyword").text
+    assert "<mark>intern</mark>" in page and "<mark>internal" not in page.lower()

@@ -16,6 +16,8 @@ from ..index.embed import coverage
 from ..search import modes
 from ..search.filters import BY, FIELDS, BadFilter, Filters
 from ..storage import lookup
+from ..text.scripts import HAN_RUN
+from ..text.words import LATIN, words as index_words
 from .cache import Found, ResultCache, files_stamp, search_pool
 from .errors import status_of
 from .finding import kb_database, knowledge_base, read
@@ -169,14 +171,20 @@ async def page_facts(datasette, db) -> dict:
 
 
 def highlight(text: str, query: str, terms: list[str] = ()) -> Markup:
-    """`text` escaped, with the query's words (3+ letters) and the matched terms wrapped in <mark>."""
-    words = sorted({w for w in re.findall(r"[^\W_]{3,}", query)} | {t for t in terms if len(t) >= 2},
-                   key=len, reverse=True)
-    if not words:
+    """`text` escaped, with the query's words and the matched terms wrapped in <mark>: Chinese
+    as written, other words whole and in any inflection, as the keyword stage matches them
+    (kb.text.words: `intern` marks "interns", not "internal")."""
+    wanted = [*re.findall(r"[^\W_]{3,}", query), *terms]
+    chinese = sorted({run for t in wanted for run in HAN_RUN.findall(t) if len(run) >= 2}, key=len, reverse=True)
+    latin = {w for t in wanted for w in index_words(HAN_RUN.sub(" ", t)) if len(w) >= 3 or w.isdigit()}
+    if not chinese and not latin:
         return escape(text)
-    pattern = re.compile("(" + "|".join(re.escape(w) for w in words) + r")[a-z]*", re.IGNORECASE)
+    pattern = re.compile("|".join([*(re.escape(c) for c in chinese), f"{LATIN}+"]), re.IGNORECASE)
     out, last = Markup(), 0
     for match in pattern.finditer(text):
-        out += escape(text[last:match.start()]) + Markup("<mark>{}</mark>").format(match.group(0))
+        word = match.group(0)
+        if not HAN_RUN.match(word) and not set(index_words(word)) & latin:
+            continue
+        out += escape(text[last:match.start()]) + Markup("<mark>{}</mark>").format(word)
         last = match.end()
     return out + escape(text[last:])
