@@ -112,6 +112,9 @@ def test_incident_json_is_what_kb_show_prints(site_db, served):
     assert get(served, "/-/kb/incident/999999.json").status_code == 404
     page = get(served, f"/kb/incidents/{incident_id}").text
     assert f'href="/-/kb/incident/{incident_id}.json"' in page
+    # The curated entry and the seed article both state the CNY 8M claim: the box lists it once.
+    assert sum("800" in a["text"] and a["kind"] == "claimed" for a in body["amounts"]) >= 2
+    assert page.count("CNY 8,000,000 (claimed)") == 1
 
 
 def test_listings_are_slim_searchable_and_leave_out_merged_records(site_db, served):

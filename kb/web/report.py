@@ -77,7 +77,7 @@ def _who_what_when(inc: dict, cases: list[dict]) -> list[tuple[str, str]]:
         status += f" (since {inc['legal_status_date']})" if inc.get("legal_status_date") else ""
     else:
         status = "; ".join(dict.fromkeys(f"{c['status']} ({c['case_type'] or 'case'})" for c in cases if c.get("status")))
-    amounts = "; ".join(_amount_text(a) for a in inc.get("amounts") or []) or (
+    amounts = "; ".join(dict.fromkeys(_amount_text(a) for a in inc.get("amounts") or [])) or (  # once each
         money(inc.get("impact_amount"), inc.get("impact_currency")))
     rows = [("Organisation", inc.get("organisation")), ("Insider", insider), ("Type", kind),
             ("When", period), ("Reported", inc.get("date_reported")), ("Country", inc.get("country")),
