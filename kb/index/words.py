@@ -12,6 +12,10 @@ query, most of it bm25() on documents that never reach the top).
 
     index = word_index(db)
     index.top([["intern"], ["删除", "数据库"]], pool=100)   # OR of groups; a group needs all its words
+
+The passage index (`passage_index`, kb.db.passages.words) is the same over passages without
+Chinese: the English passages and the English renderings of Chinese documents (derived
+passages, kb.index.chunks), so that a rendering is scored against the passages it competes with.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ import numpy as np
 
 from ..errors import CannotWrite
 from ..storage.files import atomic_file
+from ..text.scripts import HAN_RUN
 from ..text.words import phrases, words
 
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
 TITLE_WEIGHT = 2.0  # a title word counts as this many body words (2 beat 1 and 4 on tests/data)
 FILE_SUFFIX = ".words"
+PASSAGES_SUFFIX = ".passages.words"
 _FORMAT = 2  # 2: lexicon phrases indexed as words
 
 
@@ -111,20 +117,49 @@ def stamp(db) -> list:
     return list(db.execute("SELECT count(*), max(id), max(updated_at) FROM documents").fetchone())
 
 
+def passage_stamp(db) -> list:
+    """What the passage index was built from: passages' count and last id (a passage is never
+    changed in place: chunking again replaces it)."""
+    return list(db.execute("SELECT count(*), max(id) FROM chunks").fetchone())
+
+
 def build(db) -> WordIndex:
     """The word index of the documents as the database holds them now."""
     taken = stamp(db)
+
+    def entries():
+        for doc_id, title, text, raw_title, raw_text in db.execute(
+                "SELECT c.id, c.title, c.text, d.title, d.text FROM documents_words_content c "
+                "JOIN documents d ON d.id = c.id ORDER BY c.id"):
+            head, body = words(title), words(text)
+            # lexicon phrases as words of their own (not in the length)
+            yield doc_id, head + phrases(raw_title, head), body + phrases(raw_text, body), len(head) + len(body)
+
+    return _indexed(entries(), taken)
+
+
+def build_passages(db) -> WordIndex:
+    """The word index of the passages without Chinese (English passages, derived passages)."""
+    taken = passage_stamp(db)
+
+    def entries():
+        for chunk_id, text, derived in db.execute("SELECT id, text, derived FROM chunks ORDER BY id"):
+            if derived is None and HAN_RUN.search(text):
+                continue
+            body = words(text)
+            yield chunk_id, [], body + phrases(text, body), len(body)
+
+    return _indexed(entries(), taken)
+
+
+def _indexed(entries, taken: list) -> WordIndex:
+    """The index of (id, title words, body words, length in words) entries, in id order."""
     vocabulary: dict[str, int] = {}
     doc_ids, lengths, terms, weights, owners = [], [], [], [], []
-    for n, (doc_id, title, text, raw_title, raw_text) in enumerate(db.execute(
-            "SELECT c.id, c.title, c.text, d.title, d.text FROM documents_words_content c "
-            "JOIN documents d ON d.id = c.id ORDER BY c.id")):
-        head, body = words(title), words(text)
-        lengths.append(len(head) + len(body))
-        head += phrases(raw_title, head)  # lexicon phrases as words of their own (not in the length)
-        body += phrases(raw_text, body)
+    for n, (entry_id, head, body, length) in enumerate(entries):
+        lengths.append(length)
         ids = [vocabulary.setdefault(w, len(vocabulary)) for w in head + body]
-        doc_ids.append(doc_id)
+        doc_ids.append(entry_id)
         terms.append(np.asarray(ids, dtype=np.int64))
         weights.append(np.concatenate([np.full(len(head), TITLE_WEIGHT, np.float32),
                                        np.ones(len(body), np.float32)]))
@@ -170,40 +205,53 @@ def load(path: Path) -> WordIndex | None:
         return None
 
 
-def path_of(db) -> Path | None:
-    """The word index file beside the database (None for an in-memory database)."""
+def path_of(db, suffix: str = FILE_SUFFIX) -> Path | None:
+    """The index file beside the database (None for an in-memory database)."""
     main = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
-    return Path(main).with_name(Path(main).name + FILE_SUFFIX) if main else None
+    return Path(main).with_name(Path(main).name + suffix) if main else None
 
 
-_indexes: dict[Path | None, WordIndex] = {}
-_paths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> its file
-_locks: dict[Path | None, threading.Lock] = {}
+_indexes: dict[tuple, WordIndex] = {}
+_paths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> {suffix: its file}
+_locks: dict[tuple, threading.Lock] = {}
 _guard = threading.Lock()
 
 
 def word_index(db, checked: bool = False) -> WordIndex:
-    """The word index of this database: from memory, else its file, else built (and saved when
-    the folder can be written); rebuilt when the documents changed since it was built.
+    """The word index of this database's documents: from memory, else its file, else built (and
+    saved when the folder can be written); rebuilt when the documents changed since it was built.
     `checked`: the caller knows the database has not changed since the last call."""
-    path = _paths.get(db)
-    if path is None:
-        path = _paths[db] = path_of(db)
+    return _kept(db, checked, FILE_SUFFIX, stamp, build)
+
+
+def passage_index(db, checked: bool = False) -> WordIndex:
+    """The word index of this database's passages without Chinese, kept as `word_index` is."""
+    return _kept(db, checked, PASSAGES_SUFFIX, passage_stamp, build_passages)
+
+
+def _kept(db, checked: bool, suffix: str, stamp_of, builder) -> WordIndex:
+    paths = _paths.get(db)
+    if paths is None:
+        paths = _paths[db] = {}
+    if suffix not in paths:
+        paths[suffix] = path_of(db, suffix)
+    path = paths[suffix]
+    key = (path, suffix)
     with _guard:
-        lock = _locks.setdefault(path, threading.Lock())
+        lock = _locks.setdefault(key, threading.Lock())
     with lock:
-        index = _indexes.get(path)
+        index = _indexes.get(key)
         if index is not None and checked:
             return index
-        now = stamp(db)
+        now = stamp_of(db)
         if index is None or index.stamp != now:
             index = load(path) if path is not None and path.exists() else None
             if index is None or index.stamp != now:
-                index = build(db)
+                index = builder(db)
                 if path is not None:
                     try:
                         save(index, path)
                     except CannotWrite:  # a read-only folder: kept in memory only
                         pass
-            _indexes[path] = index
+            _indexes[key] = index
         return index

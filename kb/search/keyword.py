@@ -1,12 +1,12 @@
 """Keyword hits: BM25 over the word index (kb.index.words: English words without their
 inflections, so `intern` is not `internal`; Chinese segmented into words), the query's lexicon
-terms in both languages, a Chinese query's English gloss, the word index of derived passages
-(passage_words: a Chinese document's English rendering), the trigram index for Chinese
-substrings and LIKE for Chinese terms under three characters.
+terms in both languages, a Chinese query's English gloss, the passage index for derived
+passages (a Chinese document's English rendering), the trigram index for Chinese substrings
+and LIKE for Chinese terms under three characters.
 
-The word index is read from memory (built from the documents, rebuilt when they change); the
-trigram index (documents_fts), documents_segmented and passage_words are kept level with the
-documents and chunks by the schema's triggers. Filters choose the documents ranked (a mask from
+The word and passage indexes are read from memory (built from the documents and chunks,
+rebuilt when they change); the trigram index (documents_fts) and documents_segmented are kept
+level with the documents by the schema's triggers. Filters choose the documents ranked (a mask from
 SQL), before any ranking.
 """
 
@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..index.words import TITLE_WEIGHT, word_index
+from ..index.words import TITLE_WEIGHT, passage_index, word_index
 from ..text.scripts import HAN_RUN
 from ..text.segment import tokens as segment_tokens
 from ..text.words import phrase_word, words
 from .filters import Filters
 from .query import Query, query_words
-from ..storage.sql import by_id
-from .state import connection_state, rendered
+from .state import chunk_documents, connection_state, rendered
 
 EXPANSION_WEIGHT = 0.5  # other wordings in the query's language count half as much as the query's own words
 CROSS_WEIGHT = 1.0  # lexicon terms in the other language: the only words that can match its documents
@@ -112,24 +111,29 @@ def _words_and_mask(db, where: str, params: list):
 def _derived_hits(db, groups: list[list[str]], where: str, params: list, pool: int):
     """Documents by the BM25 of their best derived passage for the OR of `groups` (see _groups),
     best first, each score scaled by the best of any passage without Chinese (the passages they
-    compete with)."""
+    compete with): both from the passage index (kb.index.words.passage_index)."""
     if not groups:
         return []
-    join = (" JOIN chunks c ON c.id = passage_words.rowid JOIN documents d ON d.id = c.document_id"
-            if where else "")
-    rows = db.execute(
-        f"SELECT passage_words.rowid, -bm25(passage_words) FROM passage_words{join} "
-        f"WHERE passage_words MATCH ?{where} ORDER BY 2 DESC LIMIT ?",
-        [_fts_match(groups), *params, 4 * pool]).fetchall()
-    top = max((score for _, score in rows), default=0.0)
-    derived = by_id(db, "SELECT id, document_id FROM chunks WHERE id IN ({marks}) AND derived IS NOT NULL",
-                    [chunk for chunk, _ in rows])
-    best: dict[int, float] = {}
-    for chunk, score in rows:
-        if chunk in derived:
-            doc_id = derived[chunk][1]
-            best[doc_id] = max(best.get(doc_id, 0.0), score / top if top > 0 else 1.0)
-    return [(doc_id, score, None) for doc_id, score in sorted(best.items(), key=lambda item: -item[1])[:pool]]
+    state = connection_state(db)
+    passages = state["passages"] = passage_index(db, checked="passages" in state)
+    best = passages.top(groups, 1)
+    if not best:
+        return []
+    masks = state.setdefault("passage_masks", {})
+    key = (where, tuple(params))
+    if key not in masks or masks[key][0] is not passages:
+        if len(masks) >= MASKS_KEPT:
+            masks.clear()
+        derived = [r[0] for r in db.execute(
+            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+            f"WHERE c.derived IS NOT NULL{where}", params)]
+        masks[key] = (passages, passages.mask(derived))
+    owners = chunk_documents(db)
+    out: dict[int, float] = {}
+    for chunk, score in passages.top(groups, 4 * pool, masks[key][1]):
+        doc_id = int(owners[chunk])
+        out[doc_id] = max(out.get(doc_id, 0.0), score / best[0][1])
+    return [(doc_id, score, None) for doc_id, score in sorted(out.items(), key=lambda item: -item[1])[:pool]]
 
 
 def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tuple[float, str]]:

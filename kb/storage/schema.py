@@ -8,7 +8,7 @@ Every table and what owns its rows:
 - legal_facts: kb.storage.legal_facts
 - link_candidates, document_sketches: kb.incidents
 - chunks, staged_vectors: kb.index (chunks.derived: passages for retrieval only)
-- documents_words, documents_fts, documents_segmented, passage_words (full-text indexes, kept by triggers): kb.search.keyword
+- documents_words, documents_fts, documents_segmented (full-text indexes, kept by triggers): kb.search.keyword
 - incidents_fts (the site's incident search box, kept by triggers); views incident_list, document_list: kb.web reads them
 - runs, run_errors, source_state: kb.storage.runs; fetch_state: kb.storage.fetch_state
 - settings: kb.storage.db
@@ -499,23 +499,9 @@ CREATE VIEW incident_list AS
 
 _M15_DERIVED_PASSAGES = """
 -- Passages derived from a document for retrieval only (kb.index.chunks): NULL for a passage of its
--- own text, 'en' for its English rendering (a Chinese document). passage_words is a word index of
--- passages (kb.search.keyword): the derived ones and those without Chinese, so that a derived passage
--- is scored by BM25 against the passages it competes with; kept by triggers (chunk text is never
--- updated in place).
+-- own text, 'en' for its English rendering (a Chinese document). The keyword stage scores them
+-- with the passage index (kb.index.words.passage_index), against the passages without Chinese.
 ALTER TABLE chunks ADD COLUMN derived TEXT;
-CREATE VIRTUAL TABLE passage_words USING fts5(
-    text, content=chunks, content_rowid=id, tokenize='porter unicode61 remove_diacritics 2'
-);
-INSERT INTO passage_words(rowid, text) SELECT id, text FROM chunks WHERE NOT kb_has_han(text);
-CREATE TRIGGER chunks_words_ai AFTER INSERT ON chunks
-WHEN new.derived IS NOT NULL OR NOT kb_has_han(new.text) BEGIN
-    INSERT INTO passage_words(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER chunks_words_ad AFTER DELETE ON chunks
-WHEN old.derived IS NOT NULL OR NOT kb_has_han(old.text) BEGIN
-    INSERT INTO passage_words(passage_words, rowid, text) VALUES ('delete', old.id, old.text);
-END;
 -- Chinese documents are chunked again by the next `kb embed`: their own passages keep their vectors.
 UPDATE documents SET chunked_sha256 = NULL WHERE language = 'zh';
 """
