@@ -33,7 +33,7 @@ from ..errors import KBError, NotReady
 from ..index.embed import Coverage, coverage
 from ..index.encoders import clip_query
 from ..storage import files
-from ..index.words import word_index
+from ..index.words import passage_index, word_index
 from ..storage.db import get_setting, open_db
 from ..text.segment import segment
 from . import gloss, modes, present
@@ -42,7 +42,7 @@ from .hits import Results
 from .keyword import keyword_hits
 from .query import Query, analyse
 from .semantic import Vectors
-from .state import connection_state
+from .state import connection_state, rendered
 from .threads import is_worker, one_thread_per_query, worker_thread
 
 POOL = 100  # candidates taken from each list before fusion
@@ -157,6 +157,8 @@ class Searcher:
         """Load the model, indexes, segmenter and dictionary now (at startup) rather than on the first query."""
         db = self.connect()
         word_index(db)  # read from its file, or built once for the documents
+        if rendered(db):
+            passage_index(db)  # likewise for the passages, which English queries read renderings from
         segment("预热")
         gloss.gloss("预热")  # reads the dictionary (about 0.6 s, 28 MiB)
         if get_setting(db, "embedding_model"):
