@@ -723,7 +723,7 @@ def query_worker(starter_db):
     """A process that answers one hybrid search per line of stdin with its seconds and how much its
     peak memory grew since it was warmed up (the model, index and dictionary loaded)."""
     code = ("import json, sys, time\nfrom kb import KB\n"
-            f"kb = KB({str(starter_db)!r}, readonly=True)\nkb.search('warm up')\n"
+            f"kb = KB({str(starter_db)!r}, readonly=True)\nkb.search('warm up')\nkb.search('预热')\n"  # English, Chinese
             "def peak():\n"
             "    return int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))\n"
             "base = peak()\n"
