@@ -66,6 +66,17 @@ def test_chinese_sentence_probation_fine_and_claim():
     assert suspect.status == "alleged"
 
 
+@pytest.mark.parametrize("sentence, status", [
+    ("上海市静安区人民检察院以涉嫌破坏计算机信息系统罪对前研发工程师詹某某提起公诉。", "alleged"),
+    ("检察院以破坏计算机信息系统罪对其提起公诉。", "alleged"),
+    ("法院以破坏计算机信息系统罪判处被告人有期徒刑二年。", "convicted"),
+    ("被告人韩某犯破坏计算机信息系统罪，判处有期徒刑七年。", "convicted"),
+])
+def test_a_chinese_charge_named_in_a_prosecution_is_alleged(sentence, status):
+    """以…罪 names what a prosecutor charges as well as what a court convicts of."""
+    assert _one(sentence, "charge", statute="破坏计算机信息系统罪").status == status
+
+
 @pytest.mark.parametrize("raw, norm", [
     ("1:19-CR-123-ABC", "1:19-cr-00123"), ("1:19-cr-00123", "1:19-cr-00123"),
     ("（2020）沪0113刑初889号", "(2020)沪0113刑初889号"), ("(2020)沪0113刑初889号", "(2020)沪0113刑初889号"),

@@ -24,6 +24,8 @@ _ZH_MAXIMUM = re.compile(r"最高(?:可)?(?:判处|处)|可能(?:被)?判处|可
 CRIME = Scanner(re.compile(r"(?P<pre>涉嫌犯?|涉犯嫌犯|(?<!侵)犯有?|以|构成|因犯|认定.{0,6}犯)(?P<crime>[" + HAN + r"、，]{2,24}?罪)(?!犯|行|名|证)"))
 _ZH_ARREST = re.compile(r"刑事拘留|被抓获|抓获归案|被(?:依法)?逮捕|批准逮捕|决定逮捕|被(?:公安机关|民警)?(?:当场)?抓获|"
                         r"被(?:依法)?拘留|投案|传唤归案|被羁押|执行逮捕")
+# 以…罪 names the charge of a prosecution as well as the crime of a verdict: "以涉嫌…罪提起公诉".
+_ZH_PROSECUTED = re.compile(r"提起公诉|公诉|起诉|批准逮捕|立案侦查|指控|移送审查")
 _ZH_PLEA = re.compile(r"认罪认罚|当庭认罪|自愿认罪|表示认罪|认罪悔罪|承认指控")
 _ZH_CLAIM = re.compile(r"索赔|诉请|请求(?:法院)?[，,]?\s*判令|要求(?:其|被告)?赔偿|诉讼请求|起诉要求")
 _ZH_HYPOTHETICAL = re.compile(r"如果|假如|若是|一旦|可能|或将|或许")
@@ -59,7 +61,9 @@ def sentence_facts(sent: str) -> list[dict]:
         if len(crime) < 3 or crime in seen or crime in ("犯罪", "罪行") or crime.endswith("的罪"):
             continue
         seen.add(crime)
-        status = "alleged" if "涉" in m.group("pre") else "convicted"
+        status = "alleged" if ("涉" in m.group("pre") or "涉" in m.group("crime")
+                               or (m.group("pre") == "以" and _ZH_PROSECUTED.search(sent)
+                                   and not _ZH_SENTENCED.search(sent))) else "convicted"
         out.append({"kind": "charge", "status": status, "statute": crime})
     if _ZH_ARREST.search(sent):
         out.append({"kind": "arrest", "status": None})
