@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 WIDTH = 560  # the SVG's viewBox width; it scales to its box
+EDGE = 16  # room beside the first and last column for half a year label
 
 
 def bars(title: str, counts: list[list], link: Callable[[object], str], vertical: bool = False) -> dict:
@@ -13,8 +14,8 @@ def bars(title: str, counts: list[list], link: Callable[[object], str], vertical
     top = max(count for _, count in counts) or 1
     if vertical:
         height, base, gap = 180, 150, 2
-        step = WIDTH / len(counts)
-        marks = [{"x": round(i * step + gap / 2, 1), "width": round(max(step - gap, 1), 1),
+        step = (WIDTH - 2 * EDGE) / len(counts)
+        marks = [{"x": round(EDGE + i * step + gap / 2, 1), "width": round(max(step - gap, 1), 1),
                   "height": round(max(count / top * (base - 10), 1), 1), "label": str(value), "count": count,
                   "href": link(value)} for i, (value, count) in enumerate(counts)]
         for m in marks:
