@@ -33,6 +33,13 @@ _ZH_AWARD = re.compile(r"判令|判决.{0,12}赔偿|法院.{0,10}(?:支持|判).
 _ZH_SETTLE = re.compile(r"和解|调解结案|达成调解|调解协议")
 
 
+def _charge_status(pre: str, crime: str, sent: str) -> str:
+    """alleged (涉嫌…罪, or 以…罪 in a prosecution that passes no sentence) or convicted (犯…罪, 以…罪 判处)."""
+    suspected = "涉" in pre or "涉" in crime
+    prosecuted = pre == "以" and _ZH_PROSECUTED.search(sent) and not _ZH_SENTENCED.search(sent)
+    return "alleged" if suspected or prosecuted else "convicted"
+
+
 def sentence_facts(sent: str) -> list[dict]:
     """The legal facts a Chinese sentence states, as LegalFact fields."""
     out: list[dict] = []
@@ -61,10 +68,8 @@ def sentence_facts(sent: str) -> list[dict]:
         if len(crime) < 3 or crime in seen or crime in ("犯罪", "罪行") or crime.endswith("的罪"):
             continue
         seen.add(crime)
-        status = "alleged" if ("涉" in m.group("pre") or "涉" in m.group("crime")
-                               or (m.group("pre") == "以" and _ZH_PROSECUTED.search(sent)
-                                   and not _ZH_SENTENCED.search(sent))) else "convicted"
-        out.append({"kind": "charge", "status": status, "statute": crime})
+        out.append({"kind": "charge", "status": _charge_status(m.group("pre"), m.group("crime"), sent),
+                    "statute": crime})
     if _ZH_ARREST.search(sent):
         out.append({"kind": "arrest", "status": None})
     if _ZH_PLEA.search(sent):
