@@ -70,6 +70,11 @@ class WordIndex:
         """(document id, BM25) of the best `pool` documents holding all the words of at least one
         group, best first; each group found adds its words' scores. `allowed`: a mask over the
         index's documents (see `mask`) of those that may be returned."""
+        return self.best(*self.matches(groups), pool, allowed)
+
+    def matches(self, groups: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """The index's documents (positions) holding all the words of at least one group, and
+        their BM25: each group found adds its words' scores."""
         docs, scores = [], []
         for group in groups:
             found = [self._postings(w) for w in group]
@@ -82,7 +87,7 @@ class WordIndex:
             docs.append(d)
             scores.append(s)
         if not docs:
-            return []
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
         d, s = np.concatenate(docs), np.concatenate(scores)
         if len(docs) > 1:  # a document in several lists adds up
             if len(d) * 8 > len(self):
@@ -92,6 +97,10 @@ class WordIndex:
             else:
                 d, inverse = np.unique(d, return_inverse=True)
                 s = np.bincount(inverse, weights=s)
+        return d, s
+
+    def best(self, d: np.ndarray, s: np.ndarray, pool: int, allowed: np.ndarray | None = None):
+        """(document id, score) of the best `pool` of `matches`, best first, among `allowed`."""
         if allowed is not None:
             keep = allowed[d]
             d, s = d[keep], s[keep]
