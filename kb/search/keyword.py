@@ -20,7 +20,7 @@ from ..text.segment import tokens as segment_tokens
 from ..text.words import phrase_word, words
 from .filters import Filters
 from .query import Query, query_words
-from .state import chunk_documents, connection_state, rendered
+from .state import chunk_documents, connection_state, per_filter, rendered
 
 EXPANSION_WEIGHT = 0.5  # other wordings in the query's language count half as much as the query's own words
 CROSS_WEIGHT = 1.0  # lexicon terms in the other language: the only words that can match its documents
@@ -28,7 +28,6 @@ GLOSS_WEIGHT = 1.0  # the English gloss of a Chinese query's words (kb.search.gl
 DERIVED_WEIGHT = 2.0  # Chinese documents' English renderings against English passages: a crude rendering
 # holds fewer of a question's words (1.5 and 3 measured too: bench/crosslingual.py)
 NEAR_WINDOW = 6  # words a phrase's words may stand apart (删除 了 数据库 for 删除数据库)
-MASKS_KEPT = 32  # filters whose document masks a connection keeps (a mask: one byte per document)
 COMMON_SHARE = 0.5  # a word in more of the documents than this is left out of keyword queries with rarer words
 
 
@@ -98,14 +97,8 @@ def _words_and_mask(db, where: str, params: list):
     index = state["words"] = word_index(db, checked="words" in state)
     if not where:
         return index, None
-    masks = state.setdefault("words_masks", {})
-    key = (where, tuple(params))
-    if key not in masks or masks[key][0] is not index:
-        if len(masks) >= MASKS_KEPT:
-            masks.clear()
-        ids = [r[0] for r in db.execute(f"SELECT d.id FROM documents d WHERE 1 = 1{where}", params)]
-        masks[key] = (index, index.mask(ids))
-    return index, masks[key][1]
+    return index, per_filter(db, "words_masks", index, where, params, lambda: index.mask(
+        [r[0] for r in db.execute(f"SELECT d.id FROM documents d WHERE 1 = 1{where}", params)]))
 
 
 def _derived_hits(db, groups: list[list[str]], where: str, params: list, pool: int):
@@ -116,23 +109,18 @@ def _derived_hits(db, groups: list[list[str]], where: str, params: list, pool: i
         return []
     state = connection_state(db)
     passages = state["passages"] = passage_index(db, checked="passages" in state)
-    best = passages.top(groups, 1)
-    if not best:
+    derived = per_filter(db, "passage_masks", passages, where, params, lambda: passages.mask(
+        [r[0] for r in db.execute("SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+                                  f"WHERE c.derived IS NOT NULL{where}", params)]))
+    found, scores = passages.matches(groups)
+    if not len(found):
         return []
-    masks = state.setdefault("passage_masks", {})
-    key = (where, tuple(params))
-    if key not in masks or masks[key][0] is not passages:
-        if len(masks) >= MASKS_KEPT:
-            masks.clear()
-        derived = [r[0] for r in db.execute(
-            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
-            f"WHERE c.derived IS NOT NULL{where}", params)]
-        masks[key] = (passages, passages.mask(derived))
+    best = float(scores.max())
     owners = chunk_documents(db)
     out: dict[int, float] = {}
-    for chunk, score in passages.top(groups, 4 * pool, masks[key][1]):
+    for chunk, score in passages.best(found, scores, 4 * pool, derived):
         doc_id = int(owners[chunk])
-        out[doc_id] = max(out.get(doc_id, 0.0), score / best[0][1])
+        out[doc_id] = max(out.get(doc_id, 0.0), score / best)
     return [(doc_id, score, None) for doc_id, score in sorted(out.items(), key=lambda item: -item[1])[:pool]]
 
 

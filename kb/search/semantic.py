@@ -27,9 +27,7 @@ from ..index import vector_index as vindex
 from ..index.chunks import languages_of_embedded
 from .filters import Filters
 from .fusion import LANGUAGE_POOL, z_scores
-from .state import chunk_documents, connection_state, rendered
-
-SEARCHES_KEPT = 32  # filters whose per-language searches a connection keeps (as kb.search.keyword's masks)
+from .state import chunk_documents, per_filter, rendered
 
 
 class Vectors:
@@ -92,7 +90,7 @@ class Vectors:
             out.update(lists[0] if len(lists) == 1 else _standardised(_summed(lists)))
         return dict(sorted(out.items(), key=lambda item: -item[1][0])[:pool])
 
-    def searches(self, db, where: str = "", params=()) -> list[tuple[str | None, Any, Any]]:
+    def searches(self, db, where: str, params) -> list[tuple[str | None, Any, Any]]:
         """(language, index, id selector or None) to search for each language of passages, of the
         documents that meet `where` (kb.search.filters.Filters.sql; all when empty); kept by the
         connection until the index or the database changes (a default search's scope filter
@@ -104,18 +102,11 @@ class Vectors:
         gets its own exact index, built from the stored vectors.
         """
         index = self.index(db)
-        kept = connection_state(db).setdefault("vector_searches", {})
-        key = (where, tuple(params))
-        found = kept.get(key)
-        if found is None or found[0] is not index:
-            if len(kept) >= SEARCHES_KEPT:
-                kept.clear()
-            exact = vindex.kind_of(index) == "flat"
-            found = kept[key] = (index, [
-                (language, index, vindex.selector(ids)) if exact or len(ids) > vindex.FLAT_LIMIT
-                else (language, vindex.exact_subset(db, ids), None)
-                for language, ids in languages_of_embedded(db, where, params).items()])
-        return found[1]
+        exact = vindex.kind_of(index) == "flat"
+        return per_filter(db, "vector_searches", index, where, params, lambda: [
+            (language, index, vindex.selector(ids)) if exact or len(ids) > vindex.FLAT_LIMIT
+            else (language, vindex.exact_subset(db, ids), None)
+            for language, ids in languages_of_embedded(db, where, params).items()])
 
 
 def _without(hits: dict, documents: frozenset) -> dict:

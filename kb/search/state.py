@@ -8,6 +8,7 @@ from __future__ import annotations
 import weakref
 
 _STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+FILTERS_KEPT = 32  # filters whose masks and vector searches a connection keeps
 
 
 def connection_state(db) -> dict:
@@ -17,6 +18,20 @@ def connection_state(db) -> dict:
     if state is None or state["version"] != version:
         state = _STATES[db] = {"version": version}
     return state
+
+
+def per_filter(db, name: str, owner, where: str, params, make):
+    """What `make()` builds for one filter (kb.search.filters.Filters.sql: `where`, `params`),
+    kept by the connection under `name` while `owner`, the index it was built for, stays the same;
+    at most FILTERS_KEPT filters."""
+    kept = connection_state(db).setdefault(name, {})
+    key = (where, tuple(params))
+    found = kept.get(key)
+    if found is None or found[0] is not owner:
+        if len(kept) >= FILTERS_KEPT:
+            kept.clear()
+        found = kept[key] = (owner, make())
+    return found[1]
 
 
 def chunk_documents(db):
