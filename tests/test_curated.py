@@ -27,8 +27,8 @@ CLAIM_MARKERS_ZH = ("涉嫌", "被诉", "起诉", "指控", "被控", "称", "�
 ATTRIBUTION = ("said", "says", "disclosed", "announced", "reported", "according to", "found", "concluded", "told")
 ATTRIBUTION_ZH = ("称", "表示", "披露", "公布", "据", "认定", "发现", "查明")
 DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-# Issue #23 asks for 90%; until then this floor (50 of 81 entries, 62%, on 2026-12-04) keeps the share from falling.
-PRIMARY_FLOOR = 0.61
+# Issue #23 asks for 90%; until then this floor (52 of 81 entries, 64%, on 2026-12-06) keeps the share from falling.
+PRIMARY_FLOOR = 0.64
 PRIMARY_TARGET = 0.9
 
 ENTRIES = load()["incidents"]
