@@ -323,6 +323,11 @@ def search(index, vectors: np.ndarray, k: int, only: tuple | None = None):
     return index.search(vectors, k, params=params)
 
 
+def stored_vectors(db: sqlite_utils.Database, ids) -> np.ndarray:
+    """The stored vectors of these chunks (those embedded), one row each."""
+    return _vectors(db, ids)[1]
+
+
 def _vectors(db: sqlite_utils.Database, ids=None) -> tuple[np.ndarray, np.ndarray]:
     dim = int(get_setting(db, "embedding_dim") or 0)
     sql = "SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL"
