@@ -48,16 +48,16 @@ class WordIndex:
         self.word_ids = {w: i for i, w in enumerate(vocabulary)}
         self.starts, self.docs, self.scores, self.doc_ids, self.stamp = starts, docs, scores, doc_ids, stamp
         counts = np.diff(starts)
-        n = len(doc_ids)
-        self.idf = np.log1p((n - counts + 0.5) / (counts + 0.5)).astype(np.float32)
+        self.among = _documents_of_script(vocabulary, counts, docs, len(doc_ids))
+        self.idf = np.log1p((self.among - counts + 0.5) / (counts + 0.5)).astype(np.float32)
 
     def __len__(self) -> int:
         return len(self.doc_ids)
 
     def share(self, word: str) -> float:
-        """The share of the documents that hold this word (0 when none)."""
+        """The share of the documents of its script that hold this word (0 when none)."""
         i = self.word_ids.get(word)
-        return 0.0 if i is None or not len(self) else (self.starts[i + 1] - self.starts[i]) / len(self)
+        return 0.0 if i is None or not self.among[i] else (self.starts[i + 1] - self.starts[i]) / self.among[i]
 
     def _postings(self, word: str) -> tuple[np.ndarray, np.ndarray] | None:
         i = self.word_ids.get(word)
@@ -119,6 +119,18 @@ class WordIndex:
         at, ids = at[inside], ids[inside]
         out[at[self.doc_ids[at] == ids]] = True
         return out
+
+
+def _documents_of_script(vocabulary: list[str], counts: np.ndarray, docs: np.ndarray, n: int) -> np.ndarray:
+    """For each word, the number of documents that could hold it: those holding any Chinese word
+    for a Chinese word, all of them for any other. A Chinese word's IDF counted over every
+    document made it rare in a corpus of mostly English documents: a Chinese query's commonest
+    words (公司, 员工) outscored the English gloss's best, and on all VCDB without twins put
+    unrelated Chinese documents above the English answer (Chinese->English MRR 0.661 -> 0.676)."""
+    chinese = np.fromiter((HAN_RUN.match(w) is not None for w in vocabulary), dtype=bool, count=len(vocabulary))
+    held = np.zeros(n, dtype=bool)
+    held[docs[np.repeat(chinese, counts)]] = True
+    return np.where(chinese, int(held.sum()), n).astype(np.float64)
 
 
 def stamp(db) -> list:
