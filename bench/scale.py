@@ -45,7 +45,8 @@ from pathlib import Path
 import numpy as np
 
 from kb import settings
-from kb.index import embed, vector_index as index
+from kb.index import vector_index as index
+from kb.index.encoders import load_encoder
 from kb.storage.db import open_db, set_setting
 from kb.search.searcher import one_thread_per_query
 from kb.storage.sql import transaction
@@ -91,7 +92,7 @@ def sentence_pool(model, count: int, rng, cache: Path | None = None) -> tuple:
     if cache and cache.exists() and json.loads(cache.with_suffix(".json").read_text())["texts"] == texts:
         vectors, noise = np.load(cache), json.loads(cache.with_suffix(".json").read_text())["noise"]
     else:
-        vectors = embed.encode_documents(model, texts, 64)
+        vectors = model.encode_passages(texts, 64)
         noise = calibrate_noise(model, texts, vectors, rng)
         if cache:
             np.save(cache, vectors)
@@ -106,7 +107,7 @@ def calibrate_noise(model, texts: list[str], vectors: np.ndarray, rng) -> float:
     """The per-dimension noise that puts a generated passage vector as far (by cosine) from its
     sentences' mean as the model puts the real passage made of those sentences."""
     picks = [rng.choice(len(texts), int(rng.integers(2, 6)), replace=False) for _ in range(CALIBRATION_PASSAGES)]
-    real = embed.encode_documents(model, [" ".join(texts[i] for i in p) for p in picks], 16)
+    real = model.encode_passages([" ".join(texts[i] for i in p) for p in picks], 16)
     means = np.stack([vectors[p].mean(axis=0) for p in picks])
     norm = float(np.linalg.norm(means, axis=1).mean())
     cosine = float(np.mean(np.sum(real * means, axis=1) / np.linalg.norm(means, axis=1)))
@@ -239,7 +240,7 @@ def faiss_only(paths: dict[str, Path], model, queries: list[str]) -> None:
     """Recall@10 against exact search and FAISS p50/p95 at the k kb search asks for."""
     from kb.search.searcher import POOL
 
-    vectors = np.vstack([embed.encode_query(model, q) for q in queries])
+    vectors = model.encode_queries(queries)
     exact = index.load(paths["flat"])
     for kind, path in paths.items():
         loaded = exact if kind == "flat" else index.load(path)
@@ -289,7 +290,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-    model = embed.load_model(settings.DEFAULT_MODEL, "cpu")
+    model = load_encoder(settings.DEFAULT_MODEL, "cpu")
     pool = sentence_pool(model, args.sentences, rng, args.keep / "pool.npy" if args.keep else None)
     one_thread_per_query()  # as in a serving process; builds below run on one thread too
     queries = load_queries()
