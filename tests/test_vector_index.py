@@ -64,6 +64,29 @@ def test_sync_switches_to_hnsw_when_the_corpus_outgrows_the_limit(tmp_path):
     assert vector_index.load(path).ntotal == 500
 
 
+def test_a_graph_built_with_fewer_candidates_keeps_searching_as_many_as_it_needs_when_it_grows(
+        tmp_path, monkeypatch):
+    """An HNSW file from before efConstruction 200 (built with 64) needs three times the search
+    candidates for the same recall: adding vectors to it must not give it the new, smaller efSearch."""
+    db, path, ids, vectors = _stored(tmp_path, 900)
+    with db.conn:
+        db.execute("UPDATE chunks SET embedding = NULL WHERE seq >= 800")
+    monkeypatch.setattr(vector_index, "HNSW_EF_CONSTRUCTION", 64)  # the build before
+    monkeypatch.setattr(vector_index, "HNSW_EF_SEARCH", vector_index.HNSW_EF_SEARCH_64)
+    vector_index.rebuild(db, path, flat_limit=500)
+    old = vector_index.built_params(db)
+    monkeypatch.undo()
+    assert old["efConstruction"] == 64 and old["efSearch"] == vector_index.ef_search(800, 64)
+    with db.conn:
+        db.conn.executemany("UPDATE chunks SET embedding = ? WHERE id = ?",
+                            [(v.tobytes(), int(i)) for i, v in zip(ids[800:], vectors[800:])])
+    assert vector_index.sync(db, path, flat_limit=500).added == 100
+    grown = vector_index.built_params(db)
+    assert grown["efConstruction"] == 64 and grown["efSearch"] == old["efSearch"] > vector_index.ef_search(900)
+    vector_index.rebuild(db, path, flat_limit=500)  # rebuilt: the new graph and its efSearch
+    assert vector_index.built_params(db)["efConstruction"] == vector_index.HNSW_EF_CONSTRUCTION
+
+
 def test_auto_index_goes_ivf_past_the_ivf_limit_and_drops_removed_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(vector_index, "IVF_LIMIT", 1000)
     db, path, ids, vectors = _stored(tmp_path, 2000)

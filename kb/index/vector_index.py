@@ -17,8 +17,9 @@ The index type is chosen by corpus size unless the user fixes one
 (a full scan costs about 0.5 ms per 1,000 vectors on one core), HNSW up to
 IVF_LIMIT, and IVF above it: at 1M vectors on one core IVF built in 164 s
 and reached recall@10 0.961 in 30 ms, HNSW took 900 s and reached 0.829 in
-10 ms at efSearch 1024; at 100k HNSW reached 0.946-0.959 at efSearch 1024
-(4-6 ms) and 0.965 at 1536 (5.6 ms). The
+10 ms at efSearch 1024; at 100k HNSW built with efConstruction 64 reached
+0.946-0.959 at efSearch 1024 (4-6 ms) and 0.962-0.965 at 1536 (5.1-5.6 ms),
+built with 200 0.958 at 512 (2.3 ms). The
 parameters were measured with bench/scale.py (README, "Index choice and
 scale"); the ones a build used are recorded in the `index_params` setting.
 An IVF index that grows keeps its lists (and probes the same share of
@@ -47,13 +48,17 @@ INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
 FLAT_LIMIT = 20_000  # "auto": exact search up to this many vectors, HNSW (then IVF) above
 IVF_LIMIT = 200_000  # "auto": HNSW up to this many vectors, IVF above
 HNSW_M = 32  # graph neighbours per vector (memory: 2 * M * 4 bytes per vector besides the vector)
-HNSW_EF_CONSTRUCTION = 64
+# Candidates kept while building: 200 builds 100k vectors in 43 s instead of 16 (two threads) and
+# needs a third of the candidates at search for the same recall (below).
+HNSW_EF_CONSTRUCTION = 200
 # Candidates kept while searching, by size, for recall@10 >= 0.95 of exact search (bench/scale.py,
-# vectors calibrated on multilingual-e5): 100k: 1536 -> 0.965 (5.6 ms; 2048: 0.972, 7.2 ms; 1024: 0.946 in
-# one generated set, 0.959 in another, 4-6 ms; 512: 0.922; 256: 0.842).
-# Above 200k ("auto" builds IVF there; for `kb index --type hnsw`): 2048, not measured
-# (1M at 1024: 0.829; the earlier, easier vectors needed 4x less at 100k).
-HNSW_EF_SEARCH = ((200_000, 1536), (None, 2048))
+# vectors calibrated on multilingual-e5), k 400, one thread: 100k: 512 -> 0.958 (2.3 ms; 400: 0.944,
+# 1.9 ms; 768: 0.971, 3.2 ms; 1536: 0.986, 5.5 ms).
+# Above 200k ("auto" builds IVF there; for `kb index --type hnsw`): 2048, not measured.
+HNSW_EF_SEARCH = ((200_000, 512), (None, 2048))
+# The same for a graph built with efConstruction 64 (before): 100k: 1536 -> 0.962-0.965 (5.1-5.6 ms;
+# 1024: 0.941-0.959; 512: 0.896-0.922); 1M at 1024: 0.829.
+HNSW_EF_SEARCH_64 = ((200_000, 1536), (None, 2048))
 IVF_LISTS_PER_ROOT = 4  # IVF lists: 4 * sqrt(vectors)
 IVF_TRAIN_PER_LIST = 64  # k-means trains on at most this many vectors per list (10 iterations)
 # Share of the lists probed per query, for recall@10 >= 0.95 of exact search (bench/scale.py):
@@ -76,9 +81,11 @@ def choose(n: int, flat_limit: int = FLAT_LIMIT) -> str:
     return "flat" if n <= flat_limit else "hnsw" if n <= max(IVF_LIMIT, flat_limit) else "ivf"
 
 
-def ef_search(n: int) -> int:
-    """The HNSW efSearch for an index of `n` vectors."""
-    return next(ef for limit, ef in HNSW_EF_SEARCH if limit is None or n <= limit)
+def ef_search(n: int, construction: int = HNSW_EF_CONSTRUCTION) -> int:
+    """The HNSW efSearch for a graph of `n` vectors built with this efConstruction (one built with
+    less, before, needs three times the candidates for the same recall)."""
+    table = HNSW_EF_SEARCH if construction >= HNSW_EF_CONSTRUCTION else HNSW_EF_SEARCH_64
+    return next(ef for limit, ef in table if limit is None or n <= limit)
 
 
 def nprobe(nlist: int) -> int:
@@ -414,7 +421,8 @@ def sync(db: sqlite_utils.Database, path: Path, flat_limit: int = FLAT_LIMIT) ->
         ids, vectors = _vectors(db, missing.tolist())
         index.add_with_ids(vectors, ids)
     if kind == "hnsw":
-        _faiss().downcast_index(index.index).hnsw.efSearch = ef_search(int(index.ntotal))
+        graph = _faiss().downcast_index(index.index).hnsw
+        graph.efSearch = ef_search(int(index.ntotal), graph.efConstruction)
     save(index, path, db)
     with transaction(db):
         set_setting(db, "index_params", json.dumps(params(index)))
