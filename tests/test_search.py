@@ -220,7 +220,7 @@ def test_batched_query_vectors_equal_single_ones(starter_db, model):
 def vcdb_db(tmp_path_factory, model, shared) -> Path:
     """Every labelled VCDB record and every fourth other one (~1,100 of 3,951) as distractors,
     embedded with the default model and indexed (built once). The whole VCDB is bench/relevance.py's."""
-    labelled = {expected.lower() for name in ("vcdb_queries.tsv", "vcdb_queries_validation.tsv")
+    labelled = {expected.lower() for name in ("vcdb_queries.tsv", "vcdb_queries_validation.tsv", "vcdb_queries_vague.tsv")
                 for _, expected in read_labelled(Path(__file__).parent / "data" / name)}
     path = tmp_path_factory.mktemp("vcdb") / "kb.db"
     kb = KB(path)
@@ -231,10 +231,13 @@ def vcdb_db(tmp_path_factory, model, shared) -> Path:
 
 
 @pytest.mark.parametrize("queries, floor", [("vcdb_queries.tsv", (0.95, 0.85)),
-                                            ("vcdb_queries_validation.tsv", (0.9, 0.75))])
+                                            ("vcdb_queries_validation.tsv", (0.9, 0.75)),
+                                            ("vcdb_queries_vague.tsv", (0.9, 0.8))])
 def test_hybrid_beats_keyword_and_semantic_on_labelled_vcdb_queries(vcdb_db, model, queries, floor):
     """Paraphrased and named queries, scored by incident and by document; the validation file was
-    written blind to the engine."""
+    written blind to the engine; the vague one holds short queries in everyday words (hybrid MRR
+    here 0.790 before English queries got their lexicon's other English wordings, 0.824 after;
+    on the whole demo database 0.654 -> 0.708)."""
     pairs = read_labelled(Path(__file__).parent / "data" / queries)
     searcher = Searcher(vcdb_db, model=model)
     for by in ("incident", "document"):

@@ -22,7 +22,12 @@ from .filters import Filters
 from .query import Query, query_words
 from .state import chunk_documents, connection_state, per_filter, rendered
 
-EXPANSION_WEIGHT = 0.5  # other wordings in the query's language count half as much as the query's own words
+# Other wordings in the query's language (its lexicon concepts' other phrases) count a quarter as much
+# as the query's own words. Since English queries get them too (before, only Chinese ones did): on the
+# demo database, hybrid by incident, vague MRR 0.654 -> 0.708, validation 0.804 -> 0.812, English
+# 0.886 -> 0.901, Chinese->English 0.654 -> 0.680; at half weight 0.702, 0.813, 0.899 with lower
+# keyword-only figures (bench/relevance.py; docs/benchmarks.md has what it cost).
+EXPANSION_WEIGHT = 0.25
 CROSS_WEIGHT = 1.0  # lexicon terms in the other language: the only words that can match its documents
 GLOSS_WEIGHT = 1.0  # the English gloss of a Chinese query's words (kb.search.gloss), for English documents
 DERIVED_WEIGHT = 2.0  # Chinese documents' English renderings against English passages: a crude rendering

@@ -75,9 +75,10 @@ def _english_index() -> dict[tuple[str, ...], list[Concept]]:
 def expand(query: str) -> tuple[list[str], list[str]]:
     """Other wordings of the query's lexicon terms: (Chinese terms, English phrases).
 
-    An English phrase in the query brings its concept's Chinese terms; a
-    Chinese term brings the English phrases and its Chinese variants (删库
-    finds 删除数据库). Terms already in the query are left out.
+    An English phrase in the query brings its concept's Chinese terms and its
+    other English phrases (fired finds dismissed and terminated); a Chinese term
+    brings the English phrases and its Chinese variants (删库 finds 删除数据库).
+    Terms already in the query are left out.
     """
     from_zh = [c for run in HAN_RUN.findall(query) for c in lexicon() if any(t in run for t in c.zh)]
     stems = [stem(w) for w in _LATIN_WORD.findall(HAN_RUN.sub(" ", query)) if w.lower() not in STOPWORDS]
@@ -86,5 +87,5 @@ def expand(query: str) -> tuple[list[str], list[str]]:
     from_en = [c for key, found in index.items() if key in grams for c in found]
     lowered = query.lower()
     zh = dict.fromkeys(t for c in from_zh + from_en for t in c.zh if t not in query)
-    en = dict.fromkeys(p for c in from_zh for p in c.en if p.lower() not in lowered)
+    en = dict.fromkeys(p for c in from_zh + from_en for p in c.en if p.lower() not in lowered)
     return list(zh), list(en)
