@@ -89,7 +89,9 @@ class Vectors:
         out: dict[int, tuple[float, int, float]] = {}
         derived = rendered(db)
         where, params = filters.sql()
-        for passages, index, selector, background in self.searches(db, where, params):
+        backgrounds = self.backgrounds(db)
+        for passages, index, selector in self.searches(db, where, params):
+            background = backgrounds[passages]
             elsewhere = frozenset() if passages == language else (
                 derived.get(language, frozenset()) | derived.get(passages, frozenset()))
             lists = [_standardised(_without(_nearest(db, index, vector[None, :], pool, selector),
@@ -98,9 +100,8 @@ class Vectors:
             out.update(lists[0] if len(lists) == 1 else _mean(lists))
         return dict(sorted(out.items(), key=lambda item: -item[1][0])[:pool])
 
-    def searches(self, db, where: str, params) -> list[tuple[str | None, Any, Any, Any]]:
-        """(language, index, id selector or None, background vectors) to search for each language
-        of passages, of the
+    def searches(self, db, where: str, params) -> list[tuple[str | None, Any, Any]]:
+        """(language, index, id selector or None) to search for each language of passages, of the
         documents that meet `where` (kb.search.filters.Filters.sql; all when empty); kept by the
         connection until the index or the database changes (a default search's scope filter
         must not rebuild them per query).
@@ -113,19 +114,22 @@ class Vectors:
         index = self.index(db)
         exact = vindex.kind_of(index) == "flat"
         return per_filter(db, "vector_searches", index, where, params, lambda: [
-            (language, *((index, vindex.selector(ids)) if exact or len(ids) > vindex.FLAT_LIMIT
-                         else (vindex.exact_subset(db, ids), None)), _background(db, ids))
+            (language, index, vindex.selector(ids)) if exact or len(ids) > vindex.FLAT_LIMIT
+            else (language, vindex.exact_subset(db, ids), None)
             for language, ids in languages_of_embedded(db, where, params).items()])
+
+    def backgrounds(self, db) -> dict:
+        """{language of passages: the stored vectors of an even sample of its passages (at most
+        BACKGROUND)}, of every document whatever a search's filters; kept like `searches`."""
+        def sample(ids: list[int]):
+            return vindex.stored_vectors(db, ids[::max(1, len(ids) // BACKGROUND)][:BACKGROUND])
+
+        return per_filter(db, "vector_backgrounds", self.index(db), "", (), lambda: {
+            language: sample(ids) for language, ids in languages_of_embedded(db).items()})
 
 
 def _without(hits: dict, documents: frozenset) -> dict:
     return {d: hit for d, hit in hits.items() if d not in documents} if documents else hits
-
-
-def _background(db, ids: list[int]):
-    """The stored vectors of an even sample of these chunks (at most BACKGROUND of them)."""
-    step = max(1, len(ids) // BACKGROUND)
-    return vindex.stored_vectors(db, ids[::step][:BACKGROUND])
 
 
 def _standardised(hits: dict, background) -> dict[int, tuple[float, int, float]]:
