@@ -17,6 +17,16 @@ def test_names_come_from_the_alias_tables_and_latin_words_stay():
     assert "password" in gloss("Cloudflare漏洞泄露密码").split()
 
 
+def test_lexicon_terms_written_in_two_scripts_are_read_whole():
+    """U盘 and GPU集群 mix Latin and Chinese: read as two runs they were "U plate" and no lexicon
+    wording at all, so a Chinese question about a lost U盘 never looked for a thumb drive."""
+    from kb.search.query import analyse
+
+    assert "USB drive" in gloss("员工未加密的U盘丢失") and "plate" not in gloss("员工未加密的U盘丢失")
+    assert "GPU cluster" in gloss("用GPU集群训练")
+    assert "thumb drive" in analyse("员工未加密的U盘丢失").expansions[1]
+
+
 def test_function_words_add_nothing():
     assert gloss("的了把被") is None
     assert gloss("intern sabotage") is None  # nothing to translate: the query is searched as it is

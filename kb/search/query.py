@@ -80,7 +80,7 @@ def expand(query: str) -> tuple[list[str], list[str]]:
     brings the English phrases and its Chinese variants (删库 finds 删除数据库).
     Terms already in the query are left out.
     """
-    from_zh = [c for run in HAN_RUN.findall(query) for c in lexicon() if any(t in run for t in c.zh)]
+    from_zh = [c for c in lexicon() if any(t in query for t in c.zh)]  # U盘 and AI模型 span two scripts
     stems = [stem(w) for w in _LATIN_WORD.findall(HAN_RUN.sub(" ", query)) if w.lower() not in STOPWORDS]
     index = _english_index()
     grams = {tuple(stems[i:i + n]) for n in {len(key) for key in index if key} for i in range(len(stems) - n + 1)}

@@ -85,12 +85,13 @@ def english(text: str) -> str | None:
     if not HAN_RUN.search(text):
         return None
     out: list[str] = []
-    for piece in re.split(f"({HAN_RUN.pattern})", text):
-        if not HAN_RUN.fullmatch(piece):
-            out.extend(_LATIN.findall(piece))
+    for i, part in enumerate(_known_phrases().split(text)):  # odd parts: lexicon terms, U盘 and GPU集群 too
+        if i % 2:  # a term's own Latin words stay (GPU集群: GPU cluster)
+            out.extend([*_LATIN.findall(part), _lexicon()[part]])
             continue
-        for i, part in enumerate(_known_phrases().split(piece)):  # odd parts: lexicon terms
-            out.extend([_lexicon()[part]] if i % 2 else (e for word in cut(part) for e in _word(word)))
+        for piece in re.split(f"({HAN_RUN.pattern})", part):
+            out.extend((e for word in cut(piece) for e in _word(word)) if HAN_RUN.fullmatch(piece)
+                       else _LATIN.findall(piece))
     return " ".join(out) or None
 
 
