@@ -72,7 +72,6 @@ def test_a_graph_built_with_fewer_candidates_keeps_searching_as_many_as_it_needs
     with db.conn:
         db.execute("UPDATE chunks SET embedding = NULL WHERE seq >= 800")
     monkeypatch.setattr(vector_index, "HNSW_EF_CONSTRUCTION", 64)  # the build before
-    monkeypatch.setattr(vector_index, "HNSW_EF_SEARCH", vector_index.HNSW_EF_SEARCH_64)
     vector_index.rebuild(db, path, flat_limit=500)
     old = vector_index.built_params(db)
     monkeypatch.undo()

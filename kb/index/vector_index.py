@@ -51,14 +51,12 @@ HNSW_M = 32  # graph neighbours per vector (memory: 2 * M * 4 bytes per vector b
 # Candidates kept while building: 200 builds 100k vectors in 43 s instead of 16 (two threads) and
 # needs a third of the candidates at search for the same recall (below).
 HNSW_EF_CONSTRUCTION = 200
-# Candidates kept while searching, by size, for recall@10 >= 0.95 of exact search (bench/scale.py,
-# vectors calibrated on multilingual-e5), k 400, one thread: 100k: 512 -> 0.958 (2.3 ms; 400: 0.944,
-# 1.9 ms; 768: 0.971, 3.2 ms; 1536: 0.986, 5.5 ms).
-# Above 200k ("auto" builds IVF there; for `kb index --type hnsw`): 2048, not measured.
-HNSW_EF_SEARCH = ((200_000, 512), (None, 2048))
-# The same for a graph built with efConstruction 64 (before): 100k: 1536 -> 0.962-0.965 (5.1-5.6 ms;
-# 1024: 0.941-0.959; 512: 0.896-0.922); 1M at 1024: 0.829.
-HNSW_EF_SEARCH_64 = ((200_000, 1536), (None, 2048))
+# Candidates kept while searching, by the graph's efConstruction and its size, for recall@10 >= 0.95
+# of exact search (bench/scale.py, vectors calibrated on multilingual-e5, k 400, one thread). Built
+# with 200, 100k: 512 -> 0.958 (2.3 ms; 400: 0.944, 1.9 ms; 768: 0.971, 3.2 ms; 1536: 0.986, 5.5 ms).
+# Built with 64 (before): 100k: 1536 -> 0.962-0.965 (5.1-5.6 ms; 1024: 0.941-0.959; 512: 0.896-0.922);
+# 1M at 1024: 0.829. Above 200k ("auto" builds IVF there; for `kb index --type hnsw`): 2048, not measured.
+HNSW_EF_SEARCH = {200: ((200_000, 512), (None, 2048)), 64: ((200_000, 1536), (None, 2048))}
 IVF_LISTS_PER_ROOT = 4  # IVF lists: 4 * sqrt(vectors)
 IVF_TRAIN_PER_LIST = 64  # k-means trains on at most this many vectors per list (10 iterations)
 # Share of the lists probed per query, for recall@10 >= 0.95 of exact search (bench/scale.py):
@@ -81,10 +79,10 @@ def choose(n: int, flat_limit: int = FLAT_LIMIT) -> str:
     return "flat" if n <= flat_limit else "hnsw" if n <= max(IVF_LIMIT, flat_limit) else "ivf"
 
 
-def ef_search(n: int, construction: int = HNSW_EF_CONSTRUCTION) -> int:
-    """The HNSW efSearch for a graph of `n` vectors built with this efConstruction (one built with
-    less, before, needs three times the candidates for the same recall)."""
-    table = HNSW_EF_SEARCH if construction >= HNSW_EF_CONSTRUCTION else HNSW_EF_SEARCH_64
+def ef_search(n: int, construction: int | None = None) -> int:
+    """The HNSW efSearch for a graph of `n` vectors built with this efConstruction (default: the one
+    graphs are built with now; one not measured gets the table of the least measured)."""
+    table = HNSW_EF_SEARCH.get(construction or HNSW_EF_CONSTRUCTION) or HNSW_EF_SEARCH[min(HNSW_EF_SEARCH)]
     return next(ef for limit, ef in table if limit is None or n <= limit)
 
 
@@ -124,7 +122,7 @@ def new_index(kind: str, dim: int, vectors: np.ndarray):
     if kind == "hnsw":
         hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        hnsw.hnsw.efSearch = ef_search(len(vectors))
+        hnsw.hnsw.efSearch = ef_search(len(vectors), HNSW_EF_CONSTRUCTION)
         return faiss.IndexIDMap2(hnsw)
     if kind == "ivf":
         return new_ivf(dim, vectors)
