@@ -89,8 +89,9 @@ class Vectors:
         out: dict[int, tuple[float, int, float]] = {}
         derived = rendered(db)
         where, params = filters.sql()
-        backgrounds = self.backgrounds(db)
-        for passages, index, selector in self.searches(db, where, params):
+        whole = self.index(db)
+        backgrounds = self.backgrounds(db, whole)
+        for passages, index, selector in self.searches(db, whole, where, params):
             background = backgrounds[passages]
             elsewhere = frozenset() if passages == language else (
                 derived.get(language, frozenset()) | derived.get(passages, frozenset()))
@@ -100,9 +101,9 @@ class Vectors:
             out.update(lists[0] if len(lists) == 1 else _mean(lists))
         return dict(sorted(out.items(), key=lambda item: -item[1][0])[:pool])
 
-    def searches(self, db, where: str, params) -> list[tuple[str | None, Any, Any]]:
-        """(language, index, id selector or None) to search for each language of passages, of the
-        documents that meet `where` (kb.search.filters.Filters.sql; all when empty); kept by the
+    def searches(self, db, index, where: str, params) -> list[tuple[str | None, Any, Any]]:
+        """(language, index, id selector or None) to search for each language of passages in
+        `index` (the database's), of the documents that meet `where` (kb.search.filters.Filters.sql; all when empty); kept by the
         connection until the index or the database changes (a default search's scope filter
         must not rebuild them per query).
 
@@ -111,20 +112,19 @@ class Vectors:
         chunks under a selector, so a language of at most FLAT_LIMIT chunks
         gets its own exact index, built from the stored vectors.
         """
-        index = self.index(db)
         exact = vindex.kind_of(index) == "flat"
         return per_filter(db, "vector_searches", index, where, params, lambda: [
             (language, index, vindex.selector(ids)) if exact or len(ids) > vindex.FLAT_LIMIT
             else (language, vindex.exact_subset(db, ids), None)
             for language, ids in languages_of_embedded(db, where, params).items()])
 
-    def backgrounds(self, db) -> dict:
+    def backgrounds(self, db, index) -> dict:
         """{language of passages: the stored vectors of an even sample of its passages (at most
         BACKGROUND)}, of every document whatever a search's filters; kept like `searches`."""
         def sample(ids: list[int]):
             return vindex.stored_vectors(db, ids[::max(1, len(ids) // BACKGROUND)][:BACKGROUND])
 
-        return per_filter(db, "vector_backgrounds", self.index(db), "", (), lambda: {
+        return per_filter(db, "vector_backgrounds", index, "", (), lambda: {
             language: sample(ids) for language, ids in languages_of_embedded(db).items()})
 
 
