@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import numpy as np
+
 from ..index.words import TITLE_WEIGHT, passage_index, word_index
 from ..text.scripts import HAN_RUN
 from ..text.segment import tokens as segment_tokens
@@ -121,12 +123,15 @@ def _derived_hits(db, groups: list[list[str]], where: str, params: list, pool: i
     if not len(found):
         return []
     best = float(scores.max())
-    owners = chunk_documents(db)
-    out: dict[int, float] = {}
-    for chunk, score in passages.best(found, scores, 4 * pool, derived):
-        doc_id = int(owners[chunk])
-        out[doc_id] = max(out.get(doc_id, 0.0), score / best)
-    return [(doc_id, score, None) for doc_id, score in sorted(out.items(), key=lambda item: -item[1])[:pool]]
+    keep = derived[found]
+    owners = chunk_documents(db)[passages.doc_ids[found[keep]]]
+    scores = scores[keep] / best
+    order = np.lexsort((owners, -scores))  # best first; a document's first passage is its best
+    owners, scores = owners[order], scores[order]
+    first = np.unique(owners, return_index=True)[1]
+    first.sort()
+    first = first[:pool]
+    return [(doc_id, score, None) for doc_id, score in zip(owners[first].tolist(), scores[first].tolist())]
 
 
 def keyword_hits(db, query: Query, filters: Filters, pool: int) -> dict[int, tuple[float, str]]:

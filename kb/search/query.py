@@ -63,13 +63,15 @@ def stem(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _english_index() -> dict[tuple[str, ...], list[Concept]]:
+def _english_index() -> tuple[dict[tuple[str, ...], list[Concept]], tuple[int, ...]]:
+    """The lexicon's concepts by the stems of their English phrases, and the phrases' lengths."""
     out: dict[tuple[str, ...], list[Concept]] = {}
     for concept in lexicon():
         for phrase in concept.en:
             key = tuple(stem(w) for w in _LATIN_WORD.findall(phrase))
-            out.setdefault(key, []).append(concept)
-    return out
+            if key:
+                out.setdefault(key, []).append(concept)
+    return out, tuple(sorted({len(key) for key in out}))
 
 
 def expand(query: str) -> tuple[list[str], list[str]]:
@@ -80,11 +82,12 @@ def expand(query: str) -> tuple[list[str], list[str]]:
     brings the English phrases and its Chinese variants (删库 finds 删除数据库).
     Terms already in the query are left out.
     """
-    from_zh = [c for c in lexicon() if any(t in query for t in c.zh)]  # U盘 and AI模型 span two scripts
+    # every Chinese term holds a Chinese character; U盘 and AI模型 span two scripts
+    from_zh = [c for c in lexicon() if any(t in query for t in c.zh)] if HAN_RUN.search(query) else []
     stems = [stem(w) for w in _LATIN_WORD.findall(HAN_RUN.sub(" ", query)) if w.lower() not in STOPWORDS]
-    index = _english_index()
-    grams = {tuple(stems[i:i + n]) for n in {len(key) for key in index if key} for i in range(len(stems) - n + 1)}
-    from_en = [c for key, found in index.items() if key in grams for c in found]
+    index, lengths = _english_index()
+    grams = {tuple(stems[i:i + n]) for n in lengths for i in range(len(stems) - n + 1)}
+    from_en = [c for key in sorted(grams & index.keys(), key=list(index).index) for c in index[key]]
     lowered = query.lower()
     zh = dict.fromkeys(t for c in from_zh + from_en for t in c.zh if t not in query)
     en = dict.fromkeys(p for c in from_zh + from_en for p in c.en if p.lower() not in lowered)
