@@ -4,6 +4,7 @@ from hypothesis import given, settings, strategies as st
 
 from kb.search.gloss import gloss
 from kb.text.scripts import HAN_RUN as CJK_RUN
+from kb.text.translate import english
 
 
 def test_a_chinese_question_reads_as_english_words():
@@ -37,3 +38,13 @@ def test_function_words_add_nothing():
 def test_any_text_glosses_to_english_or_nothing(text):
     english = gloss(text)
     assert english is None or (english.strip() and not CJK_RUN.search(english))
+
+
+def test_dates_and_amounts_read_as_english_writes_them():
+    """A Chinese date or amount in numerals is what an English report of the case says: 800万元 is
+    8 million yuan (not "800 ten thousand yuan"), 2024年6月 June 2024 (not "2024 year 6 month")."""
+    assert english("字节跳动索赔800万元") == "ByteDance damages 8 million yuan"
+    assert english("2024年6月至7月间") == "June 2024 arrive July between"
+    assert english("2018年9月1日上午") == "1 September 2018 morning"
+    assert english("损失2.3亿元，罚金1.5万元") == "loss 230 million yuan fine 15 000 yuan"
+    assert english("2019年底") == "2019 the end of the year"  # not a date of its own

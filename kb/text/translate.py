@@ -80,10 +80,38 @@ def _known_phrases() -> re.Pattern:
     return re.compile("(" + "|".join(map(re.escape, sorted(_lexicon(), key=len, reverse=True))) + ")")
 
 
+_MONTHS = "January February March April May June July August September October November December".split()
+_DATE = re.compile(r"(?:(\d{4})\s*年)?\s*(?:(\d{1,2})\s*月)(?:\s*(\d{1,2})\s*[日号])?|(\d{4})\s*年(?![代底初中])")
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万|亿)")
+
+
+def _date(match: re.Match) -> str:
+    """A Chinese date as English does: 2024年6月25日 -> 25 June 2024, 2024年 -> 2024."""
+    year, month, day, year_alone = match.groups()
+    if year_alone:
+        return f" {year_alone} "
+    if not 1 <= int(month) <= 12:
+        return match.group(0)
+    return " " + " ".join(p for p in (day, _MONTHS[int(month) - 1], year) if p) + " "
+
+
+def _amount(match: re.Match) -> str:
+    """A Chinese amount in 万 (10^4) or 亿 (10^8) as English writes it: 800万 -> 8 million."""
+    value = float(match.group(1)) * (10_000 if match.group(2) == "万" else 100_000_000)
+    for size, name in ((1e9, "billion"), (1e6, "million")):
+        if value >= size:
+            return f" {value / size:g} {name} "
+    return f" {value:,.0f} "
+
+
 def english(text: str) -> str | None:
-    """An English word-by-word rendering of the text's Chinese, Latin words kept; None without Chinese."""
+    """An English word-by-word rendering of the text's Chinese, Latin words kept; None without Chinese.
+    Dates and amounts in numerals are written as English writes them (25 June 2024, 8 million)."""
     if not HAN_RUN.search(text):
         return None
+    text = _AMOUNT.sub(_amount, _DATE.sub(_date, text))
+    if not HAN_RUN.search(text):
+        return " ".join(_LATIN.findall(text)) or None
     out: list[str] = []
     for i, part in enumerate(_known_phrases().split(text)):  # odd parts: lexicon terms, U盘 and GPU集群 too
         if i % 2:  # a term's own Latin words stay (GPU集群: GPU cluster)
