@@ -150,6 +150,26 @@ def test_a_chinese_document_is_also_indexed_in_english_and_a_rebuild_keeps_that(
     assert db.execute("SELECT count(*) FROM chunks WHERE embedding IS NULL").fetchone()[0] == 0
 
 
+def test_an_upgrade_renders_chinese_documents_again_and_embeds_only_what_changed(tmp_path, minilm):
+    """A database from before renderings wrote dates and amounts in English (schema 15) gets the new
+    renderings from its next `kb embed`; the passages of its own text keep their vectors."""
+    path = tmp_path / "kb.db"
+    db = open_db(path)
+    save_many(db, [_doc("zh", "2024年6月，前实习生篡改代码。公司索赔800万元。", "实习生篡改代码", "zh")])
+    embed.embed(db, model=minilm)
+    with db.conn:  # as the older code rendered it, and the schema before this one
+        db.execute("UPDATE chunks SET text = replace(text, '8 million', '800 ten thousand'), text_hash = 'old' "
+                   "WHERE derived = 'en'")
+    db.conn.execute("PRAGMA user_version = 15")
+    db.conn.close()
+    db = open_db(path)
+    report = embed.embed(db, model=minilm)
+    texts = [t for (t,) in db.execute("SELECT text FROM chunks WHERE derived = 'en'")]
+    assert texts and all("8 million yuan" in t and "June 2024" in t for t in texts)
+    assert report.chunks_embedded == len(texts)  # the Chinese passages kept theirs
+    assert db.execute("SELECT count(*) FROM chunks WHERE embedding IS NULL").fetchone()[0] == 0
+
+
 def test_identical_new_passages_are_embedded_once(tmp_path, e5):
     db = open_db(tmp_path / "kb.db")
     save_many(db, [_doc(str(i), "Same summary of one breach, filed twice.") for i in range(5)])

@@ -506,7 +506,15 @@ ALTER TABLE chunks ADD COLUMN derived TEXT;
 UPDATE documents SET chunked_sha256 = NULL WHERE language = 'zh';
 """
 
+_M16_RENDERINGS_AGAIN = """
+-- Renderings now write Chinese dates and amounts as English does (kb.text.translate: June 2024,
+-- 8 million yuan): documents with derived passages are chunked again by the next `kb embed`, which
+-- embeds only the passages whose text changed.
+UPDATE documents SET chunked_sha256 = NULL WHERE id IN (SELECT document_id FROM chunks WHERE derived IS NOT NULL);
+"""
+
 # In order: PRAGMA user_version is the number of the last one applied.
 MIGRATIONS = [_M1_CORE, _M2_SEARCH, _M3_INCIDENTS, _M4_PROCESSING, _M5_SOURCE_STATE, _M6_LINK_EVIDENCE,
               _M7_LEGAL_FACTS, _M8_INDEX_AUTO, _M9_EMBED_STAGING, _M10_SEGMENTED_WORDS, _M11_TRIGRAM_CHINESE_ONLY,
-              _M12_WATCHES, _M13_SITE, _M14_SCOPE_STATUS_AMOUNTS, _M15_DERIVED_PASSAGES]
+              _M12_WATCHES, _M13_SITE, _M14_SCOPE_STATUS_AMOUNTS, _M15_DERIVED_PASSAGES,
+              _M16_RENDERINGS_AGAIN]
